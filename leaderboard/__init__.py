@@ -1,0 +1,1 @@
+"""Standalone async leaderboard library on Redis sorted sets; it never imports the service."""

@@ -1,0 +1,1 @@
+"""Gamified engagement microservice: check-ins, streaks, rewards and more over gRPC."""

@@ -1,0 +1,5 @@
+"""`python -m service` runs the same command line as `engagement`."""
+
+from service.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Adapters: the ports of the application implemented on real infrastructure."""

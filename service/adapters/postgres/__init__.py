@@ -1,0 +1,1 @@
+"""Postgres persistence: tables, migrations and the unit of work."""

@@ -1,0 +1,85 @@
+"""Conversions between domain values and Postgres rows or JSON documents."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from service.domain.check_in import CheckInProgram, DayRecord, DayStatus, Milestone, StreakState
+from service.domain.rewards import Reward, RewardKind
+
+
+def reward_to_json(reward: Reward) -> dict[str, Any]:
+    return {"kind": str(reward.kind), "amount": reward.amount, "item_code": reward.item_code}
+
+
+def reward_from_json(doc: Mapping[str, Any]) -> Reward:
+    return Reward(RewardKind(doc["kind"]), int(doc["amount"]), str(doc["item_code"]))
+
+
+def program_to_json(program: CheckInProgram) -> dict[str, Any]:
+    """The program's rules as a JSON document; version and time live in their own columns."""
+    return {
+        "cycle": [[reward_to_json(r) for r in day] for day in program.cycle],
+        "cycle_restarts_on_break": program.cycle_restarts_on_break,
+        "milestones": [
+            {"days": m.days, "rewards": [reward_to_json(r) for r in m.rewards]}
+            for m in program.milestones
+        ],
+        "starting_freezes": program.starting_freezes,
+        "freeze_earned_every_days": program.freeze_earned_every_days,
+        "max_freezes": program.max_freezes,
+        "make_up_window_days": program.make_up_window_days,
+        "make_up_tickets_per_month": program.make_up_tickets_per_month,
+    }
+
+
+def program_from_row(row: Mapping[Any, Any]) -> CheckInProgram:
+    doc = row["config"]
+    return CheckInProgram(
+        version=row["version"],
+        cycle=tuple(tuple(reward_from_json(r) for r in day) for day in doc["cycle"]),
+        cycle_restarts_on_break=doc["cycle_restarts_on_break"],
+        milestones=tuple(
+            Milestone(m["days"], tuple(reward_from_json(r) for r in m["rewards"]))
+            for m in doc["milestones"]
+        ),
+        starting_freezes=doc["starting_freezes"],
+        freeze_earned_every_days=doc["freeze_earned_every_days"],
+        max_freezes=doc["max_freezes"],
+        make_up_window_days=doc["make_up_window_days"],
+        make_up_tickets_per_month=doc["make_up_tickets_per_month"],
+        created_at=row["created_at"],
+    )
+
+
+STREAK_FIELDS = (
+    "timezone", "current", "longest", "freezes", "first_day", "last_day", "streak_started_on",
+    "cycle_day", "milestone_reached", "make_up_month", "make_ups_used",
+)  # fmt: skip
+
+
+def streak_to_row(state: StreakState) -> dict[str, Any]:
+    return {"user_id": state.user_id} | {name: getattr(state, name) for name in STREAK_FIELDS}
+
+
+def streak_from_row(row: Mapping[Any, Any]) -> StreakState:
+    return StreakState(user_id=row["user_id"], **{name: row[name] for name in STREAK_FIELDS})
+
+
+def day_to_row(record: DayRecord) -> dict[str, Any]:
+    return {
+        "user_id": record.user_id,
+        "day": record.day,
+        "status": str(record.status),
+        "at": record.at,
+        "timezone": record.timezone,
+        "cycle_day": record.cycle_day,
+        "streak": record.streak,
+        "streak_started_on": record.streak_started_on,
+        "program_version": record.program_version,
+    }
+
+
+def day_from_row(row: Mapping[Any, Any]) -> DayRecord:
+    return DayRecord(**{**row, "status": DayStatus(row["status"])})

@@ -1,0 +1,1 @@
+"""Application layer: one handler per command, each in one unit of work."""

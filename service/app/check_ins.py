@@ -1,0 +1,163 @@
+"""Check-in handlers: check in, make up a day, read the streak and the calendar."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from service.app.ports import Clock, UnitOfWork
+from service.domain import check_in as rules
+from service.domain.check_in import DayRecord, StreakState, StreakView
+from service.domain.check_in_calendar import CalendarDay, month_days, month_of
+from service.domain.errors import InvalidArgument
+from service.domain.make_up import make_up
+from service.domain.rewards import Grant, Reward
+from service.domain.validation import check_id, parse_day, parse_month, parse_timezone
+
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    user_id: str
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MakeUpCheckIn:
+    user_id: str
+    day: str
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetStreak:
+    user_id: str
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetCalendar:
+    user_id: str
+    month: str = ""
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInResult:
+    record: DayRecord
+    already_checked_in: bool
+    streak: StreakView
+    grants: tuple[Grant, ...] = ()
+    frozen_days: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarResult:
+    month: dt.date
+    days: tuple[CalendarDay, ...]
+    streak: StreakView
+    today_rewards: tuple[Reward, ...]
+
+
+def _validated_timezone(requested: str) -> str:
+    if requested:
+        parse_timezone("timezone", requested)
+    return requested
+
+
+def _writing_timezone(requested: str, state: StreakState) -> str:
+    """The timezone a check-in is computed in: the requested one, else the stored one."""
+    timezone = requested or state.timezone
+    if not timezone:
+        raise InvalidArgument("timezone", "is required until the user has a stored timezone")
+    return timezone
+
+
+async def check_in(cmd: CheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
+    """Check the user in for their local today, at most once per day."""
+    check_id("user_id", cmd.user_id)
+    _validated_timezone(cmd.timezone)
+    now = clock.now()
+    async with uow:
+        state = await uow.check_ins.lock_streak(cmd.user_id)
+        timezone = _writing_timezone(cmd.timezone, state)
+        program = await uow.programs.current()
+        day = rules.day_to_check_in(state, now, timezone)
+        if day is None:
+            assert state.last_day is not None
+            existing = await uow.check_ins.get_day(cmd.user_id, state.last_day)
+            assert existing is not None
+            view = rules.view_streak(state, program, now, timezone)
+            return CheckInResult(existing, already_checked_in=True, streak=view)
+        outcome = rules.check_in(state, program, day, now, timezone)
+        await uow.check_ins.add_days([*outcome.frozen, outcome.record])
+        await uow.check_ins.save_streak(outcome.state)
+        await uow.outbox.add(outcome.grants)
+        await uow.commit()
+    return CheckInResult(
+        outcome.record,
+        already_checked_in=False,
+        streak=rules.view_streak(outcome.state, program, now, timezone),
+        grants=outcome.grants,
+        frozen_days=tuple(record.day for record in outcome.frozen),
+    )
+
+
+async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
+    """Spend a make-up ticket on a missed day within the program's window."""
+    check_id("user_id", cmd.user_id)
+    _validated_timezone(cmd.timezone)
+    day = parse_day("day", cmd.day)
+    now = clock.now()
+    async with uow:
+        state = await uow.check_ins.lock_streak(cmd.user_id)
+        timezone = _writing_timezone(cmd.timezone, state)
+        program = await uow.programs.current()
+        last = max(day, state.last_day or day)
+        recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
+        outcome = make_up(state, program, day, now, timezone, rules.covered_days(recent))
+        await uow.check_ins.add_days([*outcome.frozen, outcome.record])
+        await uow.check_ins.replace_days(outcome.renumbered)
+        await uow.check_ins.save_streak(outcome.state)
+        await uow.outbox.add(outcome.grants)
+        await uow.commit()
+    return CheckInResult(
+        outcome.record,
+        already_checked_in=False,
+        streak=rules.view_streak(outcome.state, program, now, timezone),
+        grants=outcome.grants,
+        frozen_days=tuple(record.day for record in outcome.frozen),
+    )
+
+
+async def get_streak(query: GetStreak, *, uow: UnitOfWork, clock: Clock) -> StreakView:
+    """The user's streak as of now."""
+    check_id("user_id", query.user_id)
+    _validated_timezone(query.timezone)
+    async with uow:
+        state = await uow.check_ins.get_streak(query.user_id)
+        program = await uow.programs.current()
+    timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
+    return rules.view_streak(state, program, clock.now(), timezone)
+
+
+async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> CalendarResult:
+    """One month of the user's calendar with today's reward preview."""
+    check_id("user_id", query.user_id)
+    _validated_timezone(query.timezone)
+    now = clock.now()
+    async with uow:
+        state = await uow.check_ins.get_streak(query.user_id)
+        timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
+        today = rules.local_day(now, timezone)
+        first = parse_month("month", query.month) if query.month else today.replace(day=1)
+        last = month_of(first)[-1]
+        records = await uow.check_ins.days_between(query.user_id, first, last)
+        program = await uow.programs.current()
+    return CalendarResult(
+        month=first,
+        days=month_days(state, records, first, today),
+        streak=rules.view_streak(state, program, now, timezone),
+        today_rewards=rules.preview_rewards(state, program, now, timezone),
+    )

@@ -1,0 +1,87 @@
+"""Ports the handlers depend on; adapters implement them on Postgres and in memory."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from service.domain.check_in import CheckInProgram, DayRecord, StreakState
+from service.domain.rewards import Grant
+
+
+class Clock(Protocol):
+    """The source of the current instant; always timezone-aware UTC."""
+
+    def now(self) -> dt.datetime: ...
+
+
+class CheckInRepository(Protocol):
+    """Streak state and covered days of users."""
+
+    async def lock_streak(self, user_id: str) -> StreakState:
+        """The user's state, locked until the transaction ends; blank for a new user."""
+        ...
+
+    async def get_streak(self, user_id: str) -> StreakState:
+        """The user's state without locking; blank for a new user."""
+        ...
+
+    async def save_streak(self, state: StreakState) -> None: ...
+
+    async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None: ...
+
+    async def days_between(self, user_id: str, first: dt.date, last: dt.date) -> list[DayRecord]:
+        """Covered days from `first` to `last`, both included, in day order."""
+        ...
+
+    async def add_days(self, records: Sequence[DayRecord]) -> None: ...
+
+    async def replace_days(self, records: Sequence[DayRecord]) -> None:
+        """Overwrite existing records (their streak numbering changed)."""
+        ...
+
+
+class ProgramRepository(Protocol):
+    """Versions of the check-in program."""
+
+    async def current(self) -> CheckInProgram:
+        """The newest version, or the built-in default before any was stored."""
+        ...
+
+    async def add(self, program: CheckInProgram) -> CheckInProgram:
+        """Store `program` as the next version; return it with its version and creation time."""
+        ...
+
+
+class Outbox(Protocol):
+    """Grants waiting for delivery to the loyalty system."""
+
+    async def add(self, grants: Sequence[Grant]) -> None:
+        """Queue grants; a grant whose idempotency key is already queued is ignored."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: leaving the block without commit() rolls everything back."""
+
+    @property
+    def check_ins(self) -> CheckInRepository: ...
+
+    @property
+    def programs(self) -> ProgramRepository: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    async def commit(self) -> None: ...

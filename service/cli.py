@@ -1,0 +1,100 @@
+"""The `engagement` command line: serve, migrate, and dev (embedded servers for `make run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+import sqlalchemy.exc
+
+from service.adapters.postgres import migrate
+from service.bootstrap import build_app
+from service.entrypoints.grpc_api.server import start_server
+from service.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("service")
+
+
+def run(coro: Coroutine[Any, Any, int]) -> int:
+    """Run on uvloop when it is installed: it serves noticeably more calls per second."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional on platforms without it
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def serve(settings: Settings, banner: str = "") -> int:
+    """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools."""
+    app = build_app(settings)
+    try:
+        await migrate.ensure_at_head(app.engine)
+        running = await start_server(app, settings.grpc_address)
+        host = settings.grpc_address.rpartition(":")[0]
+        log.info("serving gRPC on %s:%d", host, running.port)
+        if banner:
+            print(banner.format(address=f"{host}:{running.port}"), flush=True)
+        await _wait_for_signal()
+        log.info("shutting down; draining for up to %ss", settings.shutdown_grace_seconds)
+        await running.stop(settings.shutdown_grace_seconds)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    app = build_app(settings)
+    try:
+        await migrate.upgrade(app.engine)
+    finally:
+        await app.close()
+    log.info("database is at revision %s", migrate.head_revision())
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="engagement", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="serve the gRPC API (configured by ENGAGEMENT_* variables)")
+    commands.add_parser("migrate", help="apply database migrations up to the newest revision")
+    commands.add_parser(
+        "dev", help="migrate, load a demo program and serve, starting embedded servers as needed"
+    )
+    return parser
+
+
+def _dispatch(command: str) -> int:
+    if command == "dev":
+        from service.dev import run_dev  # noqa: PLC0415 - needs the optional embedded extra
+
+        return run_dev()
+    settings = load_settings()
+    logging.getLogger().setLevel(settings.log_level)
+    return run(_migrate(settings) if command == "migrate" else serve(settings))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `engagement` console script."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        return _dispatch(args.command)
+    except (SettingsError, migrate.SchemaOutOfDate) as exc:
+        print(f"engagement: {exc}", file=sys.stderr)
+        return 2
+    except (OSError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError) as exc:
+        print(f"engagement: cannot reach Postgres: {exc}", file=sys.stderr)
+        return 3

@@ -1,0 +1,110 @@
+"""Make-up check-ins: a ticket covers a missed day within the program's window."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import replace
+
+from service.domain.check_in import (
+    CheckInOutcome,
+    CheckInProgram,
+    DayRecord,
+    DayStatus,
+    StreakState,
+    check_in,
+    local_day,
+    make_up_tickets_left,
+    milestone_grants,
+)
+from service.domain.errors import FailedPrecondition, InvalidArgument
+
+
+def check_make_up(
+    state: StreakState,
+    program: CheckInProgram,
+    day: dt.date,
+    now: dt.datetime,
+    timezone: str,
+    covered: Mapping[dt.date, DayRecord],
+) -> None:
+    """Raise when `day` cannot be made up now; `covered` holds the user's recent records."""
+    today = local_day(now, timezone)
+    window = program.make_up_window_days
+    if window == 0:
+        raise FailedPrecondition("the check-in program allows no make-up check-ins")
+    if not 1 <= (today - day).days <= window:
+        raise InvalidArgument("day", f"must be one of the last {window} days before today")
+    if day in covered:
+        raise FailedPrecondition(f"{day} is already {covered[day].status}")
+    if make_up_tickets_left(state, program, today) == 0:
+        raise FailedPrecondition("no make-up tickets left this month")
+
+
+def make_up(
+    state: StreakState,
+    program: CheckInProgram,
+    day: dt.date,
+    now: dt.datetime,
+    timezone: str,
+    covered: Mapping[dt.date, DayRecord],
+) -> CheckInOutcome:
+    """Cover `day` with a make-up ticket, re-joining the streak around it.
+
+    `covered` must hold every record from the day before `day` up to the latest one.
+    A day after the latest check-in is a late check-in with the cycle reward; a day
+    inside the history re-joins the two streaks around it and grants milestones only.
+    """
+    check_make_up(state, program, day, now, timezone, covered)
+    month = f"{local_day(now, timezone):%Y-%m}"
+    used = state.make_ups_used if state.make_up_month == month else 0
+    state = replace(state, make_up_month=month, make_ups_used=used + 1)
+    if state.last_day is None or day > state.last_day:
+        return check_in(state, program, day, now, state.timezone or timezone, DayStatus.MADE_UP)
+    return _fill_gap(state, program, day, now, timezone, covered)
+
+
+def _fill_gap(
+    state: StreakState,
+    program: CheckInProgram,
+    day: dt.date,
+    now: dt.datetime,
+    timezone: str,
+    covered: Mapping[dt.date, DayRecord],
+) -> CheckInOutcome:
+    assert state.last_day is not None
+    before = covered.get(day - dt.timedelta(days=1))
+    streak = before.streak if before else 0
+    started_on = before.streak_started_on if before else day
+    record = DayRecord(
+        user_id=state.user_id,
+        day=day,
+        status=DayStatus.MADE_UP,
+        at=now,
+        timezone=timezone,
+        cycle_day=0,
+        streak=streak + 1,
+        streak_started_on=started_on,
+        program_version=program.version,
+    )
+    renumbered: list[DayRecord] = []
+    streak = record.streak
+    current = record
+    for offset in range(1, (state.last_day - day).days + 1):
+        later = covered.get(day + dt.timedelta(days=offset))
+        if later is None:
+            return CheckInOutcome(state=state, record=record, grants=())
+        streak += later.counts
+        current = replace(later, streak=streak, streak_started_on=started_on)
+        renumbered.append(current)
+    reached = state.milestone_reached
+    state = replace(
+        state,
+        current=streak,
+        longest=max(state.longest, streak),
+        streak_started_on=started_on,
+        milestone_reached=max(reached, streak),
+        first_day=min(day, state.first_day or day),
+    )
+    grants = milestone_grants(current, program, reached)
+    return CheckInOutcome(state=state, record=record, grants=grants, renumbered=tuple(renumbered))

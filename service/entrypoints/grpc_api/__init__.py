@@ -1,0 +1,1 @@
+"""The gRPC API: servicers translate protos to commands; one module maps errors."""

@@ -1,0 +1,98 @@
+"""The grpc.aio server: our services, health checking, reflection and graceful shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+import grpc
+import sqlalchemy as sa
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from service.bootstrap import App
+from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
+from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
+from service.gen.engagement.v1 import (
+    check_in_admin_pb2,
+    check_in_admin_pb2_grpc,
+    check_in_pb2,
+    check_in_pb2_grpc,
+)
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    check_in_pb2.DESCRIPTOR.services_by_name["CheckInService"].full_name,
+    check_in_admin_pb2.DESCRIPTOR.services_by_name["CheckInAdminService"].full_name,
+)
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def stores_answer(app: App) -> bool:
+    """Whether Postgres and Redis both answer within their timeouts."""
+    try:
+        async with asyncio.timeout(app.settings.db_timeout_seconds):
+            async with app.engine.connect() as conn:
+                await conn.execute(sa.text("select 1"))
+            await app.redis.ping()
+    except (OSError, TimeoutError, sa.exc.SQLAlchemyError, ConnectionError) as exc:
+        log.warning("health probe failed: %s", exc)
+        return False
+    except Exception as exc:  # noqa: BLE001 - redis and asyncpg raise their own error trees
+        log.warning("health probe failed: %r", exc)
+        return False
+    return True
+
+
+@dataclass
+class RunningServer:
+    """A started server and the tasks that belong to it."""
+
+    server: grpc.aio.Server
+    port: int
+    health: HealthServicer
+    probe: asyncio.Task[None]
+
+    async def stop(self, grace: float) -> None:
+        """Report NOT_SERVING, stop accepting calls and drain in-flight ones within `grace`."""
+        self.probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.probe
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)
+
+
+async def _probe_forever(app: App, servicer: HealthServicer) -> None:
+    while True:
+        status = _SERVING if await stores_answer(app) else _NOT_SERVING
+        for name in ("", *SERVICE_NAMES):
+            await servicer.set(name, status)
+        await asyncio.sleep(app.settings.health_interval_seconds)
+
+
+async def start_server(app: App, address: str) -> RunningServer:
+    """Start serving on `address` (port 0 picks a free port)."""
+    # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
+    server = grpc.aio.server(
+        interceptors=[ErrorMappingInterceptor()], options=[("grpc.so_reuseport", 0)]
+    )
+    check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
+    check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
+        CheckInAdminServicer(app), server
+    )
+    servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        await servicer.set(name, _NOT_SERVING)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+    )
+    port = server.add_insecure_port(address)
+    await server.start()
+    probe = asyncio.create_task(_probe_forever(app, servicer), name="health-probe")
+    return RunningServer(server, port, servicer, probe)
