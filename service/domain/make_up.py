@@ -74,7 +74,6 @@ def _fill_gap(
 ) -> CheckInOutcome:
     assert state.last_day is not None
     before = covered.get(day - dt.timedelta(days=1))
-    streak = before.streak if before else 0
     started_on = before.streak_started_on if before else day
     record = DayRecord(
         user_id=state.user_id,
@@ -83,28 +82,28 @@ def _fill_gap(
         at=now,
         timezone=timezone,
         cycle_day=0,
-        streak=streak + 1,
+        streak=(before.streak if before else 0) + 1,
         streak_started_on=started_on,
         program_version=program.version,
     )
-    renumbered: list[DayRecord] = []
-    streak = record.streak
-    current = record
-    for offset in range(1, (state.last_day - day).days + 1):
-        later = covered.get(day + dt.timedelta(days=offset))
-        if later is None:
-            return CheckInOutcome(state=state, record=record, grants=())
-        streak += later.counts
-        current = replace(later, streak=streak, streak_started_on=started_on)
-        renumbered.append(current)
-    reached = state.milestone_reached
+    run = [record]
+    while (later := covered.get(run[-1].day + dt.timedelta(days=1))) is not None:
+        run.append(
+            replace(later, streak=run[-1].streak + later.counts, streak_started_on=started_on)
+        )
+    end = run[-1]
+    state = replace(
+        state, longest=max(state.longest, end.streak), first_day=min(day, state.first_day or day)
+    )
+    if end.day != state.last_day:
+        return CheckInOutcome(state=state, record=record, grants=(), renumbered=tuple(run[1:]))
+    # Milestones up to the earlier part's length were granted while that part was current.
+    reached = max(state.milestone_reached, before.streak if before else 0)
     state = replace(
         state,
-        current=streak,
-        longest=max(state.longest, streak),
+        current=end.streak,
         streak_started_on=started_on,
-        milestone_reached=max(reached, streak),
-        first_day=min(day, state.first_day or day),
+        milestone_reached=max(reached, end.streak),
     )
-    grants = milestone_grants(current, program, reached)
-    return CheckInOutcome(state=state, record=record, grants=grants, renumbered=tuple(renumbered))
+    grants = milestone_grants(end, program, reached)
+    return CheckInOutcome(state=state, record=record, grants=grants, renumbered=tuple(run[1:]))

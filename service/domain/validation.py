@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import re
 import zoneinfo
 
 from service.domain.errors import InvalidArgument
 
 MAX_ID_LENGTH = 128
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def check_id(field: str, value: str) -> str:
@@ -25,28 +29,21 @@ def parse_timezone(field: str, name: str) -> zoneinfo.ZoneInfo:
     """Return the IANA zone called `name`, or raise InvalidArgument naming `field`."""
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidArgument(field, f"unknown IANA timezone {name[:64]!r}") from exc
 
 
 def parse_day(field: str, value: str) -> dt.date:
     """Parse a YYYY-MM-DD calendar day."""
-    try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_day(field, value)
-    except ValueError:
-        return _bad_day(field, value)
-
-
-def _bad_day(field: str, value: str) -> dt.date:
+    if _DAY.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            return dt.date.fromisoformat(value)
     raise InvalidArgument(field, f"must be a date as YYYY-MM-DD, got {value[:32]!r}")
 
 
 def parse_month(field: str, value: str) -> dt.date:
     """Parse a YYYY-MM month into its first day."""
-    try:
-        year, month = value.split("-")
-        if len(year) != 4 or len(month) != 2:
-            raise ValueError(value)
-        return dt.date(int(year), int(month), 1)
-    except ValueError as exc:
-        raise InvalidArgument(field, f"must be a month as YYYY-MM, got {value[:32]!r}") from exc
+    if _MONTH.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            return dt.date(int(value[:4]), int(value[5:]), 1)
+    raise InvalidArgument(field, f"must be a month as YYYY-MM, got {value[:32]!r}")

@@ -49,30 +49,47 @@ async def stores_answer(app: App) -> bool:
     return True
 
 
+class HealthProbe:
+    """Sets the health status from periodic store checks until told to stop.
+
+    It stops on an event rather than by cancellation: cancelling a task inside a database
+    call can leave the driver's connection half-closed.
+    """
+
+    def __init__(self, app: App, servicer: HealthServicer) -> None:
+        self._app = app
+        self._servicer = servicer
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="health-probe")
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            status = _SERVING if await stores_answer(self._app) else _NOT_SERVING
+            for name in ("", *SERVICE_NAMES):
+                await self._servicer.set(name, status)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._app.settings.health_interval_seconds):
+                    await self._stopping.wait()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await self._task
+
+
 @dataclass
 class RunningServer:
-    """A started server and the tasks that belong to it."""
+    """A started server and the probe that reports its health."""
 
     server: grpc.aio.Server
     port: int
     health: HealthServicer
-    probe: asyncio.Task[None]
+    probe: HealthProbe
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, stop accepting calls and drain in-flight ones within `grace`."""
-        self.probe.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.probe
+        await self.probe.stop()
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
-
-
-async def _probe_forever(app: App, servicer: HealthServicer) -> None:
-    while True:
-        status = _SERVING if await stores_answer(app) else _NOT_SERVING
-        for name in ("", *SERVICE_NAMES):
-            await servicer.set(name, status)
-        await asyncio.sleep(app.settings.health_interval_seconds)
 
 
 async def start_server(app: App, address: str) -> RunningServer:
@@ -94,5 +111,4 @@ async def start_server(app: App, address: str) -> RunningServer:
     )
     port = server.add_insecure_port(address)
     await server.start()
-    probe = asyncio.create_task(_probe_forever(app, servicer), name="health-probe")
-    return RunningServer(server, port, servicer, probe)
+    return RunningServer(server, port, servicer, HealthProbe(app, servicer))

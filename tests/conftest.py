@@ -1,0 +1,126 @@
+"""Shared fixtures: real Postgres and Redis (configured or embedded), a movable clock, the app."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as redis
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from service.adapters.postgres import migrate
+from service.adapters.postgres.tables import metadata
+from service.bootstrap import App, build_app
+from service.settings import Settings
+from tests.support.clock import MovableClock
+
+DATABASE_URL_VAR = "ENGAGEMENT_TEST_DATABASE_URL"
+REDIS_URL_VAR = "ENGAGEMENT_TEST_REDIS_URL"
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Postgres server: the configured one, else an embedded one for this session."""
+    configured = os.environ.get(DATABASE_URL_VAR)
+    if configured:
+        yield configured
+        return
+    from service.embedded import start_postgres  # noqa: PLC0415 - only without a server
+
+    server = start_postgres(tmp_path_factory.mktemp("postgres"), ephemeral=True)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server: the configured one, else an embedded one for this session."""
+    configured = os.environ.get(REDIS_URL_VAR)
+    if configured:
+        yield configured
+        return
+    from service.embedded import start_redis  # noqa: PLC0415 - only without a server
+
+    server = start_redis(Path(tmp_path_factory.mktemp("redis")))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def _asyncpg(url: str) -> str:
+    return Settings.model_validate(
+        {"database_url": url, "redis_url": "redis://unused"}
+    ).database_url
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A migrated database of its own for this test session, dropped at the end."""
+    server = make_url(_asyncpg(postgres_server_url))
+    name = f"engagement_test_{uuid.uuid4().hex[:10]}"
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(sa.text(f'create database "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    engine = create_async_engine(url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    try:
+        yield url
+    finally:
+        async with admin.connect() as conn:
+            await conn.execute(sa.text(f'drop database "{name}" with (force)'))
+        await admin.dispose()
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a database emptied for this test."""
+    engine = create_async_engine(database_url)
+    tables = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(sa.text(f"truncate {tables} restart identity"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_server_url: str) -> Settings:
+    """Settings for one test, with a Redis key prefix of its own."""
+    return Settings(
+        database_url=database_url,
+        redis_url=redis_server_url,
+        grpc_address="127.0.0.1:0",
+        redis_key_prefix=f"test-{uuid.uuid4().hex[:12]}",
+        health_interval_seconds=0.2,
+        shutdown_grace_seconds=2,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings, engine: AsyncEngine, clock: MovableClock) -> AsyncIterator[App]:
+    """The composition root on the real servers, with the test's clock."""
+    app = build_app(settings, clock=clock)
+    yield app
+    await app.close()
+
+
+@pytest.fixture
+async def redis_client(redis_server_url: str) -> AsyncIterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_server_url)
+    yield client
+    await client.aclose()
