@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto)
 
-.PHONY: install run test test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ lock: install
 
 run: install
 	$(VENV)/bin/engagement dev
+
+## Apply database migrations to the server named by ENGAGEMENT_DATABASE_URL.
+migrate: install
+	$(VENV)/bin/engagement migrate
 
 test: install
 	$(PY) -m pytest -q

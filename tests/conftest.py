@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -67,24 +68,37 @@ def _asyncpg(url: str) -> str:
     ).database_url
 
 
-@pytest.fixture(scope="session")
-async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
-    """A migrated database of its own for this test session, dropped at the end."""
-    server = make_url(_asyncpg(postgres_server_url))
+@asynccontextmanager
+async def _scratch_database(server_url: str) -> AsyncIterator[str]:
+    """A new empty database on the server, dropped when the block ends."""
+    server = make_url(_asyncpg(server_url))
     name = f"engagement_test_{uuid.uuid4().hex[:10]}"
     admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
         await conn.execute(sa.text(f'create database "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    engine = create_async_engine(url)
-    await migrate.upgrade(engine)
-    await engine.dispose()
     try:
-        yield url
+        yield server.set(database=name).render_as_string(hide_password=False)
     finally:
         async with admin.connect() as conn:
             await conn.execute(sa.text(f'drop database "{name}" with (force)'))
         await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A migrated database of its own for this test session."""
+    async with _scratch_database(postgres_server_url) as url:
+        engine = create_async_engine(url)
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        yield url
+
+
+@pytest.fixture
+async def empty_database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database without any schema, for tests of what happens before migrating."""
+    async with _scratch_database(postgres_server_url) as url:
+        yield url
 
 
 @pytest.fixture

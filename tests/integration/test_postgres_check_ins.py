@@ -116,13 +116,15 @@ async def test_program_versions_increase_and_the_newest_applies(app: App) -> Non
     assert current.created_at is not None
 
 
-async def test_unmigrated_database_is_refused_with_the_fixing_command(
-    postgres_server_url: str,
+async def test_migrating_an_empty_database_reaches_the_head_revision(
+    empty_database_url: str,
 ) -> None:
-    engine = create_async_engine(
-        postgres_server_url.replace("postgresql://", "postgresql+asyncpg://")
-    )
-    # The server's own maintenance database never carries our schema.
-    with pytest.raises(migrate.SchemaOutOfDate, match="engagement migrate"):
+    engine = create_async_engine(empty_database_url)
+    with pytest.raises(migrate.SchemaOutOfDate, match="run `engagement migrate`"):
         await migrate.ensure_at_head(engine)
+
+    await migrate.upgrade(engine)
+    await migrate.upgrade(engine)  # a second run is a no-op
+
+    await migrate.ensure_at_head(engine)
     await engine.dispose()

@@ -1,0 +1,107 @@
+"""The `engagement` command as an operator runs it: settings, migrations, signals, TZ."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2
+
+from service.gen.engagement.v1 import check_in_pb2 as pb
+from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+from service.settings import Settings
+from tests.support.health import wait_for_health
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _environment(**variables: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGEMENT_")}
+    return env | variables
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "service", *args],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_missing_setting_stops_startup_naming_the_variable() -> None:
+    result = _run("serve", env=_environment(ENGAGEMENT_REDIS_URL="redis://127.0.0.1:1"))
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == "engagement: ENGAGEMENT_DATABASE_URL: Field required"
+
+
+def test_bad_setting_stops_startup_naming_the_variable() -> None:
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL="mysql://x", ENGAGEMENT_REDIS_URL="redis://127.0.0.1:1"
+    )
+    result = _run("serve", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith("engagement: ENGAGEMENT_DATABASE_URL: ")
+    assert "postgresql://" in result.stderr
+
+
+def test_unmigrated_database_stops_startup_naming_the_fixing_command(
+    empty_database_url: str, redis_server_url: str
+) -> None:
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL=empty_database_url, ENGAGEMENT_REDIS_URL=redis_server_url
+    )
+    result = _run("serve", env=env)
+
+    assert result.returncode == 2
+    assert "run `engagement migrate`" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_serves_in_a_non_utc_server_timezone_and_drains_on_sigterm(
+    settings: Settings, engine: object
+) -> None:
+    port = _free_port()
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL=settings.database_url,
+        ENGAGEMENT_REDIS_URL=settings.redis_url,
+        ENGAGEMENT_GRPC_ADDRESS=f"127.0.0.1:{port}",
+        # UTC+14: a server clock read as local time would be a day ahead most of the time.
+        TZ="Pacific/Kiritimati",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "serve", env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await asyncio.wait_for(channel.channel_ready(), 30)
+            await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
+            before = dt.datetime.now(dt.UTC).date()
+            response = await pb_grpc.CheckInServiceStub(channel).CheckIn(
+                pb.CheckInRequest(user_id="tz", timezone="UTC")
+            )
+            after = dt.datetime.now(dt.UTC).date()
+        assert dt.date.fromisoformat(response.check_in.day) in {before, after}
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.stderr is not None
+    log = (await process.stderr.read()).decode()
+    assert "shutting down" in log
+    assert "Traceback" not in log

@@ -1,0 +1,110 @@
+"""In-memory adapters of the application ports, for fast handler tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from types import TracebackType
+from typing import Self
+
+from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
+from service.domain.rewards import Grant
+
+
+@dataclass
+class Store:
+    """What a committed transaction leaves behind."""
+
+    streaks: dict[str, StreakState] = field(default_factory=dict)
+    days: dict[tuple[str, dt.date], DayRecord] = field(default_factory=dict)
+    programs: list[CheckInProgram] = field(default_factory=list)
+    outbox: dict[str, Grant] = field(default_factory=dict)
+    commits: int = 0
+
+
+class FakeCheckIns:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def lock_streak(self, user_id: str) -> StreakState:
+        return self.store.streaks.setdefault(user_id, StreakState(user_id=user_id))
+
+    async def get_streak(self, user_id: str) -> StreakState:
+        return self.store.streaks.get(user_id, StreakState(user_id=user_id))
+
+    async def save_streak(self, state: StreakState) -> None:
+        self.store.streaks[state.user_id] = state
+
+    async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None:
+        return self.store.days.get((user_id, day))
+
+    async def days_between(self, user_id: str, first: dt.date, last: dt.date) -> list[DayRecord]:
+        found = (r for (u, d), r in self.store.days.items() if u == user_id and first <= d <= last)
+        return sorted(found, key=lambda r: r.day)
+
+    async def add_days(self, records: Sequence[DayRecord]) -> None:
+        for record in records:
+            key = (record.user_id, record.day)
+            assert key not in self.store.days, f"duplicate day {key}"
+            self.store.days[key] = record
+
+    async def replace_days(self, records: Sequence[DayRecord]) -> None:
+        for record in records:
+            self.store.days[(record.user_id, record.day)] = record
+
+
+class FakePrograms:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def current(self) -> CheckInProgram:
+        return self.store.programs[-1] if self.store.programs else DEFAULT_PROGRAM
+
+    async def add(self, program: CheckInProgram) -> CheckInProgram:
+        stored = replace(program, version=len(self.store.programs) + 1)
+        self.store.programs.append(stored)
+        return stored
+
+
+class FakeOutbox:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def add(self, grants: Sequence[Grant]) -> None:
+        for grant in grants:
+            self.store.outbox.setdefault(grant.idempotency_key, grant)
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the store; commit() publishes the copy, leaving discards it."""
+
+    def __init__(self, store: Store) -> None:
+        self.committed = store
+
+    async def __aenter__(self) -> Self:
+        self.pending = Store(
+            dict(self.committed.streaks),
+            dict(self.committed.days),
+            list(self.committed.programs),
+            dict(self.committed.outbox),
+        )
+        self.check_ins = FakeCheckIns(self.pending)
+        self.programs = FakePrograms(self.pending)
+        self.outbox = FakeOutbox(self.pending)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        del self.pending
+
+    async def commit(self) -> None:
+        self.committed.streaks = self.pending.streaks
+        self.committed.days = self.pending.days
+        self.committed.programs = self.pending.programs
+        self.committed.outbox = self.pending.outbox
+        self.committed.commits += 1
