@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 from service.app.ports import Clock, UnitOfWork
 from service.domain import check_in as rules
-from service.domain.check_in import DayRecord, StreakState, StreakView
+from service.domain.check_in import (
+    CheckInOutcome,
+    CheckInProgram,
+    DayRecord,
+    StreakState,
+    StreakView,
+)
 from service.domain.check_in_calendar import CalendarDay, month_days, month_of
 from service.domain.errors import InvalidArgument
 from service.domain.make_up import make_up
@@ -74,6 +80,27 @@ def _writing_timezone(requested: str, state: StreakState) -> str:
     return timezone
 
 
+async def _store(uow: UnitOfWork, outcome: CheckInOutcome) -> None:
+    """Write everything an accepted check-in changed, grants included, and commit."""
+    await uow.check_ins.add_days([*outcome.frozen, outcome.record])
+    await uow.check_ins.replace_days(outcome.renumbered)
+    await uow.check_ins.save_streak(outcome.state)
+    await uow.outbox.add(outcome.grants)
+    await uow.commit()
+
+
+def _accepted(
+    outcome: CheckInOutcome, program: CheckInProgram, now: dt.datetime, timezone: str
+) -> CheckInResult:
+    return CheckInResult(
+        outcome.record,
+        already_checked_in=False,
+        streak=rules.view_streak(outcome.state, program, now, timezone),
+        grants=outcome.grants,
+        frozen_days=tuple(record.day for record in outcome.frozen),
+    )
+
+
 async def check_in(cmd: CheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
     """Check the user in for their local today, at most once per day."""
     check_id("user_id", cmd.user_id)
@@ -91,17 +118,8 @@ async def check_in(cmd: CheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInRes
             view = rules.view_streak(state, program, now, timezone)
             return CheckInResult(existing, already_checked_in=True, streak=view)
         outcome = rules.check_in(state, program, day, now, timezone)
-        await uow.check_ins.add_days([*outcome.frozen, outcome.record])
-        await uow.check_ins.save_streak(outcome.state)
-        await uow.outbox.add(outcome.grants)
-        await uow.commit()
-    return CheckInResult(
-        outcome.record,
-        already_checked_in=False,
-        streak=rules.view_streak(outcome.state, program, now, timezone),
-        grants=outcome.grants,
-        frozen_days=tuple(record.day for record in outcome.frozen),
-    )
+        await _store(uow, outcome)
+    return _accepted(outcome, program, now, timezone)
 
 
 async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
@@ -117,18 +135,8 @@ async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock)
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, rules.covered_days(recent))
-        await uow.check_ins.add_days([*outcome.frozen, outcome.record])
-        await uow.check_ins.replace_days(outcome.renumbered)
-        await uow.check_ins.save_streak(outcome.state)
-        await uow.outbox.add(outcome.grants)
-        await uow.commit()
-    return CheckInResult(
-        outcome.record,
-        already_checked_in=False,
-        streak=rules.view_streak(outcome.state, program, now, timezone),
-        grants=outcome.grants,
-        frozen_days=tuple(record.day for record in outcome.frozen),
-    )
+        await _store(uow, outcome)
+    return _accepted(outcome, program, now, timezone)
 
 
 async def get_streak(query: GetStreak, *, uow: UnitOfWork, clock: Clock) -> StreakView:

@@ -206,22 +206,11 @@ def check_in(
     status: DayStatus = DayStatus.CHECKED_IN,
 ) -> CheckInOutcome:
     """Check the user in for `day`, the latest day so far; freezes cover missed days."""
-    frozen_days: tuple[dt.date, ...] = ()
-    if state.last_day is None:
-        state = replace(state, freezes=program.starting_freezes, first_day=day)
-        continues = False
-    else:
-        missed = _missed_days(state, day, now)
-        continues = missed <= state.freezes
-        if continues:
-            frozen_days = tuple(state.last_day + dt.timedelta(days=i + 1) for i in range(missed))
+    state, continues, frozen_days = _bridge(state, program, day, now)
     current = state.current + 1 if continues else 1
     started_on = state.streak_started_on if continues and state.streak_started_on else day
     cycle_day = _next_cycle_day(state, program, continues)
-    freezes = state.freezes - len(frozen_days)
-    every = program.freeze_earned_every_days
-    if every and current % every == 0:
-        freezes = max(freezes, min(program.max_freezes, freezes + 1))
+    freezes = _with_earned_freeze(program, state.freezes - len(frozen_days), current)
     record = DayRecord(
         user_id=state.user_id,
         day=day,
@@ -251,6 +240,26 @@ def check_in(
         milestone_reached=max(reached, current),
     )
     return CheckInOutcome(state=new_state, record=record, grants=grants, frozen=frozen)
+
+
+def _bridge(
+    state: StreakState, program: CheckInProgram, day: dt.date, now: dt.datetime
+) -> tuple[StreakState, bool, tuple[dt.date, ...]]:
+    """Whether the streak continues to `day`, and the missed days freezes must cover."""
+    if state.last_day is None:
+        return replace(state, freezes=program.starting_freezes, first_day=day), False, ()
+    missed = _missed_days(state, day, now)
+    if missed > state.freezes:
+        return state, False, ()
+    return state, True, tuple(state.last_day + dt.timedelta(days=i + 1) for i in range(missed))
+
+
+def _with_earned_freeze(program: CheckInProgram, freezes: int, current: int) -> int:
+    every = program.freeze_earned_every_days
+    if every and current % every == 0:
+        # A lowered maximum never takes away freezes already held.
+        return max(freezes, min(program.max_freezes, freezes + 1))
+    return freezes
 
 
 def _next_cycle_day(state: StreakState, program: CheckInProgram, continues: bool) -> int:
