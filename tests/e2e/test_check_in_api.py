@@ -12,8 +12,8 @@ from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import rewards_pb2
+from service.health import wait_for_health
 from tests.support.clock import MovableClock
-from tests.support.health import wait_for_health
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from grpc_health.v1 import health_pb2
 
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+from service.health import wait_for_health
 from service.settings import Settings
-from tests.support.health import wait_for_health
 
 pytestmark = pytest.mark.e2e
 

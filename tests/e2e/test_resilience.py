@@ -13,9 +13,9 @@ from service.bootstrap import App, build_app
 from service.entrypoints.grpc_api.server import RunningServer, start_server
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+from service.health import wait_for_health
 from service.settings import Settings
 from tests.support.clock import MovableClock
-from tests.support.health import wait_for_health
 from tests.support.proxy import CuttableProxy
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""Waiting for a server's health status through the Watch stream."""
+"""Waiting for a server's health status through the Watch stream (tests, benchmarks)."""
 
 from __future__ import annotations
 

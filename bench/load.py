@@ -1,0 +1,91 @@
+"""A closed-loop gRPC load generator: worker processes, each running many in-flight calls."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import grpc
+
+# A scenario makes one call on a channel; the int is a per-process sequence number.
+Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What all workers measured for one scenario."""
+
+    latencies_ms: list[float]
+    errors: int
+    seconds: float
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies_ms) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def _drive(
+    address: str, call: Call, worker: int, in_flight: int, seconds: float
+) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    counter = 0
+    deadline = time.perf_counter() + seconds
+    async with grpc.aio.insecure_channel(address) as channel:
+        await channel.channel_ready()
+
+        async def loop() -> None:
+            nonlocal errors, counter
+            while time.perf_counter() < deadline:
+                counter += 1
+                started = time.perf_counter()
+                try:
+                    await call(channel, worker, counter)
+                except grpc.aio.AioRpcError:
+                    errors += 1
+                    continue
+                latencies.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(loop() for _ in range(in_flight)))
+    return latencies, errors
+
+
+def _worker(
+    address: str, call: Call, worker: int, in_flight: int, seconds: float, out: mp.Queue[object]
+) -> None:
+    try:
+        import uvloop  # noqa: PLC0415 - optional
+
+        out.put(uvloop.run(_drive(address, call, worker, in_flight, seconds)))
+    except ImportError:
+        out.put(asyncio.run(_drive(address, call, worker, in_flight, seconds)))
+
+
+def run_load(address: str, call: Call, *, processes: int, in_flight: int, seconds: float) -> Result:
+    """Run `call` from `processes` processes with `in_flight` calls in total, for `seconds`."""
+    context = mp.get_context("spawn")
+    out: mp.Queue[object] = context.Queue()
+    per_process = max(1, in_flight // processes)
+    workers = [
+        context.Process(target=_worker, args=(address, call, i, per_process, seconds, out))
+        for i in range(processes)
+    ]
+    started = time.perf_counter()
+    for process in workers:
+        process.start()
+    results = [out.get(timeout=seconds + 60) for _ in workers]
+    for process in workers:
+        process.join()
+    elapsed = time.perf_counter() - started
+    latencies = [ms for result in results for ms in result[0]]  # type: ignore[index]
+    errors = sum(result[1] for result in results)  # type: ignore[index]
+    return Result(latencies, errors, min(elapsed, seconds) if latencies else elapsed)

@@ -1,0 +1,152 @@
+"""`make bench`: start the service on real stores, drive each scenario, print one table."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import psutil
+from grpc_health.v1 import health_pb2
+
+from bench.load import Result, run_load
+from bench.scenarios import SCENARIOS, seed
+from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
+from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
+from service.gen.engagement.v1 import rewards_pb2
+from service.health import wait_for_health
+
+
+def _arguments() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
+    parser.add_argument("--in-flight", type=int, default=64)
+    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--json", type=Path, default=Path("bench-results/bench.json"))
+    return parser.parse_args()
+
+
+@contextlib.contextmanager
+def _stores() -> Iterator[tuple[str, str]]:
+    """The configured Postgres and Redis, else embedded ones in a temporary directory."""
+    database, redis = (
+        os.environ.get("ENGAGEMENT_DATABASE_URL"),
+        os.environ.get("ENGAGEMENT_REDIS_URL"),
+    )
+    with contextlib.ExitStack() as stack:
+        if not database or not redis:
+            from service.embedded import start_postgres, start_redis  # noqa: PLC0415
+
+            scratch = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            if not database:
+                database = stack.enter_context(start_postgres(scratch / "pg", ephemeral=True)).url
+            if not redis:
+                redis = stack.enter_context(start_redis(scratch / "redis")).url
+        yield database, redis
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _prepare(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        await asyncio.wait_for(channel.channel_ready(), 60)
+        await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
+        reward = rewards_pb2.Reward(kind=rewards_pb2.REWARD_KIND_POINTS, amount=10)
+        program = admin_pb.CheckInProgram(cycle=[admin_pb.CycleDay(rewards=[reward])] * 7)
+        await admin_grpc.CheckInAdminServiceStub(channel).UpdateCheckInProgram(
+            admin_pb.UpdateCheckInProgramRequest(program=program)
+        )
+        await seed(channel)
+
+
+def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, object]:
+    return {
+        "scenario": name,
+        "rps": round(result.rps, 1),
+        "p50_ms": round(result.percentile(0.50), 2),
+        "p95_ms": round(result.percentile(0.95), 2),
+        "p99_ms": round(result.percentile(0.99), 2),
+        "errors": result.errors,
+        "ratio_to_noop": round(result.rps / baseline, 3) if baseline else None,
+        "server_cpu_percent": round(cpu, 1),
+    }
+
+
+def _print(rows: list[dict[str, object]], rss_mb: float, command: str) -> None:
+    print(f"\n$ {command}")
+    header = f"{'scenario':<18}{'rps':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
+    print(header + f"{'ratio':>8}{'srv cpu%':>10}")
+    for r in rows:
+        print(
+            f"{r['scenario']:<18}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
+            f"{r['errors']:>8}{r['ratio_to_noop']!s:>8}{r['server_cpu_percent']:>10}"
+        )
+    print(f"server peak RSS: {rss_mb:.0f} MB")
+
+
+def main() -> int:
+    args = _arguments()
+    names = [n for n in args.scenarios.split(",") if n]
+    if "noop" not in names:
+        names.insert(0, "noop")  # every run carries its own baseline
+    with _stores() as (database, redis):
+        address = f"127.0.0.1:{_free_port()}"
+        env = os.environ | {
+            "ENGAGEMENT_DATABASE_URL": database,
+            "ENGAGEMENT_REDIS_URL": redis,
+            "ENGAGEMENT_GRPC_ADDRESS": address,
+            "ENGAGEMENT_LOG_LEVEL": "WARNING",
+        }
+        subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
+        server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
+        try:
+            rows, rss = _measure(address, server.pid, names, args)
+        finally:
+            server.terminate()
+            server.wait(30)
+    command = " ".join(["python -m bench.run", *sys.argv[1:]])
+    _print(rows, rss, command)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps({"command": command, "rows": rows, "rss_mb": rss}, indent=2))
+    return 0
+
+
+def _measure(
+    address: str, pid: int, names: list[str], args: argparse.Namespace
+) -> tuple[list[dict[str, object]], float]:
+    asyncio.run(_prepare(address))
+    process = psutil.Process(pid)
+    rows: list[dict[str, object]] = []
+    baseline = 0.0
+    peak_rss = 0.0
+    for name in names:
+        cpu_before, started = process.cpu_times(), time.perf_counter()
+        result = run_load(
+            address, SCENARIOS[name], processes=args.processes, in_flight=args.in_flight,
+            seconds=args.seconds,
+        )  # fmt: skip
+        cpu_after, elapsed = process.cpu_times(), time.perf_counter() - started
+        used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
+        peak_rss = max(peak_rss, process.memory_info().rss / 2**20)
+        baseline = baseline or result.rps
+        rows.append(_row(name, result, baseline, 100 * used / elapsed))
+    return rows, peak_rss
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

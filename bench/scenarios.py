@@ -1,0 +1,63 @@
+"""The calls a benchmark can drive; each is one RPC through the generated stubs."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from service.gen.engagement.v1 import check_in_pb2 as pb
+from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+
+Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
+
+# Existing users that the read scenarios ask about; seeded before the run.
+SEEDED_USERS = 1000
+
+
+def _user(worker: int, n: int) -> str:
+    return f"bench-{worker}-{n}"
+
+
+async def noop(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """The baseline: the health check, answered from memory in the same server process."""
+    return await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+
+
+async def check_in(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """A first check-in of a new user: state, day and grant rows in one transaction."""
+    request = pb.CheckInRequest(user_id=_user(worker, n), timezone="Europe/Berlin")
+    return await pb_grpc.CheckInServiceStub(channel).CheckIn(request)
+
+
+async def check_in_repeat(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """A repeat on the same day: the idempotent path."""
+    request = pb.CheckInRequest(user_id=f"seed-{n % SEEDED_USERS}")
+    return await pb_grpc.CheckInServiceStub(channel).CheckIn(request)
+
+
+async def get_streak(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    request = pb.GetStreakRequest(user_id=f"seed-{n % SEEDED_USERS}")
+    return await pb_grpc.CheckInServiceStub(channel).GetStreak(request)
+
+
+async def get_calendar(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    request = pb.GetCheckInCalendarRequest(user_id=f"seed-{n % SEEDED_USERS}")
+    return await pb_grpc.CheckInServiceStub(channel).GetCheckInCalendar(request)
+
+
+SCENARIOS: dict[str, Call] = {
+    "noop": noop,
+    "check_in": check_in,
+    "check_in_repeat": check_in_repeat,
+    "get_streak": get_streak,
+    "get_calendar": get_calendar,
+}
+
+
+async def seed(channel: grpc.aio.Channel) -> None:
+    """Check in the users the read scenarios ask about."""
+    stub = pb_grpc.CheckInServiceStub(channel)
+    for i in range(SEEDED_USERS):
+        await stub.CheckIn(pb.CheckInRequest(user_id=f"seed-{i}", timezone="UTC"))
