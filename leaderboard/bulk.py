@@ -1,0 +1,102 @@
+"""Rebuilding a board-period's standings from ledger rows, swapped in atomically at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+
+from redis.exceptions import RedisError
+
+from leaderboard import lua
+from leaderboard.encoding import (
+    check_at_ms,
+    check_member_id,
+    check_score,
+    reached_prefix,
+    stored_score,
+)
+from leaderboard.errors import InvalidArgument
+from leaderboard.keys import BoardKeys
+from leaderboard.models import LoadEntry, SortOrder
+from leaderboard.replies import array, integer, text
+from leaderboard.scripts import Arg, RedisClient, run
+
+# Every chunk renews it, so it only has to outlast the pause between two chunks.
+STAGING_TTL_MS = 15 * 60 * 1000
+MAX_CHUNK_SIZE = 10_000
+
+Entries = Iterable[LoadEntry] | AsyncIterable[LoadEntry]
+
+
+async def load(
+    client: RedisClient,
+    keys: BoardKeys,
+    order: SortOrder,
+    entries: Entries,
+    chunk_size: int,
+) -> int:
+    """Replace the standings with `entries`; return the member count.
+
+    Entries go into private staging keys under the board's hash tag, one atomic script per
+    chunk, and one last script renames them over the live keys, so readers see either the old
+    standings or the new ones. Metadata and the retention deadline are kept. Submissions that
+    land while a load runs are overwritten by the swap: hold them, or replay them afterwards.
+    """
+    if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
+    staging = keys.staging(uuid.uuid4().hex)
+    try:
+        async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
+            async for chunk in chunks:
+                await _load_chunk(client, staging, order, chunk)
+        swap_keys = [*keys.standings, *staging, keys.expiry]
+        return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
+    except Exception:
+        # Bad input must not leave state behind; if Redis is gone, the staging TTL cleans up.
+        with contextlib.suppress(RedisError):
+            await run(client, lua.DELETE, staging, [])
+        raise
+
+
+async def _load_chunk(
+    client: RedisClient, staging: tuple[str, ...], order: SortOrder, chunk: list[LoadEntry]
+) -> None:
+    args: list[Arg] = [STAGING_TTL_MS]
+    for entry in chunk:
+        args.extend(_entry_args(entry, order))
+    reply = array(await run(client, lua.LOAD_CHUNK, staging, args))
+    if text(reply[0]) == "duplicate":
+        member = text(reply[1])
+        raise InvalidArgument("entries", f"member {member!r} appears more than once")
+
+
+def _entry_args(entry: LoadEntry, order: SortOrder) -> tuple[str, str, str]:
+    if not isinstance(entry, LoadEntry):
+        raise InvalidArgument("entries", "must hold LoadEntry values")
+    member_id = check_member_id(entry.member_id, "entries.member_id")
+    score = check_score(entry.score, "entries.score")
+    at_ms = check_at_ms(entry.reached_at_ms, "entries.reached_at_ms")
+    # str() of an int is the same canonical text the Lua side writes with "%d".
+    return (member_id, str(stored_score(score, order)), reached_prefix(at_ms))
+
+
+async def _chunks(entries: Entries, size: int) -> AsyncGenerator[list[LoadEntry], None]:
+    chunk: list[LoadEntry] = []
+    async with contextlib.aclosing(_each(entries)) as each:
+        async for entry in each:
+            chunk.append(entry)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+async def _each(entries: Entries) -> AsyncGenerator[LoadEntry, None]:
+    if isinstance(entries, AsyncIterable):
+        async for entry in entries:
+            yield entry
+    else:
+        for entry in entries:
+            yield entry

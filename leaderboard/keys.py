@@ -1,0 +1,94 @@
+"""Every Redis key name of the library; one board-period's keys share one cluster hash tag."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from leaderboard.errors import InvalidArgument
+
+# Braces would move the hash tag and ':' would let two (board, period) pairs spell the same tag.
+_PART = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_PREFIX = re.compile(r"[A-Za-z0-9_.:\-]{1,64}")
+
+
+def check_part(field: str, value: str) -> str:
+    """Return `value` if it may be a board id or period id inside a key, else raise."""
+    if not isinstance(value, str) or not _PART.fullmatch(value):
+        raise InvalidArgument(field, "must be 1..64 characters of A-Z a-z 0-9 _ . -")
+    return value
+
+
+def check_prefix(value: str) -> str:
+    """Return `value` if it may be a deployment's key prefix, else raise."""
+    if not isinstance(value, str) or not _PREFIX.fullmatch(value):
+        raise InvalidArgument("key_prefix", "must be 1..64 characters of A-Z a-z 0-9 _ . : -")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class BoardKeys:
+    """The keys of one board-period, all under the hash tag `{prefix:board:period}`."""
+
+    tag: str
+
+    @classmethod
+    def of(cls, prefix: str, board_id: str, period_id: str) -> BoardKeys:
+        check_prefix(prefix)
+        check_part("board_id", board_id)
+        check_part("period_id", period_id)
+        return cls(f"{{{prefix}:{board_id}:{period_id}}}")
+
+    @property
+    def scores(self) -> str:
+        """ZSET: encoded member -> stored score; the standings themselves."""
+        return f"{self.tag}:scores"
+
+    @property
+    def members(self) -> str:
+        """HASH: member id -> the tie-break prefix of its encoded member."""
+        return f"{self.tag}:members"
+
+    @property
+    def distinct(self) -> str:
+        """ZSET: each stored score held by at least one member; it gives dense ranks."""
+        return f"{self.tag}:distinct"
+
+    @property
+    def refcount(self) -> str:
+        """HASH: stored score -> how many members hold it; it keeps `distinct` exact."""
+        return f"{self.tag}:refcount"
+
+    @property
+    def metadata(self) -> str:
+        """HASH: member id -> metadata JSON."""
+        return f"{self.tag}:metadata"
+
+    @property
+    def revisions(self) -> str:
+        """HASH: member id -> revision of the last `put`, so older copies never overwrite it."""
+        return f"{self.tag}:revisions"
+
+    @property
+    def expiry(self) -> str:
+        """STRING: the retention deadline in Unix ms, which later writes copy to new keys."""
+        return f"{self.tag}:expiry"
+
+    @property
+    def standings(self) -> tuple[str, str, str, str]:
+        """The keys that `load` rebuilds and `clear` removes, in the order scripts expect."""
+        return (self.scores, self.members, self.distinct, self.refcount)
+
+    @property
+    def data(self) -> tuple[str, str, str, str, str]:
+        """Every key that holds board data (standings and metadata)."""
+        return (*self.standings, self.metadata)
+
+    def idempotency(self, idempotency_key: str) -> str:
+        """STRING with a TTL: the first result of the submit that used `idempotency_key`."""
+        return f"{self.tag}:idem:{idempotency_key}"
+
+    def staging(self, load_id: str) -> tuple[str, str, str, str]:
+        """Private copies of `standings` that one `load` fills before it swaps them in."""
+        base = f"{self.tag}:load:{load_id}"
+        return (f"{base}:scores", f"{base}:members", f"{base}:distinct", f"{base}:refcount")

@@ -1,0 +1,274 @@
+"""The Lua sources (EVAL/EVALSHA, Redis 6.2+); each runs atomically on one board-period's slot.
+
+Key and argument layouts are documented above each script and built by `leaderboard.board`.
+Lua numbers are doubles: every integer here stays within 2^53, and numbers are turned into
+text with "%d" because Redis would otherwise format them with 14 significant digits.
+"""
+
+from __future__ import annotations
+
+from leaderboard.encoding import MAX_SCORE, MEMBER_PREFIX_LEN
+
+_PRELUDE = f"""
+local PREFIX_LEN = {MEMBER_PREFIX_LEN}
+local LIMIT = {MAX_SCORE}
+local function fmt(n) return string.format('%d', n) end
+local function track(refcount, distinct, stored)
+  if redis.call('HINCRBY', refcount, stored, 1) == 1 then
+    redis.call('ZADD', distinct, stored, stored)
+  end
+end
+local function untrack(refcount, distinct, stored)
+  if redis.call('HINCRBY', refcount, stored, -1) <= 0 then
+    redis.call('HDEL', refcount, stored)
+    redis.call('ZREM', distinct, stored)
+  end
+end
+local function ahead(scores, distinct, stored)
+  local bound = '(' .. stored
+  return redis.call('ZCOUNT', scores, '-inf', bound), redis.call('ZCOUNT', distinct, '-inf', bound)
+end
+local function inherit_expiry(expiry, keys)
+  local at = redis.call('GET', expiry)
+  if at then
+    for _, key in ipairs(keys) do redis.call('PEXPIREAT', key, at) end
+  end
+end
+local function slice(scores, distinct, meta, start, stop)
+  local rows = redis.call('ZRANGE', scores, start, stop, 'WITHSCORES')
+  if #rows == 0 then return {{}} end
+  local ids = {{}}
+  for i = 1, #rows, 2 do
+    rows[i + 1] = fmt(tonumber(rows[i + 1]))
+    ids[#ids + 1] = string.sub(rows[i], PREFIX_LEN + 1)
+  end
+  local better, distinct_better = ahead(scores, distinct, rows[2])
+  return {{start, better, distinct_better, rows, redis.call('HMGET', meta, unpack(ids))}}
+end
+"""
+
+# KEYS: scores, members, distinct, refcount, metadata, expiry[, idempotency]
+# ARGV: member id, value, reached prefix, sign, aggregation, fingerprint, idempotency TTL ms,
+#       metadata mode (keep|set|del), metadata JSON
+# Returns {'replay', record} | {'ok', record} | {'overflow'}, where record is
+# "fingerprint score position ahead distinct_ahead member_count".
+SUBMIT = (
+    _PRELUDE
+    + """
+local scores, members, distinct, refcount, meta, expiry, idem =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id, value, sign, aggregation = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
+if idem then
+  local prior = redis.call('GET', idem)
+  if prior then return {'replay', prior} end
+end
+local reached = redis.call('HGET', members, id)
+local current = nil
+if reached then current = sign * tonumber(redis.call('ZSCORE', scores, reached .. ':' .. id)) end
+local new = value
+if current ~= nil then
+  if aggregation == 'max' then new = math.max(current, value)
+  elseif aggregation == 'min' then new = math.min(current, value)
+  elseif aggregation == 'sum' then
+    -- Checked before adding: a true sum just beyond 2^53 can round back onto the limit.
+    if (value > 0 and current > LIMIT - value) or (value < 0 and current < -LIMIT - value) then
+      return {'overflow'}
+    end
+    new = current + value
+  end
+end
+if new ~= current then
+  if reached then
+    redis.call('ZREM', scores, reached .. ':' .. id)
+    untrack(refcount, distinct, fmt(sign * current))
+  end
+  reached = ARGV[3]
+  redis.call('ZADD', scores, fmt(sign * new), reached .. ':' .. id)
+  redis.call('HSET', members, id, reached)
+  track(refcount, distinct, fmt(sign * new))
+end
+if ARGV[8] == 'set' then redis.call('HSET', meta, id, ARGV[9])
+elseif ARGV[8] == 'del' then redis.call('HDEL', meta, id) end
+inherit_expiry(expiry, {scores, members, distinct, refcount, meta})
+local better, distinct_better = ahead(scores, distinct, fmt(sign * new))
+local record = table.concat({ARGV[6], fmt(new),
+  fmt(redis.call('ZRANK', scores, reached .. ':' .. id)), fmt(better), fmt(distinct_better),
+  fmt(redis.call('ZCARD', scores))}, ' ')
+if idem then redis.call('SET', idem, record, 'PX', ARGV[7]) end
+return {'ok', record}
+"""
+)
+
+# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions
+# ARGV: member id, score, reached prefix, sign, revision, metadata mode (keep|set|del),
+#       metadata JSON
+# Sets the member's score exactly unless a put with a higher revision came first.
+# Returns "position ahead distinct_ahead" of the member afterwards.
+PUT = (
+    _PRELUDE
+    + """
+local scores, members, distinct, refcount, meta, expiry, revisions =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local id, sign = ARGV[1], tonumber(ARGV[4])
+local known = tonumber(redis.call('HGET', revisions, id) or '-1')
+if tonumber(ARGV[5]) > known then
+  local reached = redis.call('HGET', members, id)
+  if reached then
+    local encoded = reached .. ':' .. id
+    untrack(refcount, distinct, fmt(tonumber(redis.call('ZSCORE', scores, encoded))))
+    redis.call('ZREM', scores, encoded)
+  end
+  local stored = fmt(sign * tonumber(ARGV[2]))
+  redis.call('ZADD', scores, stored, ARGV[3] .. ':' .. id)
+  redis.call('HSET', members, id, ARGV[3])
+  redis.call('HSET', revisions, id, ARGV[5])
+  track(refcount, distinct, stored)
+  if ARGV[6] == 'set' then redis.call('HSET', meta, id, ARGV[7])
+  elseif ARGV[6] == 'del' then redis.call('HDEL', meta, id) end
+  inherit_expiry(expiry, {scores, members, distinct, refcount, meta, revisions})
+end
+local encoded = redis.call('HGET', members, id) .. ':' .. id
+local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
+local better, distinct_better = ahead(scores, distinct, stored)
+return table.concat({fmt(redis.call('ZRANK', scores, encoded)), fmt(better), fmt(distinct_better)},
+  ' ')
+"""
+)
+
+# KEYS: metadata, expiry.  ARGV: member id, mode (set|del), metadata JSON.
+SET_METADATA = (
+    _PRELUDE
+    + """
+if ARGV[2] == 'set' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+else redis.call('HDEL', KEYS[1], ARGV[1]) end
+inherit_expiry(KEYS[2], {KEYS[1]})
+return 1
+"""
+)
+
+# KEYS: scores, members, distinct, refcount, metadata, revisions.  ARGV: member id.
+# Returns 1 if removed.
+REMOVE = (
+    _PRELUDE
+    + """
+local scores, members, distinct, refcount, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local id = ARGV[1]
+redis.call('HDEL', meta, id)
+redis.call('HDEL', KEYS[6], id)
+local reached = redis.call('HGET', members, id)
+if not reached then return 0 end
+local encoded = reached .. ':' .. id
+local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
+redis.call('ZREM', scores, encoded)
+redis.call('HDEL', members, id)
+untrack(refcount, distinct, stored)
+return 1
+"""
+)
+
+# KEYS: any keys of one board-period.  Deletes them together.
+DELETE = "return redis.call('DEL', unpack(KEYS))"
+
+# KEYS: data keys..., expiry (last).  ARGV: Unix ms.  Later writes copy the deadline to new keys.
+EXPIRE_AT = """
+redis.call('SET', KEYS[#KEYS], ARGV[1])
+for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, ARGV[1]) end
+return 1
+"""
+
+# KEYS: scores, distinct, metadata.  ARGV: start, stop (0-based, inclusive).
+# Returns {member_count, {start, ahead, distinct_ahead, rows, metadata}} (the slice is {} if empty).
+PAGE = (
+    _PRELUDE
+    + """
+local total = redis.call('ZCARD', KEYS[1])
+return {total, slice(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), tonumber(ARGV[2]))}
+"""
+)
+
+# KEYS: scores, members, distinct, metadata.  ARGV: member id, window size.
+# Returns like PAGE, or {member_count} when the member is not on the board.
+AROUND = (
+    _PRELUDE
+    + """
+local total = redis.call('ZCARD', KEYS[1])
+local reached = redis.call('HGET', KEYS[2], ARGV[1])
+if not reached then return {total} end
+local position = redis.call('ZRANK', KEYS[1], reached .. ':' .. ARGV[1])
+local size = tonumber(ARGV[2])
+-- Clipped at both ends, so a member near the top or bottom still gets a full window.
+local start = math.max(0, math.min(position - math.floor((size - 1) / 2), total - size))
+return {total, slice(KEYS[1], KEYS[3], KEYS[4], start, start + size - 1)}
+"""
+)
+
+# KEYS: scores, members, distinct, metadata.  ARGV: member id.
+# Returns {member_count} or {member_count, stored, position, ahead, distinct_ahead, metadata}.
+RANK_OF = (
+    _PRELUDE
+    + """
+local total = redis.call('ZCARD', KEYS[1])
+local reached = redis.call('HGET', KEYS[2], ARGV[1])
+if not reached then return {total} end
+local encoded = reached .. ':' .. ARGV[1]
+local stored = fmt(tonumber(redis.call('ZSCORE', KEYS[1], encoded)))
+local better, distinct_better = ahead(KEYS[1], KEYS[3], stored)
+return {total, stored, redis.call('ZRANK', KEYS[1], encoded), better, distinct_better,
+  redis.call('HGET', KEYS[4], ARGV[1])}
+"""
+)
+
+# KEYS: scores, members, metadata.  ARGV: distinct member ids.
+# Returns {encoded members, stored scores, metadata} of the ids on the board.
+FRIENDS = (
+    _PRELUDE
+    + """
+local reached = redis.call('HMGET', KEYS[2], unpack(ARGV))
+local encoded, ids = {}, {}
+for i = 1, #ARGV do
+  if reached[i] then
+    encoded[#encoded + 1] = reached[i] .. ':' .. ARGV[i]
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+if #ids == 0 then return {{}, {}, {}} end
+local stored = {}
+for i, member in ipairs(encoded) do
+  stored[i] = fmt(tonumber(redis.call('ZSCORE', KEYS[1], member)))
+end
+return {encoded, stored, redis.call('HMGET', KEYS[3], unpack(ids))}
+"""
+)
+
+# KEYS: staging scores, members, distinct, refcount.
+# ARGV: staging TTL ms, then (member id, stored score, reached prefix) triples.
+# Returns {'ok'} or {'duplicate', member id}.
+LOAD_CHUNK = (
+    _PRELUDE
+    + """
+for i = 2, #ARGV, 3 do
+  local id, stored, reached = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('HSETNX', KEYS[2], id, reached) == 0 then return {'duplicate', id} end
+  redis.call('ZADD', KEYS[1], stored, reached .. ':' .. id)
+  track(KEYS[4], KEYS[3], stored)
+end
+-- A load that dies half-way leaves only keys that expire on their own.
+for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
+return {'ok'}
+"""
+)
+
+# KEYS: live scores, members, distinct, refcount; staging ones in the same order; expiry.
+# Swaps the staged standings in (an empty load empties the board); returns the member count.
+LOAD_SWAP = """
+for i = 1, 4 do
+  if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i])
+  else redis.call('DEL', KEYS[i]) end
+end
+-- RENAME carried the staging TTL over; the board keeps its retention deadline or none.
+local at = redis.call('GET', KEYS[9])
+for i = 1, 4 do
+  if at then redis.call('PEXPIREAT', KEYS[i], at) else redis.call('PERSIST', KEYS[i]) end
+end
+return redis.call('ZCARD', KEYS[1])
+"""

@@ -1,0 +1,51 @@
+"""`Leaderboard.put`: exact copies from a store of record, applied in revision order."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import redis.asyncio as redis
+
+from leaderboard import BoardConfig, Leaderboard, Leaderboards, MemberMetadata, TiePolicy
+
+pytestmark = pytest.mark.integration
+
+T0 = 1_763_856_000_000
+
+
+@pytest.fixture
+def board(redis_client: redis.Redis) -> Leaderboard:
+    boards = Leaderboards(redis_client, key_prefix=f"puttest-{uuid.uuid4().hex}")
+    return boards.period(BoardConfig("xp", tie_policy=TiePolicy.COMPETITION), "all")
+
+
+async def test_put_sets_the_exact_score_and_returns_the_rank(board: Leaderboard) -> None:
+    assert await board.put("ann", 50, reached_at_ms=T0, revision=1) == 1
+    assert await board.put("bob", 70, reached_at_ms=T0, revision=1) == 1
+    assert await board.put("ann", 70, reached_at_ms=T0 + 5, revision=2) == 1  # tied: competition
+
+    entries = await board.top(10)
+    assert [(e.member_id, e.score, e.rank) for e in entries] == [("bob", 70, 1), ("ann", 70, 1)]
+
+
+async def test_an_older_revision_arriving_late_changes_nothing(board: Leaderboard) -> None:
+    await board.put("ann", 30, reached_at_ms=T0 + 2, revision=2)
+    await board.put("bob", 20, reached_at_ms=T0, revision=1)
+
+    rank = await board.put("ann", 10, reached_at_ms=T0 + 1, revision=1)
+
+    found = await board.rank_of("ann")
+    assert found is not None
+    assert (found.score, found.rank, rank) == (30, 1, 1)
+
+
+async def test_remove_forgets_the_revision_so_a_new_history_can_start(board: Leaderboard) -> None:
+    await board.put("ann", 30, reached_at_ms=T0, revision=7)
+    assert await board.remove("ann")
+
+    await board.put("ann", 5, reached_at_ms=T0, revision=1, metadata=MemberMetadata("Ann"))
+
+    found = await board.rank_of("ann")
+    assert found is not None
+    assert (found.score, found.metadata) == (5, MemberMetadata("Ann"))
