@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 BUF_VERSION := 1.75.0
 BUF := .tools/node_modules/.bin/buf
-PROTO_FILES := $(wildcard protos/engagement/v1/*.proto)
+PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto \
+	protos/loyalty/stub/v1/*.proto)
 
-.PHONY: install migrate run test bench test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test bench bench-leaderboard bench-relay test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,7 +56,7 @@ define generate
 		--python_out=$(1) --grpc_python_out=$(1) --mypy_out=$(1) --mypy_grpc_out=$(1) \
 		$(PROTO_FILES)
 	find $(1) -name '*.py*' -exec sed -i -E \
-		's/^from engagement\.v1 import/from service.gen.engagement.v1 import/; s/^import engagement\.v1\./import service.gen.engagement.v1./' {} +
+		's/^from (engagement|loyalty)\./from service.gen.\1./; s/^import (engagement|loyalty)\./import service.gen.\1./' {} +
 	find $(1) -type d -exec sh -c 'echo "\"\"\"Code generated from protos/ by make proto; do not edit.\"\"\"" > "$$0/__init__.py"' {} \;
 endef
 
@@ -76,6 +77,17 @@ buf-lint: $(BUF)
 ## Throughput and latency of each scenario beside a no-op RPC; see bench/run.py --help.
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+## Our leaderboard library beside agoragames' leaderboard 3.7.3; see bench/leaderboard.py --help.
+## The peer's import name is ours too, so it goes to .tools/peer (off sys.path), not the venv.
+bench-leaderboard: install
+	test -d .tools/peer/leaderboard-3.7.3.dist-info || $(UV) pip install --quiet --python $(PY) \
+		--no-deps --target .tools/peer 'leaderboard==3.7.3'
+	$(PY) -m bench.leaderboard $(BENCH_LEADERBOARD_ARGS)
+
+## Grants relayed to the loyalty stub per second and delivery lag; see bench/relay.py --help.
+bench-relay: install
+	$(PY) -m bench.relay $(BENCH_RELAY_ARGS)
 
 check: lint types buf-lint proto-check test
 

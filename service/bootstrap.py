@@ -7,7 +7,11 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
+from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
+from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
+from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
 from service.clock import SystemClock
 from service.settings import Settings
@@ -21,11 +25,18 @@ class App:
     engine: AsyncEngine
     redis: redis.Redis
     clock: Clock
+    # The core loyalty system the relay delivers grants to; None when none is configured.
+    loyalty: LoyaltySink | None
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
 
+    def grant_store(self) -> GrantStore:
+        return PostgresGrantStore(self.engine)
+
     async def close(self) -> None:
+        if self.loyalty is not None:
+            await self.loyalty.close()
         await self.redis.aclose()
         await self.engine.dispose()
 
@@ -43,13 +54,32 @@ def build_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+def build_redis(url: str, settings: Settings) -> redis.Redis:
+    timeout = settings.redis_timeout_seconds
+    return redis.Redis.from_url(
+        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+    )
+
+
+def build_loyalty_sink(settings: Settings, client: redis.Redis) -> LoyaltySink | None:
+    """The configured loyalty sink; a stream on the service's Redis unless it has its own."""
+    if settings.loyalty_sink == "grpc":
+        return GrpcLoyaltySink(settings.loyalty_address, settings.loyalty_timeout_seconds)
+    if settings.loyalty_sink == "redis_stream":
+        own_url = settings.loyalty_stream_redis_url
+        return RedisStreamSink(
+            build_redis(own_url, settings) if own_url else client,
+            settings.loyalty_stream,
+            timeout_seconds=settings.loyalty_timeout_seconds,
+            maxlen=settings.loyalty_stream_maxlen,
+            dedup_seconds=settings.loyalty_stream_dedup_seconds,
+            owns_client=bool(own_url),
+        )
+    return None
+
+
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     """Build every dependency without connecting; connections open on first use."""
-    timeout = settings.redis_timeout_seconds
-    client = redis.Redis.from_url(
-        settings.redis_url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=30,
-    )
-    return App(settings, build_engine(settings), client, clock or SystemClock())
+    client = build_redis(settings.redis_url, settings)
+    sink = build_loyalty_sink(settings, client)
+    return App(settings, build_engine(settings), client, clock or SystemClock(), loyalty=sink)

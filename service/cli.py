@@ -1,4 +1,4 @@
-"""The `engagement` command line: serve, migrate, and dev (embedded servers for `make run`)."""
+"""The `engagement` command line: serve, migrate, relay, loyalty-stub, and dev (`make run`)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from typing import Any
 
 import sqlalchemy.exc
 
+from service.adapters.outbox.runner import start_relay
 from service.adapters.postgres import migrate
 from service.bootstrap import build_app
 from service.entrypoints.grpc_api.server import start_server
-from service.settings import Settings, SettingsError, load_settings
+from service.loyalty_stub.server import load_stub_settings, serve_stub
+from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
 
 log = logging.getLogger("service")
 
@@ -43,6 +45,7 @@ async def serve(settings: Settings, banner: str = "") -> int:
     try:
         await migrate.ensure_at_head(app.engine)
         running = await start_server(app, settings.grpc_address)
+        relay = start_relay(app) if settings.relay_in_process else None
         host = settings.grpc_address.rpartition(":")[0]
         log.info("serving gRPC on %s:%d", host, running.port)
         if banner:
@@ -50,9 +53,32 @@ async def serve(settings: Settings, banner: str = "") -> int:
         await _wait_for_signal()
         log.info("shutting down; draining for up to %ss", settings.shutdown_grace_seconds)
         await running.stop(settings.shutdown_grace_seconds)
+        if relay is not None:
+            await relay.stop(settings.shutdown_grace_seconds)
     finally:
         await app.close()
     return 0
+
+
+async def serve_relay(settings: Settings) -> int:
+    """Deliver the grant outbox until SIGTERM or SIGINT, without serving the API."""
+    if settings.loyalty_sink == "none":
+        raise SettingsError(f"{ENV_PREFIX}LOYALTY_SINK: set grpc or redis_stream to run a relay")
+    app = build_app(settings)
+    try:
+        await migrate.ensure_at_head(app.engine)
+        running = start_relay(app)
+        assert running is not None
+        await _wait_for_signal()
+        log.info("stopping; finishing batches for up to %ss", settings.shutdown_grace_seconds)
+        await running.stop(settings.shutdown_grace_seconds)
+    finally:
+        await app.close()
+    return 0
+
+
+async def _loyalty_stub() -> int:
+    return await serve_stub(load_stub_settings(), _wait_for_signal)
 
 
 async def _migrate(settings: Settings) -> int:
@@ -70,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the gRPC API (configured by ENGAGEMENT_* variables)")
     commands.add_parser("migrate", help="apply database migrations up to the newest revision")
+    commands.add_parser("relay", help="deliver the grant outbox to the loyalty system, alone")
+    commands.add_parser(
+        "loyalty-stub",
+        help="serve the reference loyalty stub (a test double; ENGAGEMENT_LOYALTY_STUB_*)",
+    )
     commands.add_parser(
         "dev", help="migrate, load a demo program and serve, starting embedded servers as needed"
     )
@@ -81,9 +112,12 @@ def _dispatch(command: str) -> int:
         from service.dev import run_dev  # noqa: PLC0415 - needs the optional embedded extra
 
         return run_dev()
+    if command == "loyalty-stub":
+        return run(_loyalty_stub())
     settings = load_settings()
     logging.getLogger().setLevel(settings.log_level)
-    return run(_migrate(settings) if command == "migrate" else serve(settings))
+    commands = {"migrate": _migrate, "relay": serve_relay, "serve": serve}
+    return run(commands[command](settings))
 
 
 def main(argv: list[str] | None = None) -> int:

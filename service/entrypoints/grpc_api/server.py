@@ -16,11 +16,14 @@ from grpc_reflection.v1alpha import reflection
 from service.bootstrap import App
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
+from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
 from service.gen.engagement.v1 import (
     check_in_admin_pb2,
     check_in_admin_pb2_grpc,
     check_in_pb2,
     check_in_pb2_grpc,
+    grants_pb2,
+    grants_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = (
     check_in_pb2.DESCRIPTOR.services_by_name["CheckInService"].full_name,
     check_in_admin_pb2.DESCRIPTOR.services_by_name["CheckInAdminService"].full_name,
+    grants_pb2.DESCRIPTOR.services_by_name["GrantAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -102,6 +106,7 @@ async def start_server(app: App, address: str) -> RunningServer:
     check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
         CheckInAdminServicer(app), server
     )
+    grants_pb2_grpc.add_GrantAdminServiceServicer_to_server(GrantAdminServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):

@@ -1,0 +1,1 @@
+"""The grant outbox relay: claims grants under a lease, delivers them, settles the outcome."""

@@ -1,0 +1,149 @@
+"""Operators' grant handlers: list, inspect, retry dead grants, reconcile, count."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from service.app.grant_ports import (
+    DeadSelection,
+    GrantDetail,
+    GrantFilter,
+    GrantStore,
+    LoyaltyCannotList,
+    LoyaltySink,
+)
+from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from service.domain.grant_delivery import OutboxGrant, OutboxStats, Reconciliation, reconcile
+from service.domain.validation import check_id
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_GRANT_ID_LENGTH = 512
+MAX_RETRY_IDS = 1000
+MAX_RECONCILE_RANGE = dt.timedelta(days=7)
+MAX_RECONCILE_GRANTS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class ListGrants:
+    where: GrantFilter = field(default_factory=GrantFilter)
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GrantPage:
+    grants: tuple[OutboxGrant, ...]
+    next_page_token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileGrants:
+    created_after: dt.datetime | None
+    created_before: dt.datetime | None
+
+
+def _filter_digest(where: GrantFilter) -> str:
+    return hashlib.sha256(repr(where).encode()).hexdigest()[:16]
+
+
+def encode_page_token(before_id: int, where: GrantFilter) -> str:
+    """An opaque token for the page after `before_id`, bound to the filters it was made for."""
+    doc = json.dumps({"before": before_id, "filter": _filter_digest(where)})
+    return base64.urlsafe_b64encode(doc.encode()).decode()
+
+
+def decode_page_token(token: str, where: GrantFilter) -> int | None:
+    """The id the next page starts below, or None for the first page."""
+    if not token:
+        return None
+    try:
+        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
+        before, digest = int(doc["before"]), str(doc["filter"])
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidArgument("page_token", "is not a token this service issued") from exc
+    if digest != _filter_digest(where):
+        raise InvalidArgument("page_token", "was issued for other filters")
+    return before
+
+
+def _check_grant_id(field: str, value: str) -> None:
+    if not value or len(value) > MAX_GRANT_ID_LENGTH or not value.isprintable():
+        raise InvalidArgument(field, f"must be 1 to {MAX_GRANT_ID_LENGTH} printable characters")
+
+
+def _check_range(after: dt.datetime | None, before: dt.datetime | None) -> None:
+    if after and before and after >= before:
+        raise InvalidArgument("created_before", "must be later than created_after")
+
+
+async def list_grants(query: ListGrants, *, store: GrantStore) -> GrantPage:
+    """One page of grants, newest first."""
+    where = query.where
+    if where.user_id:
+        check_id("user_id", where.user_id)
+    _check_range(where.created_after, where.created_before)
+    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+    size = query.page_size or DEFAULT_PAGE_SIZE
+    before_id = decode_page_token(query.page_token, where)
+    grants = await store.list(where, before_id, size + 1)
+    page = tuple(grants[:size])
+    token = encode_page_token(page[-1].id, where) if len(grants) > size else ""
+    return GrantPage(page, token)
+
+
+async def get_grant(grant_id: str, *, store: GrantStore) -> GrantDetail:
+    """The grant with its cause chain."""
+    _check_grant_id("grant_id", grant_id)
+    detail = await store.get(grant_id)
+    if detail is None:
+        raise NotFound("grant", grant_id)
+    return detail
+
+
+async def retry_dead_grants(selection: DeadSelection, *, store: GrantStore) -> int:
+    """Give the selected dead grants a fresh attempt budget; return how many moved."""
+    if not (selection.grant_ids or selection.user_id or selection.everything):
+        raise InvalidArgument("grant_ids", "name grants, a user_id, or set all")
+    if len(selection.grant_ids) > MAX_RETRY_IDS:
+        raise InvalidArgument("grant_ids", f"must hold at most {MAX_RETRY_IDS} ids")
+    for i, grant_id in enumerate(selection.grant_ids):
+        _check_grant_id(f"grant_ids[{i}]", grant_id)
+    if selection.user_id:
+        check_id("user_id", selection.user_id)
+    return await store.retry_dead(selection)
+
+
+async def reconcile_grants(
+    cmd: ReconcileGrants, *, store: GrantStore, sink: LoyaltySink | None
+) -> Reconciliation:
+    """Compare what we marked delivered with what the loyalty system reports, for a range."""
+    start, end = cmd.created_after, cmd.created_before
+    if start is None or end is None:
+        raise InvalidArgument("created_after", "and created_before are both required")
+    _check_range(start, end)
+    if end - start > MAX_RECONCILE_RANGE:
+        raise InvalidArgument("created_before", "must be at most 7 days after created_after")
+    if sink is None:
+        raise FailedPrecondition("no loyalty system is configured (ENGAGEMENT_LOYALTY_SINK)")
+    ours = await store.delivered_ids(start, end, MAX_RECONCILE_GRANTS)
+    try:
+        theirs = await sink.received_ids(start, end, MAX_RECONCILE_GRANTS)
+    except LoyaltyCannotList as exc:
+        raise FailedPrecondition(f"cannot reconcile: {exc}") from exc
+    if max(len(ours), len(theirs)) > MAX_RECONCILE_GRANTS:
+        raise InvalidArgument(
+            "created_before", f"the range holds over {MAX_RECONCILE_GRANTS} grants; narrow it"
+        )
+    return reconcile(ours, theirs)
+
+
+async def grant_stats(*, store: GrantStore) -> OutboxStats:
+    """Counters of the outbox across every relay."""
+    return await store.stats()
