@@ -7,13 +7,18 @@ from dataclasses import dataclass
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+import leaderboard as lb
 from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
 from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
+from service.app.boards import BoardCatalog, load_boards
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
+from service.app.scores import Boards
 from service.clock import SystemClock
+from service.domain.boards import BoardDefinition
+from service.redis_keys import definitions_channel
 from service.settings import Settings
 
 
@@ -27,6 +32,7 @@ class App:
     clock: Clock
     # The core loyalty system the relay delivers grants to; None when none is configured.
     loyalty: LoyaltySink | None
+    boards: Boards
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -55,10 +61,32 @@ def build_engine(settings: Settings) -> AsyncEngine:
 
 
 def build_redis(url: str, settings: Settings) -> redis.Redis:
+    """A client whose pool makes callers wait for a connection instead of failing at 100."""
     timeout = settings.redis_timeout_seconds
-    return redis.Redis.from_url(
-        url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=30
+    pool = redis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=settings.redis_pool_size,
+        timeout=timeout,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=30,
     )
+    return redis.Redis(connection_pool=pool)
+
+
+def build_boards(
+    engine: AsyncEngine, client: redis.Redis, settings: Settings, clock: Clock
+) -> Boards:
+    """Leaderboards: definitions cached in memory, standings in Redis."""
+
+    async def load() -> list[BoardDefinition]:
+        return await load_boards(PostgresUnitOfWork(engine))
+
+    async def notify() -> None:
+        await client.publish(definitions_channel(settings.redis_key_prefix), "boards")
+
+    catalog = BoardCatalog(load, notify)
+    return Boards(catalog, lb.Leaderboards(client, key_prefix=settings.redis_key_prefix), clock)
 
 
 def build_loyalty_sink(settings: Settings, client: redis.Redis) -> LoyaltySink | None:
@@ -82,4 +110,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     """Build every dependency without connecting; connections open on first use."""
     client = build_redis(settings.redis_url, settings)
     sink = build_loyalty_sink(settings, client)
-    return App(settings, build_engine(settings), client, clock or SystemClock(), loyalty=sink)
+    engine = build_engine(settings)
+    clock = clock or SystemClock()
+    boards = build_boards(engine, client, settings, clock)
+    return App(settings, engine, client, clock, loyalty=sink, boards=boards)

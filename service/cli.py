@@ -15,6 +15,7 @@ import sqlalchemy.exc
 from service.adapters.outbox.runner import start_relay
 from service.adapters.postgres import migrate
 from service.bootstrap import build_app
+from service.entrypoints.board_upkeep import start_board_upkeep
 from service.entrypoints.grpc_api.server import start_server
 from service.loyalty_stub.server import load_stub_settings, serve_stub
 from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
@@ -46,6 +47,7 @@ async def serve(settings: Settings, banner: str = "") -> int:
         await migrate.ensure_at_head(app.engine)
         running = await start_server(app, settings.grpc_address)
         relay = start_relay(app) if settings.relay_in_process else None
+        upkeep = start_board_upkeep(app)
         host = settings.grpc_address.rpartition(":")[0]
         log.info("serving gRPC on %s:%d", host, running.port)
         if banner:
@@ -53,6 +55,7 @@ async def serve(settings: Settings, banner: str = "") -> int:
         await _wait_for_signal()
         log.info("shutting down; draining for up to %ss", settings.shutdown_grace_seconds)
         await running.stop(settings.shutdown_grace_seconds)
+        await upkeep.stop()
         if relay is not None:
             await relay.stop(settings.shutdown_grace_seconds)
     finally:

@@ -26,7 +26,8 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
-    redis_key_prefix: str = Field(default="eng", min_length=1, max_length=64)
+    redis_key_prefix: str = Field(default="eng", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    redis_pool_size: int = Field(default=64, ge=1, le=10_000)
     health_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     # Delivery of the grant outbox to the core loyalty system (see the README's "Grant delivery").

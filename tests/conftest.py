@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.adapters.postgres import migrate
-from service.adapters.postgres.tables import metadata
+from service.adapters.postgres.schema import metadata
 from service.bootstrap import App, build_app
 from service.settings import Settings
 from tests.support.clock import MovableClock

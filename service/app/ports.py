@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
+from service.app.board_ports import BoardRepository, ScoreRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
@@ -64,7 +65,10 @@ class Outbox(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction: leaving the block without commit() rolls everything back."""
+    """One transaction: leaving the block without commit() rolls everything back.
+
+    A unit of work may be entered again after it is left; each entry is a new transaction.
+    """
 
     @property
     def check_ins(self) -> CheckInRepository: ...
@@ -74,6 +78,12 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> Outbox: ...
+
+    @property
+    def boards(self) -> BoardRepository: ...
+
+    @property
+    def scores(self) -> ScoreRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Self
 
+from service.app.board_ports import BoardRepository, ScoreRepository
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
@@ -101,6 +102,14 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         del self.pending
+
+    @property
+    def boards(self) -> BoardRepository:
+        raise AssertionError("check-in handlers never read board definitions")
+
+    @property
+    def scores(self) -> ScoreRepository:
+        raise AssertionError("check-in handlers never read scores")
 
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
     PostgresOutbox,
@@ -20,6 +21,8 @@ class PostgresUnitOfWork:
     check_ins: PostgresCheckIns
     programs: PostgresPrograms
     outbox: PostgresOutbox
+    boards: PostgresBoards
+    scores: PostgresScores
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -31,6 +34,8 @@ class PostgresUnitOfWork:
         self.check_ins = PostgresCheckIns(self._conn)
         self.programs = PostgresPrograms(self._conn)
         self.outbox = PostgresOutbox(self._conn)
+        self.boards = PostgresBoards(self._conn)
+        self.scores = PostgresScores(self._conn)
         return self
 
     async def __aexit__(

@@ -50,7 +50,7 @@ def reward_from_pb(message: rewards_pb.Reward, field: str) -> Reward:
     return Reward(_KINDS_BACK[message.kind], message.amount, message.item_code)
 
 
-def _rewards_from_pb(messages: Iterable[rewards_pb.Reward], field: str) -> tuple[Reward, ...]:
+def rewards_from_pb(messages: Iterable[rewards_pb.Reward], field: str) -> tuple[Reward, ...]:
     return tuple(reward_from_pb(r, f"{field}.rewards[{i}]") for i, r in enumerate(messages))
 
 

@@ -12,17 +12,23 @@ import grpc
 import redis.exceptions
 import sqlalchemy.exc
 
+import leaderboard as lb
 from service.domain import errors
 
 log = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
 
-_DOMAIN_CODES: tuple[tuple[type[errors.DomainError], grpc.StatusCode], ...] = (
+_DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    # The leaderboard library's refusals: bad input (sizes, limits, ranges), then state.
+    (lb.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (lb.ScoreOverflow, grpc.StatusCode.INVALID_ARGUMENT),
+    (lb.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
+    (lb.OutsideSeason, grpc.StatusCode.FAILED_PRECONDITION),
 )
 
 # Errors that mean a store could not be reached or answered in time: the caller may retry.

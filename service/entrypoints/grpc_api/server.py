@@ -17,6 +17,10 @@ from service.bootstrap import App
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
+from service.entrypoints.grpc_api.leaderboard_servicer import (
+    LeaderboardAdminServicer,
+    LeaderboardServicer,
+)
 from service.gen.engagement.v1 import (
     check_in_admin_pb2,
     check_in_admin_pb2_grpc,
@@ -24,6 +28,8 @@ from service.gen.engagement.v1 import (
     check_in_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
+    leaderboard_pb2,
+    leaderboard_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,8 @@ SERVICE_NAMES = (
     check_in_pb2.DESCRIPTOR.services_by_name["CheckInService"].full_name,
     check_in_admin_pb2.DESCRIPTOR.services_by_name["CheckInAdminService"].full_name,
     grants_pb2.DESCRIPTOR.services_by_name["GrantAdminService"].full_name,
+    leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"].full_name,
+    leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -107,6 +115,10 @@ async def start_server(app: App, address: str) -> RunningServer:
         CheckInAdminServicer(app), server
     )
     grants_pb2_grpc.add_GrantAdminServiceServicer_to_server(GrantAdminServicer(app), server)
+    leaderboard_pb2_grpc.add_LeaderboardServiceServicer_to_server(LeaderboardServicer(app), server)
+    leaderboard_pb2_grpc.add_LeaderboardAdminServiceServicer_to_server(
+        LeaderboardAdminServicer(app), server
+    )
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):

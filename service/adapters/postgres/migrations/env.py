@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from service.adapters.postgres.tables import metadata
+from service.adapters.postgres.schema import metadata
 
 
 def run_on(connection: Connection) -> None:

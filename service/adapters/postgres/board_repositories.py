@@ -1,0 +1,321 @@
+"""Postgres implementations of the board definition and score ports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.adapters.postgres import board_codec
+from service.adapters.postgres.board_tables import (
+    board_periods,
+    board_repairs,
+    board_scores,
+    board_standings,
+    boards,
+)
+from service.app.board_ports import (
+    REMOVED,
+    BoardKey,
+    MemberInfo,
+    ScoreRow,
+    StandingRow,
+    Submission,
+)
+from service.domain.boards import Aggregation, BoardDefinition, SortOrder, TiePolicy
+
+_NEWER = sa.alias(boards, "newer")
+_LATEST = sa.select(boards).where(
+    ~sa.exists().where(_NEWER.c.board_id == boards.c.board_id, _NEWER.c.version > boards.c.version)
+)
+_NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(boards.c.version), 0) + 1).where(
+    boards.c.board_id == sa.bindparam("key_board_id")
+)
+_ADD_BOARD = sa.insert(boards).values(version=_NEXT_VERSION.scalar_subquery()).returning(*boards.c)
+_KEY = ("board_id", "partition", "period_id", "rookie")
+
+
+def _lock_key(key: BoardKey) -> str:
+    return f"board-period:{key.board_id}:{key.partition}:{key.period_id}"
+
+
+class PostgresBoards:
+    """Versioned board definitions."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def all_current(self) -> list[BoardDefinition]:
+        rows = (await self._conn.execute(_LATEST)).mappings()
+        return [board_codec.board_from_row(row) for row in rows]
+
+    async def get(self, board_id: str) -> BoardDefinition | None:
+        stmt = _LATEST.where(boards.c.board_id == board_id)
+        row = (await self._conn.execute(stmt)).mappings().one_or_none()
+        return board_codec.board_from_row(row) if row else None
+
+    async def add(self, board: BoardDefinition) -> BoardDefinition:
+        # Versions of one board are serialised; other boards are not blocked.
+        await self._conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"board:{board.board_id}")))
+        )
+        params = {
+            "board_id": board.board_id,
+            "key_board_id": board.board_id,
+            "config": board_codec.board_to_json(board),
+        }
+        row = (await self._conn.execute(_ADD_BOARD, params)).mappings().one()
+        return board_codec.board_from_row(row)
+
+
+_AGGREGATE = {
+    Aggregation.SUM: "s.score + excluded.score",
+    Aggregation.MAX: "greatest(s.score, excluded.score)",
+    Aggregation.MIN: "least(s.score, excluded.score)",
+    Aggregation.LAST: "excluded.score",
+}
+
+
+def _record_statement(aggregation: Aggregation) -> sa.TextClause:
+    # One round trip: the ledger insert is the idempotency record, and the aggregate is only
+    # touched when that insert happened. reached_at moves only when the score changes.
+    new = _AGGREGATE[aggregation]
+    return sa.text(f"""
+        with ledger as (
+            insert into score_ledger (board_id, board_version, partition, period_id, member_id,
+                                      value, occurred_at, idempotency_key)
+            values (:board_id, :board_version, :partition, :period_id, :member_id, :value,
+                    :occurred_at, :idempotency_key)
+            on conflict (board_id, idempotency_key) do nothing
+            returning 1
+        )
+        insert into board_scores as s (board_id, partition, period_id, rookie, member_id, score,
+                                       reached_at_ms, revision)
+        select :board_id, :partition, :period_id, r.rookie, :member_id, :value, :at_ms, 1
+        from ledger, unnest(cast(:rookies as boolean[])) as r(rookie)
+        on conflict (board_id, partition, period_id, rookie, member_id) do update set
+            score = {new},
+            reached_at_ms = case when {new} = s.score then s.reached_at_ms
+                                 else excluded.reached_at_ms end,
+            revision = s.revision + 1
+        returning rookie, score, reached_at_ms, revision
+    """)
+
+
+_RECORD = {aggregation: _record_statement(aggregation) for aggregation in Aggregation}
+_PERIOD_LOCK = sa.text("""
+    select pg_advisory_xact_lock_shared(hashtext(:lock)) is null as never,
+           exists(select 1 from board_periods where board_id = :board_id
+                  and partition = :partition and period_id = :period_id and rookie = :rookie)
+""")
+_PERIOD_LOCK_EXCLUSIVE = sa.text(
+    str(_PERIOD_LOCK).replace("pg_advisory_xact_lock_shared", "pg_advisory_xact_lock")
+)
+_TOUCH_MEMBER = sa.text("""
+    insert into board_members (board_id, member_id, first_seen_at)
+    values (:board_id, :member_id, :at)
+    on conflict (board_id, member_id) do update
+        set first_seen_at = least(board_members.first_seen_at, excluded.first_seen_at)
+    returning first_seen_at, display_name, avatar_url
+""")
+_SET_METADATA = sa.text("""
+    insert into board_members (board_id, member_id, first_seen_at, display_name, avatar_url)
+    values (:board_id, :member_id, :at, :display_name, :avatar_url)
+    on conflict (board_id, member_id) do update
+        set display_name = excluded.display_name, avatar_url = excluded.avatar_url
+""")
+
+
+# Claims queued repairs (another replica skips them) and joins the current aggregates.
+_TAKE_REPAIRS = sa.text("""
+    with claimed as (
+        delete from board_repairs
+        where (board_id, partition, period_id, rookie, member_id) in (
+            select board_id, partition, period_id, rookie, member_id from board_repairs
+            order by queued_at limit :limit for update skip locked)
+        returning board_id, partition, period_id, rookie, member_id
+    )
+    select c.board_id, c.partition, c.period_id, c.rookie, c.member_id,
+           s.score, s.reached_at_ms, s.revision
+    from claimed c left join board_scores s
+        using (board_id, partition, period_id, rookie, member_id)
+""")
+
+
+def _order(board: BoardDefinition) -> str:
+    """The SQL order of the library's ranking: score, then earlier reach, then member bytes."""
+    direction = "desc" if board.sort_order is SortOrder.HIGHER_IS_BETTER else "asc"
+    return f'score {direction}, reached_at_ms asc, member_id collate "C" asc'
+
+
+def _rank(board: BoardDefinition) -> str:
+    direction = "desc" if board.sort_order is SortOrder.HIGHER_IS_BETTER else "asc"
+    return {
+        TiePolicy.FIRST_TO_REACH: f"row_number() over (order by {_order(board)})",
+        TiePolicy.DENSE: f"dense_rank() over (order by score {direction})",
+        TiePolicy.COMPETITION: f"rank() over (order by score {direction})",
+    }[board.tie_policy]
+
+
+def _snapshot_statement(board: BoardDefinition) -> sa.TextClause:
+    return sa.text(f"""
+        insert into board_standings (board_id, partition, period_id, rookie, rank, position,
+                                     member_id, score)
+        select board_id, partition, period_id, rookie, {_rank(board)},
+               row_number() over (order by {_order(board)}), member_id, score
+        from board_scores
+        where board_id = :board_id and partition = :partition and period_id = :period_id
+          and rookie = :rookie
+    """)
+
+
+def _score_row(key: BoardKey, member_id: str, row: sa.RowMapping) -> ScoreRow:
+    return ScoreRow(key, member_id, row["score"], row["reached_at_ms"], row["revision"])
+
+
+def _key_filter(table: sa.Table, key: BoardKey) -> sa.ColumnElement[bool]:
+    return sa.and_(*(table.c[name] == getattr(key, name) for name in _KEY))
+
+
+class PostgresScores:
+    """The score ledger, aggregates, finalised standings and the Redis repair queue."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
+        stmt = _PERIOD_LOCK_EXCLUSIVE if exclusive else _PERIOD_LOCK
+        params = {name: getattr(key, name) for name in _KEY} | {"lock": _lock_key(key)}
+        return bool((await self._conn.execute(stmt, params)).one()[1])
+
+    async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
+        params = {"board_id": board_id, "member_id": member_id, "at": at}
+        row = (await self._conn.execute(_TOUCH_MEMBER, params)).one()
+        return MemberInfo(row.first_seen_at, row.display_name, row.avatar_url)
+
+    async def set_metadata(
+        self, board_id: str, member_id: str, display_name: str, avatar_url: str, at: dt.datetime
+    ) -> None:
+        params = {
+            "board_id": board_id,
+            "member_id": member_id,
+            "at": at,
+            "display_name": display_name or None,
+            "avatar_url": avatar_url or None,
+        }
+        await self._conn.execute(_SET_METADATA, params)
+
+    async def member_keys(self, board_id: str, period_id: str, member_id: str) -> list[BoardKey]:
+        stmt = sa.select(board_scores.c.partition, board_scores.c.rookie).where(
+            board_scores.c.board_id == board_id,
+            board_scores.c.period_id == period_id,
+            board_scores.c.member_id == member_id,
+        )
+        rows = await self._conn.execute(stmt)
+        return [BoardKey(board_id, r.partition, period_id, r.rookie) for r in rows]
+
+    async def record(self, submission: Submission, rookie: bool) -> list[ScoreRow]:
+        board = submission.board
+        params = {
+            "board_id": board.board_id,
+            "board_version": board.version,
+            "partition": submission.partition,
+            "period_id": submission.period_id,
+            "member_id": submission.member_id,
+            "value": submission.value,
+            "occurred_at": submission.occurred_at,
+            "at_ms": int(submission.occurred_at.timestamp() * 1000),
+            "idempotency_key": submission.idempotency_key,
+            "rookies": [False, True] if rookie else [False],
+        }
+        result = await self._conn.execute(_RECORD[board.aggregation], params)
+        return [
+            _score_row(
+                BoardKey(board.board_id, submission.partition, submission.period_id, row["rookie"]),
+                submission.member_id,
+                row,
+            )
+            for row in result.mappings()
+        ]
+
+    async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None:
+        stmt = sa.select(board_scores).where(
+            _key_filter(board_scores, key), board_scores.c.member_id == member_id
+        )
+        row = (await self._conn.execute(stmt)).mappings().one_or_none()
+        return _score_row(key, member_id, row) if row else None
+
+    async def rows(self, key: BoardKey) -> list[ScoreRow]:
+        stmt = sa.select(board_scores).where(_key_filter(board_scores, key))
+        result = await self._conn.execute(stmt)
+        return [_score_row(key, row["member_id"], row) for row in result.mappings()]
+
+    async def finalize(self, key: BoardKey, board: BoardDefinition) -> int:
+        params = {name: getattr(key, name) for name in _KEY}
+        members = (await self._conn.execute(_snapshot_statement(board), params)).rowcount
+        await self._conn.execute(
+            sa.insert(board_periods).values(**params, board_version=board.version, members=members)
+        )
+        return int(members)
+
+    async def standings(self, key: BoardKey, offset: int, limit: int) -> list[StandingRow]:
+        stmt = (
+            sa.select(board_standings.c.rank, board_standings.c.member_id, board_standings.c.score)
+            .where(_key_filter(board_standings, key))
+            .order_by(board_standings.c.position)
+            .offset(offset)
+            .limit(limit)
+        )
+        result = await self._conn.execute(stmt)
+        return [StandingRow(r.rank, r.member_id, r.score) for r in result]
+
+    async def rewarded(self, key: BoardKey, last_rank: int) -> list[StandingRow]:
+        stmt = (
+            sa.select(board_standings.c.rank, board_standings.c.member_id, board_standings.c.score)
+            .where(_key_filter(board_standings, key), board_standings.c.rank <= last_rank)
+            .order_by(board_standings.c.position)
+        )
+        return [StandingRow(r.rank, r.member_id, r.score) for r in await self._conn.execute(stmt)]
+
+    async def remove(self, key: BoardKey, member_id: str) -> bool:
+        stmt = sa.delete(board_scores).where(
+            _key_filter(board_scores, key), board_scores.c.member_id == member_id
+        )
+        return bool((await self._conn.execute(stmt)).rowcount)
+
+    async def open_keys(self, board_id: str, period_id: str) -> list[BoardKey]:
+        final = sa.select(board_periods.c.partition, board_periods.c.rookie).where(
+            board_periods.c.board_id == board_id, board_periods.c.period_id == period_id
+        )
+        stmt = (
+            sa.select(board_scores.c.partition, board_scores.c.rookie)
+            .where(board_scores.c.board_id == board_id, board_scores.c.period_id == period_id)
+            .distinct()
+            .except_(final)
+        )
+        rows = await self._conn.execute(stmt)
+        return [BoardKey(board_id, r.partition, period_id, r.rookie) for r in rows]
+
+    async def queue_repair(self, rows: Sequence[ScoreRow]) -> None:
+        stmt = insert(board_repairs).on_conflict_do_nothing()
+        await self._conn.execute(
+            stmt,
+            [{**{n: getattr(r.key, n) for n in _KEY}, "member_id": r.member_id} for r in rows],
+        )
+
+    async def take_repairs(self, limit: int) -> list[ScoreRow]:
+        result = await self._conn.execute(_TAKE_REPAIRS, {"limit": limit})
+        return [
+            ScoreRow(
+                BoardKey(r.board_id, r.partition, r.period_id, r.rookie),
+                r.member_id,
+                r.score or 0,
+                r.reached_at_ms or 0,
+                # A member without an aggregate was removed: the repair removes it too.
+                r.revision if r.revision is not None else REMOVED,
+            )
+            for r in result
+        ]

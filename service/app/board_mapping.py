@@ -1,0 +1,89 @@
+"""How a board definition and a board reference map onto the leaderboard library."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import leaderboard as lb
+from service.app.board_ports import BoardKey
+from service.domain.boards import BoardDefinition, PeriodKind
+from service.domain.errors import FailedPrecondition, InvalidArgument
+
+MAX_PARTITION_LENGTH = 24
+_PARTITION = re.compile(r"[A-Za-z0-9_-]{1,24}")
+_PERIOD_KINDS = {
+    PeriodKind.ALL_TIME: lb.PeriodKind.ALL_TIME,
+    PeriodKind.DAILY: lb.PeriodKind.DAILY,
+    PeriodKind.WEEKLY: lb.PeriodKind.WEEKLY,
+    PeriodKind.MONTHLY: lb.PeriodKind.MONTHLY,
+    PeriodKind.SEASON: lb.PeriodKind.SEASON,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRef:
+    """A caller's reference to a board-period; an empty period_id means the current one."""
+
+    board_id: str
+    partition: str = ""
+    rookie: bool = False
+    period_id: str = ""
+
+
+def period_spec(board: BoardDefinition) -> lb.PeriodSpec:
+    season = None
+    if board.period is PeriodKind.SEASON:
+        assert board.season_start is not None
+        assert board.season_end is not None
+        season = lb.Season(f"{board.season_start:%Y%m%d%H%M}", board.season_start, board.season_end)
+    # The definition counts weekdays from 1 = Monday; the library from calendar.MONDAY = 0.
+    week_start = calendar.MONDAY + board.week_start - 1
+    return lb.PeriodSpec(_PERIOD_KINDS[board.period], week_start=week_start, season=season)
+
+
+def period_at(board: BoardDefinition, instant: dt.datetime) -> lb.Period:
+    try:
+        return lb.period_at(period_spec(board), board.timezone, instant)
+    except lb.OutsideSeason as exc:
+        raise FailedPrecondition(f"{instant.isoformat()} is outside the season") from exc
+
+
+def period_of(board: BoardDefinition, ref: BoardRef, now: dt.datetime) -> lb.Period:
+    """The period a reference names, or the one running at `now`."""
+    if not ref.period_id:
+        return period_at(board, now)
+    try:
+        return lb.period_of_id(period_spec(board), board.timezone, ref.period_id)
+    except lb.InvalidPeriod as exc:
+        raise InvalidArgument("board.period_id", str(exc)) from exc
+
+
+def check_partition(board: BoardDefinition, partition: str, field: str) -> str:
+    """A partition must be given exactly when the board is partitioned."""
+    if not board.partition_attribute:
+        if partition:
+            raise InvalidArgument(
+                field, f"must be empty: board {board.board_id} is not partitioned"
+            )
+        return partition
+    if not _PARTITION.fullmatch(partition):
+        raise InvalidArgument(field, f"must be 1 to {MAX_PARTITION_LENGTH} of A-Z a-z 0-9 _ -")
+    return partition
+
+
+def config(board: BoardDefinition, key: BoardKey) -> lb.BoardConfig:
+    """The library's view of one partition (main or rookie) of the board."""
+    name = board.board_id + (f".{key.partition}" if key.partition else "")
+    return lb.BoardConfig(
+        board_id=name + (".rookie" if key.rookie else ""),
+        sort_order=lb.SortOrder(str(board.sort_order)),
+        aggregation=lb.Aggregation(str(board.aggregation)),
+        tie_policy=lb.TiePolicy(str(board.tie_policy)),
+    )
+
+
+def redis_board(boards: lb.Leaderboards, board: BoardDefinition, key: BoardKey) -> lb.Leaderboard:
+    return boards.period(config(board, key), key.period_id)

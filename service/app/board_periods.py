@@ -1,0 +1,130 @@
+"""Board-period operations: finalisation, rebuilds from Postgres, repairs, removals."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import leaderboard as lb
+from service.app.board_mapping import BoardRef, period_at, redis_board
+from service.app.board_ports import REMOVED, BoardKey
+from service.app.ports import UnitOfWork
+from service.app.scores import Boards, is_closed, resolve
+from service.domain.boards import BoardDefinition, PeriodKind, finalization_grants
+from service.domain.errors import FailedPrecondition
+from service.domain.validation import check_id
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Finalized:
+    period_id: str
+    members: int
+    grants: int
+    already_final: bool
+
+
+def cause_ref(key: BoardKey) -> str:
+    rookie = ":rookie" if key.rookie else ""
+    return f"board:{key.board_id}:{key.partition}:{key.period_id}{rookie}"
+
+
+async def finalize_period(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> Finalized:
+    """Snapshot the standings, queue the rank rewards and close the period; once only."""
+    resolved = await resolve(ref, boards)
+    board, key, period = resolved.board, resolved.key, resolved.period
+    if not is_closed(board, period, boards.clock.now()):
+        raise FailedPrecondition(f"period {key.period_id} is still open to scores")
+    async with uow:
+        # The exclusive lock waits for submissions in flight; afterwards they see "final".
+        if await uow.scores.lock_period(key, exclusive=True):
+            return Finalized(key.period_id, 0, 0, already_final=True)
+        members = await uow.scores.finalize(key, board)
+        ranked = await uow.scores.rewarded(key, board.last_rewarded_rank)
+        grants = finalization_grants(board, cause_ref(key), [(r.rank, r.member_id) for r in ranked])
+        await uow.outbox.add(grants)
+        await uow.commit()
+    await _retire(board, key, period, boards)
+    return Finalized(key.period_id, members, len(grants), already_final=False)
+
+
+async def _retire(board: BoardDefinition, key: BoardKey, period: lb.Period, boards: Boards) -> None:
+    """Keep a finalised period readable in Redis for the board's retention, then drop it."""
+    assert period.start is not None
+    assert period.end is not None
+    length = period.end - period.start
+    deadline = period.end + length * board.retention_periods
+    await redis_board(boards.redis, board, key).expire_at(deadline)
+
+
+async def rebuild_board(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> tuple[str, int]:
+    """Replace a board-period in Redis with the aggregates Postgres holds."""
+    resolved = await resolve(ref, boards)
+    async with uow:
+        rows = await uow.scores.rows(resolved.key)
+    entries = [lb.LoadEntry(r.member_id, r.score, r.reached_at_ms) for r in rows]
+    members = await resolved.redis(boards).load(entries)
+    return resolved.key.period_id, members
+
+
+async def remove_member(ref: BoardRef, member_id: str, *, uow: UnitOfWork, boards: Boards) -> bool:
+    """Take a member off a board-period in Postgres, then in Redis."""
+    resolved = await resolve(ref, boards)
+    check_id("member_id", member_id)
+    async with uow:
+        removed = await uow.scores.remove(resolved.key, member_id)
+        await uow.commit()
+    await resolved.redis(boards).remove(member_id)
+    return removed
+
+
+async def repair(*, uow: UnitOfWork, boards: Boards, limit: int = 500) -> int:
+    """Apply queued repairs: copy each member's current aggregate to Redis again."""
+    async with uow:
+        rows = await uow.scores.take_repairs(limit)
+        for row in rows:
+            board = await boards.catalog.get(row.key.board_id)
+            target = redis_board(boards.redis, board, row.key)
+            if row.revision == REMOVED:
+                await target.remove(row.member_id)
+            else:
+                await target.put(
+                    row.member_id, row.score, reached_at_ms=row.reached_at_ms,
+                    revision=row.revision,
+                )  # fmt: skip
+        # Claims are released only once Redis took every copy; a failure leaves them queued.
+        await uow.commit()
+    return len(rows)
+
+
+async def finalize_due(*, uow: UnitOfWork, boards: Boards) -> int:
+    """Finalise every board-period whose grace has passed; return how many were finalised."""
+    now = boards.clock.now()
+    done = 0
+    for board in await boards.catalog.all():
+        if board.period is PeriodKind.ALL_TIME:
+            continue
+        previous = _previous_period(board, now)
+        if previous is None or not is_closed(board, previous, now):
+            continue
+        async with uow:
+            keys = await uow.scores.open_keys(board.board_id, previous.period_id)
+        for key in keys:
+            ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
+            done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
+    return done
+
+
+def _previous_period(board: BoardDefinition, now: dt.datetime) -> lb.Period | None:
+    grace = dt.timedelta(seconds=board.finalize_grace_seconds)
+    try:
+        current = period_at(board, now - grace)
+    except FailedPrecondition:  # outside the season: the season itself may be due
+        current = None
+    if current is not None and current.start is not None:
+        return period_at(board, current.start - dt.timedelta(microseconds=1))
+    if board.season_end is not None and now >= board.season_end:
+        return period_at(board, board.season_end - dt.timedelta(microseconds=1))
+    return None

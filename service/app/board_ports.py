@@ -1,0 +1,131 @@
+"""Ports and values of the leaderboard handlers: definitions, scores, standings, Redis boards."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from service.domain.boards import BoardDefinition
+
+
+@dataclass(frozen=True, slots=True)
+class BoardKey:
+    """One board-period: a definition, a partition, a period and main or rookie."""
+
+    board_id: str
+    partition: str
+    period_id: str
+    rookie: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """An accepted score submission as the ledger records it."""
+
+    board: BoardDefinition
+    partition: str
+    period_id: str
+    member_id: str
+    value: int
+    occurred_at: dt.datetime
+    idempotency_key: str
+
+
+# The revision of a ScoreRow whose member no longer has a score.
+REMOVED = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """A member's aggregate on one board-period; Redis holds a copy of it."""
+
+    key: BoardKey
+    member_id: str
+    score: int
+    reached_at_ms: int
+    revision: int
+
+
+@dataclass(frozen=True, slots=True)
+class MemberInfo:
+    """When a member first scored on a board, and what clients show beside it."""
+
+    first_seen_at: dt.datetime
+    display_name: str | None
+    avatar_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StandingRow:
+    rank: int
+    member_id: str
+    score: int
+
+
+class BoardRepository(Protocol):
+    """Versioned board definitions."""
+
+    async def all_current(self) -> list[BoardDefinition]: ...
+
+    async def get(self, board_id: str) -> BoardDefinition | None: ...
+
+    async def add(self, board: BoardDefinition) -> BoardDefinition:
+        """Store the next version of the board; return it with version and creation time."""
+        ...
+
+
+class ScoreRepository(Protocol):
+    """The score ledger, member aggregates, finalised periods and the repair queue."""
+
+    async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
+        """Lock the board-period for this transaction; return whether it is final."""
+        ...
+
+    async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
+        """Record that the member scored on the board at `at`; return what is known of it."""
+        ...
+
+    async def set_metadata(
+        self, board_id: str, member_id: str, display_name: str, avatar_url: str, at: dt.datetime
+    ) -> None: ...
+
+    async def member_keys(self, board_id: str, period_id: str, member_id: str) -> list[BoardKey]:
+        """The partitions (main and rookie) of the period where the member has a score."""
+        ...
+
+    async def record(self, submission: Submission, rookie: bool) -> list[ScoreRow]:
+        """Append to the ledger and update the aggregates (main, and rookie when asked).
+
+        Returns nothing when the idempotency key was recorded before.
+        """
+        ...
+
+    async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None: ...
+
+    async def rows(self, key: BoardKey) -> list[ScoreRow]:
+        """Every member's aggregate on the board-period, for a rebuild."""
+        ...
+
+    async def finalize(self, key: BoardKey, board: BoardDefinition) -> int:
+        """Snapshot standings in rank order and mark the period final; return members."""
+        ...
+
+    async def standings(self, key: BoardKey, offset: int, limit: int) -> list[StandingRow]: ...
+
+    async def rewarded(self, key: BoardKey, last_rank: int) -> list[StandingRow]:
+        """Finalised standings ranked `last_rank` or better (ties included)."""
+        ...
+
+    async def remove(self, key: BoardKey, member_id: str) -> bool: ...
+
+    async def open_keys(self, board_id: str, period_id: str) -> list[BoardKey]:
+        """Partitions (main and rookie) of the period holding scores and not yet final."""
+        ...
+
+    async def queue_repair(self, rows: Sequence[ScoreRow]) -> None: ...
+
+    async def take_repairs(self, limit: int) -> list[ScoreRow]:
+        """Claim queued repairs (skipping those another replica holds) with current rows."""
+        ...

@@ -1,0 +1,190 @@
+"""Score submission and leaderboard reads: Postgres decides, Redis serves the ranks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis.exceptions
+
+import leaderboard as lb
+from service.app.board_mapping import BoardRef, check_partition, period_at, period_of, redis_board
+from service.app.board_ports import BoardKey, ScoreRow, Submission
+from service.app.boards import BoardCatalog
+from service.app.ports import Clock, UnitOfWork
+from service.domain.boards import MAX_SCORE, BoardDefinition, check_score
+from service.domain.errors import FailedPrecondition, InvalidArgument
+from service.domain.validation import check_id
+
+log = logging.getLogger(__name__)
+
+# How far ahead of the server's clock a submission may claim to have happened.
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+MAX_DISPLAY_NAME = 64
+MAX_AVATAR_URL = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class Boards:
+    """What the leaderboard handlers need besides a unit of work."""
+
+    catalog: BoardCatalog
+    redis: lb.Leaderboards
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitScore:
+    board_id: str
+    member_id: str
+    value: int
+    idempotency_key: str
+    partition: str = ""
+    occurred_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    period_id: str
+    score: int
+    rank: int
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """A board reference checked against its definition."""
+
+    board: BoardDefinition
+    key: BoardKey
+    period: lb.Period
+
+    def redis(self, boards: Boards) -> lb.Leaderboard:
+        return redis_board(boards.redis, self.board, self.key)
+
+
+async def resolve(ref: BoardRef, boards: Boards) -> Resolved:
+    """The definition, key and period a reference names; NotFound or InvalidArgument."""
+    board = await boards.catalog.get(check_id("board.board_id", ref.board_id))
+    partition = check_partition(board, ref.partition, "board.partition")
+    if ref.rookie and not board.rookie_days:
+        raise InvalidArgument("board.rookie", f"board {board.board_id} has no rookie board")
+    period = period_of(board, ref, boards.clock.now())
+    return Resolved(
+        board, BoardKey(board.board_id, partition, period.period_id, ref.rookie), period
+    )
+
+
+def is_closed(board: BoardDefinition, period: lb.Period, now: dt.datetime) -> bool:
+    """Whether late scores are no longer accepted: the period ended more than a grace ago."""
+    grace = dt.timedelta(seconds=board.finalize_grace_seconds)
+    return period.end is not None and now >= period.end + grace
+
+
+def _submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Submission:
+    check_id("member_id", cmd.member_id)
+    check_id("idempotency_key", cmd.idempotency_key)
+    check_score("value", cmd.value)
+    partition = check_partition(board, cmd.partition, "partition")
+    occurred = cmd.occurred_at or now
+    if occurred > now + MAX_CLOCK_SKEW:
+        raise InvalidArgument("occurred_at", "must not be in the future")
+    period = period_at(board, occurred)
+    if is_closed(board, period, now):
+        raise FailedPrecondition(f"period {period.period_id} of board {board.board_id} is closed")
+    return Submission(
+        board, partition, period.period_id, cmd.member_id, cmd.value, occurred,
+        cmd.idempotency_key,
+    )  # fmt: skip
+
+
+async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> Submitted:
+    """Record the score in the ledger, then copy the new aggregate to Redis."""
+    board = await boards.catalog.get(check_id("board_id", cmd.board_id))
+    sub = _submission(cmd, board, boards.clock.now())
+    key = BoardKey(board.board_id, sub.partition, sub.period_id)
+    async with uow:
+        if await uow.scores.lock_period(key, exclusive=False):
+            raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
+        member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
+        rookie = bool(board.rookie_days) and (
+            sub.occurred_at - member.first_seen_at <= dt.timedelta(days=board.rookie_days)
+        )
+        rows = await uow.scores.record(sub, rookie)
+        if not rows:
+            current = await uow.scores.current(key, sub.member_id)
+            score = current.score if current else 0
+            rank = await _rank(board, key, sub.member_id, boards)
+            return Submitted(key.period_id, score, rank, True)
+        if any(abs(row.score) > MAX_SCORE for row in rows):
+            raise InvalidArgument("value", "would take the score beyond +-2^53")
+        await uow.commit()
+    metadata = lb.MemberMetadata(member.display_name, member.avatar_url)
+    rank = await publish(board, rows, boards, uow, metadata)
+    return Submitted(key.period_id, rows[0].score, rank, False)
+
+
+async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:
+    found = await redis_board(boards.redis, board, key).rank_of(member_id)
+    return found.rank if found else 0
+
+
+async def publish(
+    board: BoardDefinition,
+    rows: Sequence[ScoreRow],
+    boards: Boards,
+    repair_uow: UnitOfWork,
+    metadata: lb.MemberMetadata | None = None,
+) -> int:
+    """Copy committed aggregates to Redis; queue a repair for any copy that fails.
+
+    Returns the main board's rank, or 0 when Redis could not say.
+    """
+    rank = 0
+    for row in rows:
+        try:
+            placed = await redis_board(boards.redis, board, row.key).put(
+                row.member_id,
+                row.score,
+                reached_at_ms=row.reached_at_ms,
+                revision=row.revision,
+                metadata=metadata,
+            )
+        except (redis.exceptions.RedisError, OSError) as exc:
+            log.warning("queueing a Redis repair of %s/%s: %s", row.key, row.member_id, exc)
+            async with repair_uow:
+                await repair_uow.scores.queue_repair([row])
+                await repair_uow.commit()
+            continue
+        if not row.key.rookie:
+            rank = placed
+    return rank
+
+
+async def set_metadata(
+    board_id: str,
+    member_id: str,
+    display_name: str,
+    avatar_url: str,
+    *,
+    uow: UnitOfWork,
+    boards: Boards,
+) -> None:
+    """Store what clients show beside the member, and show it on the current period now."""
+    board = await boards.catalog.get(check_id("board_id", board_id))
+    check_id("member_id", member_id)
+    if len(display_name) > MAX_DISPLAY_NAME:
+        raise InvalidArgument("display_name", f"must be at most {MAX_DISPLAY_NAME} characters")
+    if len(avatar_url) > MAX_AVATAR_URL:
+        raise InvalidArgument("avatar_url", f"must be at most {MAX_AVATAR_URL} characters")
+    now = boards.clock.now()
+    period = period_at(board, now)
+    async with uow:
+        await uow.scores.set_metadata(board_id, member_id, display_name, avatar_url, now)
+        keys = await uow.scores.member_keys(board_id, period.period_id, member_id)
+        await uow.commit()
+    metadata = lb.MemberMetadata(display_name or None, avatar_url or None)
+    for key in keys:
+        await redis_board(boards.redis, board, key).set_metadata(member_id, metadata)

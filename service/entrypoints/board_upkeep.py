@@ -1,0 +1,86 @@
+"""Background work for leaderboards: catalog invalidation, Redis repairs, due finalisations."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from service.app import board_periods
+from service.bootstrap import App
+from service.redis_keys import definitions_channel
+
+log = logging.getLogger(__name__)
+
+REPAIR_INTERVAL_SECONDS = 1.0
+FINALIZE_INTERVAL_SECONDS = 15.0
+
+
+async def _pause(stopping: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stopping.wait()
+
+
+async def _every(
+    name: str, seconds: float, work: Callable[[], Awaitable[object]], stopping: asyncio.Event
+) -> None:
+    while not stopping.is_set():
+        # An outage or a bug must not end the loop: every step is safe to repeat.
+        try:
+            await work()
+        except Exception as exc:  # noqa: BLE001
+            log.warning("%s failed: %r", name, exc)
+        await _pause(stopping, seconds)
+
+
+async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
+    """Invalidate the board catalog whenever any replica stores a new definition."""
+    stopping = upkeep.stopping
+    while not stopping.is_set():
+        try:
+            async with app.redis.pubsub() as pubsub:
+                await pubsub.subscribe(definitions_channel(app.settings.redis_key_prefix))
+                app.boards.catalog.invalidate()  # changes missed while unsubscribed
+                upkeep.following.set()
+                while not stopping.is_set():
+                    if await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
+                        app.boards.catalog.invalidate()
+        except Exception as exc:  # noqa: BLE001 - reconnect after any Redis failure
+            log.warning("following board definitions failed: %r", exc)
+            await _pause(stopping, REPAIR_INTERVAL_SECONDS)
+
+
+@dataclass
+class BoardUpkeep:
+    """The running loops; stop() lets each finish its current step."""
+
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set once definition changes of other replicas are being followed.
+    following: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await asyncio.gather(*self.tasks)
+
+
+def start_board_upkeep(app: App) -> BoardUpkeep:
+    upkeep = BoardUpkeep()
+
+    async def repair() -> None:
+        await board_periods.repair(uow=app.uow(), boards=app.boards)
+
+    async def finalize() -> None:
+        if done := await board_periods.finalize_due(uow=app.uow(), boards=app.boards):
+            log.info("finalised %d board-periods", done)
+
+    loops = (
+        _follow_definitions(app, upkeep),
+        _every("board repair", REPAIR_INTERVAL_SECONDS, repair, upkeep.stopping),
+        _every("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize, upkeep.stopping),
+    )
+    upkeep.tasks = [asyncio.create_task(loop) for loop in loops]
+    return upkeep

@@ -1,0 +1,134 @@
+"""Translations between leaderboard protos and board definitions, references and entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TypeVar
+
+import leaderboard as lb
+from service.app.board_mapping import BoardRef
+from service.domain.boards import (
+    Aggregation,
+    BoardDefinition,
+    PeriodKind,
+    RankReward,
+    SortOrder,
+    TiePolicy,
+)
+from service.domain.errors import InvalidArgument
+from service.entrypoints.grpc_api.convert import reward_to_pb, rewards_from_pb, timestamp
+from service.gen.engagement.v1 import leaderboard_pb2 as pb
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+_SORT = {
+    pb.SORT_ORDER_HIGHER_IS_BETTER: SortOrder.HIGHER_IS_BETTER,
+    pb.SORT_ORDER_LOWER_IS_BETTER: SortOrder.LOWER_IS_BETTER,
+}
+_AGGREGATION = {
+    pb.AGGREGATION_SUM: Aggregation.SUM,
+    pb.AGGREGATION_MAX: Aggregation.MAX,
+    pb.AGGREGATION_MIN: Aggregation.MIN,
+    pb.AGGREGATION_LAST: Aggregation.LAST,
+}
+_TIES = {
+    pb.TIE_POLICY_FIRST_TO_REACH: TiePolicy.FIRST_TO_REACH,
+    pb.TIE_POLICY_DENSE: TiePolicy.DENSE,
+    pb.TIE_POLICY_COMPETITION: TiePolicy.COMPETITION,
+}
+_PERIODS = {
+    pb.PERIOD_KIND_ALL_TIME: PeriodKind.ALL_TIME,
+    pb.PERIOD_KIND_DAILY: PeriodKind.DAILY,
+    pb.PERIOD_KIND_WEEKLY: PeriodKind.WEEKLY,
+    pb.PERIOD_KIND_MONTHLY: PeriodKind.MONTHLY,
+    pb.PERIOD_KIND_SEASON: PeriodKind.SEASON,
+}
+
+
+def _enum(table: dict[K, V], value: K, field: str) -> V:
+    if value not in table:
+        raise InvalidArgument(field, "must be set to one of the defined values")
+    return table[value]
+
+
+def _back(table: dict[K, V], value: V) -> K:
+    return next(key for key, known in table.items() if known == value)
+
+
+def board_from_pb(message: pb.Board) -> BoardDefinition:
+    period = message.period
+    return BoardDefinition(
+        board_id=message.board_id,
+        title=message.title,
+        sort_order=_enum(_SORT, message.sort_order, "board.sort_order"),
+        aggregation=_enum(_AGGREGATION, message.aggregation, "board.aggregation"),
+        tie_policy=_enum(_TIES, message.tie_policy, "board.tie_policy"),
+        period=_enum(_PERIODS, period.kind, "board.period.kind"),
+        timezone=message.timezone or "UTC",
+        week_start=period.week_start or 1,
+        season_start=period.season_start.ToDatetime(dt.UTC)
+        if period.HasField("season_start")
+        else None,
+        season_end=period.season_end.ToDatetime(dt.UTC) if period.HasField("season_end") else None,
+        retention_periods=message.retention_periods,
+        source_event_types=tuple(message.source_event_types),
+        rookie_days=message.rookie_days,
+        partition_attribute=message.partition_attribute,
+        rewards=tuple(
+            RankReward(t.first_rank, t.last_rank, rewards_from_pb(t.rewards, f"board.rewards[{i}]"))
+            for i, t in enumerate(message.rewards)
+        ),
+        finalize_grace_seconds=message.finalize_grace_seconds,
+    )
+
+
+def board_to_pb(board: BoardDefinition) -> pb.Board:
+    period = pb.Period(kind=_back(_PERIODS, board.period), week_start=board.week_start)
+    if board.season_start and board.season_end:
+        period.season_start.CopyFrom(timestamp(board.season_start))
+        period.season_end.CopyFrom(timestamp(board.season_end))
+    return pb.Board(
+        board_id=board.board_id,
+        title=board.title,
+        sort_order=_back(_SORT, board.sort_order),
+        aggregation=_back(_AGGREGATION, board.aggregation),
+        tie_policy=_back(_TIES, board.tie_policy),
+        period=period,
+        timezone=board.timezone,
+        retention_periods=board.retention_periods,
+        source_event_types=board.source_event_types,
+        rookie_days=board.rookie_days,
+        partition_attribute=board.partition_attribute,
+        rewards=[
+            pb.RankReward(
+                first_rank=t.first_rank,
+                last_rank=t.last_rank,
+                rewards=[reward_to_pb(r) for r in t.rewards],
+            )
+            for t in board.rewards
+        ],
+        finalize_grace_seconds=board.finalize_grace_seconds,
+        version=board.version,
+        created_at=timestamp(board.created_at) if board.created_at else None,
+    )
+
+
+def ref_from_pb(message: pb.BoardRef) -> BoardRef:
+    return BoardRef(message.board_id, message.partition, message.rookie, message.period_id)
+
+
+def entry_to_pb(entry: lb.Entry) -> pb.Entry:
+    meta = entry.metadata or lb.MemberMetadata()
+    return pb.Entry(
+        member_id=entry.member_id,
+        score=entry.score,
+        rank=entry.rank,
+        display_name=meta.display_name or "",
+        avatar_url=meta.avatar_url or "",
+    )
+
+
+def entries_to_pb(entries: Iterable[lb.Entry]) -> list[pb.Entry]:
+    return [entry_to_pb(entry) for entry in entries]

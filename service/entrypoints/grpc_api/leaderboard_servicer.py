@@ -1,0 +1,169 @@
+"""LeaderboardService and LeaderboardAdminService: protos in, handlers called, protos out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import grpc
+
+import leaderboard as lb
+from service.app import board_periods, board_reads, boards, scores
+from service.bootstrap import App
+from service.entrypoints.grpc_api import board_convert as convert
+from service.gen.engagement.v1 import leaderboard_pb2 as pb
+from service.gen.engagement.v1 import leaderboard_pb2_grpc as pb_grpc
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
+    """Scores from internal services; reads for mobile app backends."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def SubmitScore(
+        self, request: pb.SubmitScoreRequest, context: Context
+    ) -> pb.SubmitScoreResponse:
+        occurred = (
+            request.occurred_at.ToDatetime(dt.UTC) if request.HasField("occurred_at") else None
+        )
+        cmd = scores.SubmitScore(
+            request.board_id, request.member_id, request.value, request.idempotency_key,
+            request.partition, occurred,
+        )  # fmt: skip
+        done = await scores.submit_score(cmd, uow=self._app.uow(), boards=self._app.boards)
+        return pb.SubmitScoreResponse(
+            period_id=done.period_id, score=done.score, rank=done.rank, duplicate=done.duplicate
+        )
+
+    async def GetLeaderboard(
+        self, request: pb.GetLeaderboardRequest, context: Context
+    ) -> pb.GetLeaderboardResponse:
+        ref = convert.ref_from_pb(request.board)
+        period_id, page = await board_reads.get_page(
+            ref, request.page or 1, request.page_size, boards=self._app.boards
+        )
+        return pb.GetLeaderboardResponse(
+            period_id=period_id,
+            entries=convert.entries_to_pb(page.entries),
+            total_members=page.member_count,
+        )
+
+    async def GetAroundMe(
+        self, request: pb.GetAroundMeRequest, context: Context
+    ) -> pb.GetAroundMeResponse:
+        ref = convert.ref_from_pb(request.board)
+        period_id, entries = await board_reads.get_around(
+            ref, request.member_id, request.size, boards=self._app.boards
+        )
+        return pb.GetAroundMeResponse(period_id=period_id, entries=convert.entries_to_pb(entries))
+
+    async def GetRank(self, request: pb.GetRankRequest, context: Context) -> pb.GetRankResponse:
+        ref = convert.ref_from_pb(request.board)
+        period_id, found = await board_reads.get_rank(
+            ref, request.member_id, boards=self._app.boards
+        )
+        if found is None:
+            return pb.GetRankResponse(period_id=period_id)
+        entry = convert.entry_to_pb(
+            lb.Entry(found.member_id, found.score, found.rank, found.metadata)
+        )
+        return pb.GetRankResponse(
+            period_id=period_id,
+            entry=entry,
+            percentile=found.percentile,
+            total_members=found.member_count,
+        )
+
+    async def GetFriendsLeaderboard(
+        self, request: pb.GetFriendsLeaderboardRequest, context: Context
+    ) -> pb.GetFriendsLeaderboardResponse:
+        ref = convert.ref_from_pb(request.board)
+        period_id, entries = await board_reads.get_friends(
+            ref, list(request.member_ids), boards=self._app.boards
+        )
+        return pb.GetFriendsLeaderboardResponse(
+            period_id=period_id, entries=convert.entries_to_pb(entries)
+        )
+
+    async def GetStandings(
+        self, request: pb.GetStandingsRequest, context: Context
+    ) -> pb.GetStandingsResponse:
+        ref = convert.ref_from_pb(request.board)
+        found = await board_reads.get_standings(
+            ref, request.page or 1, request.page_size, uow=self._app.uow(), boards=self._app.boards
+        )
+        return pb.GetStandingsResponse(
+            period_id=found.period_id,
+            entries=convert.entries_to_pb(found.entries),
+            final=found.final,
+        )
+
+    async def SetMemberMetadata(
+        self, request: pb.SetMemberMetadataRequest, context: Context
+    ) -> pb.SetMemberMetadataResponse:
+        await scores.set_metadata(
+            request.board_id, request.member_id, request.display_name, request.avatar_url,
+            uow=self._app.uow(), boards=self._app.boards,
+        )  # fmt: skip
+        return pb.SetMemberMetadataResponse()
+
+
+class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
+    """Board definitions and period operations for game ops."""
+
+    def __init__(self, app: App) -> None:
+        self._app = app
+
+    async def UpsertBoard(
+        self, request: pb.UpsertBoardRequest, context: Context
+    ) -> pb.UpsertBoardResponse:
+        board = convert.board_from_pb(request.board)
+        stored = await boards.upsert_board(
+            board, uow=self._app.uow(), catalog=self._app.boards.catalog
+        )
+        return pb.UpsertBoardResponse(board=convert.board_to_pb(stored))
+
+    async def GetBoard(self, request: pb.GetBoardRequest, context: Context) -> pb.GetBoardResponse:
+        board = await boards.get_board(request.board_id, uow=self._app.uow())
+        return pb.GetBoardResponse(board=convert.board_to_pb(board))
+
+    async def ListBoards(
+        self, request: pb.ListBoardsRequest, context: Context
+    ) -> pb.ListBoardsResponse:
+        found = await boards.list_boards(uow=self._app.uow())
+        return pb.ListBoardsResponse(boards=[convert.board_to_pb(b) for b in found])
+
+    async def FinalizePeriod(
+        self, request: pb.FinalizePeriodRequest, context: Context
+    ) -> pb.FinalizePeriodResponse:
+        ref = convert.ref_from_pb(request.board)
+        done = await board_periods.finalize_period(
+            ref, uow=self._app.uow(), boards=self._app.boards
+        )
+        return pb.FinalizePeriodResponse(
+            period_id=done.period_id,
+            members=done.members,
+            grants=done.grants,
+            already_final=done.already_final,
+        )
+
+    async def RebuildBoard(
+        self, request: pb.RebuildBoardRequest, context: Context
+    ) -> pb.RebuildBoardResponse:
+        ref = convert.ref_from_pb(request.board)
+        period_id, members = await board_periods.rebuild_board(
+            ref, uow=self._app.uow(), boards=self._app.boards
+        )
+        return pb.RebuildBoardResponse(period_id=period_id, members=members)
+
+    async def RemoveMember(
+        self, request: pb.RemoveMemberRequest, context: Context
+    ) -> pb.RemoveMemberResponse:
+        ref = convert.ref_from_pb(request.board)
+        removed = await board_periods.remove_member(
+            ref, request.member_id, uow=self._app.uow(), boards=self._app.boards
+        )
+        return pb.RemoveMemberResponse(removed=removed)

@@ -1,0 +1,42 @@
+"""Background upkeep across replicas: definition changes reach every catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.app import boards
+from service.bootstrap import build_app
+from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
+from service.entrypoints.board_upkeep import start_board_upkeep
+from service.settings import Settings
+from tests.support.clock import MovableClock
+
+pytestmark = pytest.mark.e2e
+
+BOARD = BoardDefinition(
+    "xp", "XP", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE, PeriodKind.ALL_TIME
+)
+
+
+async def test_a_definition_change_reaches_the_other_replicas(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    writer, reader = build_app(settings, clock), build_app(settings, clock)
+    upkeep = start_board_upkeep(reader)
+    try:
+        await asyncio.wait_for(upkeep.following.wait(), 10)
+        await boards.upsert_board(BOARD, uow=writer.uow(), catalog=writer.boards.catalog)
+        assert (await reader.boards.catalog.get("xp")).title == "XP"
+        renamed = dataclasses.replace(BOARD, title="Experience")
+        await boards.upsert_board(renamed, uow=writer.uow(), catalog=writer.boards.catalog)
+        async with asyncio.timeout(10):
+            while (await reader.boards.catalog.get("xp")).title != "Experience":  # noqa: ASYNC110
+                await asyncio.sleep(0.02)  # waiting for the pub/sub message, not timing it
+    finally:
+        await upkeep.stop()
+        await writer.close()
+        await reader.close()
