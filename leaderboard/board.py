@@ -62,6 +62,7 @@ class Leaderboard:
         self.period_id = period_id
         self.keys = BoardKeys.of(key_prefix, board.board_id, period_id)
         self._client = client
+        self._policy = board.tie_policy.value
 
     async def submit(
         self,
@@ -89,7 +90,7 @@ class Leaderboard:
         sign = -1 if self.board.sort_order is SortOrder.HIGHER_IS_BETTER else 1
         args: list[Arg] = [member_id, value, reached_prefix(at_ms), sign]
         args += [self.board.aggregation.value, expected, self.board.idempotency_ttl_ms]
-        args += _metadata_args(metadata)
+        args += [*_metadata_args(metadata), self._policy]
         reply = array(await run(self._client, lua.SUBMIT, keys, args))
         status = text(reply[0])
         if status == "overflow":
@@ -123,7 +124,7 @@ class Leaderboard:
         sign = -1 if self.board.sort_order is SortOrder.HIGHER_IS_BETTER else 1
         keys = [*self.keys.data, self.keys.expiry, self.keys.revisions]
         args: list[Arg] = [member_id, score, reached_prefix(reached_at_ms), sign, revision]
-        args += _metadata_args(metadata)
+        args += [*_metadata_args(metadata), self._policy]
         position, ahead, distinct_ahead = text(await run(self._client, lua.PUT, keys, args)).split()
         anchor = Anchor(int(position), int(ahead), int(distinct_ahead))
         return member_rank(anchor, self.board.tie_policy)
@@ -152,14 +153,14 @@ class Leaderboard:
         check_member_id(member_id)
         check_count("size", size, MAX_AROUND_SIZE)
         keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.AROUND, keys, [member_id, size]))
+        reply = array(await run(self._client, lua.AROUND, keys, [member_id, size, self._policy]))
         return slice_entries(reply[1], self.board) if len(reply) > 1 else []
 
     async def rank_of(self, member_id: str) -> MemberRank | None:
         """The member's rank, score and percentile (see `MemberRank`), or None if absent."""
         check_member_id(member_id)
         keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.RANK_OF, keys, [member_id]))
+        reply = array(await run(self._client, lua.RANK_OF, keys, [member_id, self._policy]))
         if len(reply) == 1:
             return None
         total, stored, position, ahead, distinct_ahead, meta = reply
@@ -183,7 +184,7 @@ class Leaderboard:
         """Take the member and its metadata off the board; False if it was not on it."""
         check_member_id(member_id)
         keys = [*self.keys.data, self.keys.revisions]
-        reply = await run(self._client, lua.REMOVE, keys, [member_id])
+        reply = await run(self._client, lua.REMOVE, keys, [member_id, self._policy])
         return integer(reply) == 1
 
     async def set_metadata(self, member_id: str, metadata: MemberMetadata) -> None:
@@ -226,7 +227,10 @@ class Leaderboard:
 
     async def load(self, entries: bulk.Entries, *, chunk_size: int = 1000) -> int:
         """Replace the standings with ledger rows; return the member count (see `bulk.load`)."""
-        return await bulk.load(self._client, self.keys, self.board.sort_order, entries, chunk_size)
+        board = self.board
+        return await bulk.load(
+            self._client, self.keys, board.sort_order, board.tie_policy, entries, chunk_size
+        )
 
     async def expire_at(self, when: dt.datetime) -> None:
         """Delete the whole board-period at `when` (an aware datetime; the past deletes now).
@@ -242,7 +246,7 @@ class Leaderboard:
     async def _page(self, start: int, stop: int) -> tuple[list[Entry], int]:
         """Entries at positions start..stop and the member count, read together."""
         keys = [self.keys.scores, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.PAGE, keys, [start, stop]))
+        reply = array(await run(self._client, lua.PAGE, keys, [start, stop, self._policy]))
         return slice_entries(reply[1], self.board), integer(reply[0])
 
 

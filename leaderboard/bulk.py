@@ -18,7 +18,7 @@ from leaderboard.encoding import (
 )
 from leaderboard.errors import InvalidArgument
 from leaderboard.keys import BoardKeys
-from leaderboard.models import LoadEntry, SortOrder
+from leaderboard.models import LoadEntry, SortOrder, TiePolicy
 from leaderboard.replies import array, integer, text
 from leaderboard.scripts import Arg, RedisClient, run
 
@@ -33,6 +33,7 @@ async def load(
     client: RedisClient,
     keys: BoardKeys,
     order: SortOrder,
+    policy: TiePolicy,
     entries: Entries,
     chunk_size: int,
 ) -> int:
@@ -49,7 +50,7 @@ async def load(
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
-                await _load_chunk(client, staging, order, chunk)
+                await _load_chunk(client, staging, order, policy, chunk)
         swap_keys = [*keys.standings, *staging, keys.expiry]
         return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
     except Exception:
@@ -60,9 +61,13 @@ async def load(
 
 
 async def _load_chunk(
-    client: RedisClient, staging: tuple[str, ...], order: SortOrder, chunk: list[LoadEntry]
+    client: RedisClient,
+    staging: tuple[str, ...],
+    order: SortOrder,
+    policy: TiePolicy,
+    chunk: list[LoadEntry],
 ) -> None:
-    args: list[Arg] = [STAGING_TTL_MS]
+    args: list[Arg] = [STAGING_TTL_MS, policy.value]
     for entry in chunk:
         args.extend(_entry_args(entry, order))
     reply = array(await run(client, lua.LOAD_CHUNK, staging, args))

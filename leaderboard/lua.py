@@ -13,20 +13,26 @@ _PRELUDE = f"""
 local PREFIX_LEN = {MEMBER_PREFIX_LEN}
 local LIMIT = {MAX_SCORE}
 local function fmt(n) return string.format('%d', n) end
-local function track(refcount, distinct, stored)
-  if redis.call('HINCRBY', refcount, stored, 1) == 1 then
+-- Only dense boards keep the distinct-score index; only they need it for ranks.
+local function track(policy, refcount, distinct, stored)
+  if policy == 'dense' and redis.call('HINCRBY', refcount, stored, 1) == 1 then
     redis.call('ZADD', distinct, stored, stored)
   end
 end
-local function untrack(refcount, distinct, stored)
-  if redis.call('HINCRBY', refcount, stored, -1) <= 0 then
+local function untrack(policy, refcount, distinct, stored)
+  if policy == 'dense' and redis.call('HINCRBY', refcount, stored, -1) <= 0 then
     redis.call('HDEL', refcount, stored)
     redis.call('ZREM', distinct, stored)
   end
 end
-local function ahead(scores, distinct, stored)
+-- Members and distinct scores strictly better than `stored`, as far as the policy needs them:
+-- first_to_reach ranks by position alone, competition by members ahead, dense by both.
+local function ahead(policy, scores, distinct, stored)
+  if policy == 'first_to_reach' then return 0, 0 end
   local bound = '(' .. stored
-  return redis.call('ZCOUNT', scores, '-inf', bound), redis.call('ZCOUNT', distinct, '-inf', bound)
+  local better = redis.call('ZCOUNT', scores, '-inf', bound)
+  if policy == 'competition' then return better, 0 end
+  return better, redis.call('ZCOUNT', distinct, '-inf', bound)
 end
 local function inherit_expiry(expiry, keys)
   local at = redis.call('GET', expiry)
@@ -34,7 +40,7 @@ local function inherit_expiry(expiry, keys)
     for _, key in ipairs(keys) do redis.call('PEXPIREAT', key, at) end
   end
 end
-local function slice(scores, distinct, meta, start, stop)
+local function slice(policy, scores, distinct, meta, start, stop)
   local rows = redis.call('ZRANGE', scores, start, stop, 'WITHSCORES')
   if #rows == 0 then return {{}} end
   local ids = {{}}
@@ -42,14 +48,14 @@ local function slice(scores, distinct, meta, start, stop)
     rows[i + 1] = fmt(tonumber(rows[i + 1]))
     ids[#ids + 1] = string.sub(rows[i], PREFIX_LEN + 1)
   end
-  local better, distinct_better = ahead(scores, distinct, rows[2])
+  local better, distinct_better = ahead(policy, scores, distinct, rows[2])
   return {{start, better, distinct_better, rows, redis.call('HMGET', meta, unpack(ids))}}
 end
 """
 
 # KEYS: scores, members, distinct, refcount, metadata, expiry[, idempotency]
 # ARGV: member id, value, reached prefix, sign, aggregation, fingerprint, idempotency TTL ms,
-#       metadata mode (keep|set|del), metadata JSON
+#       metadata mode (keep|set|del), metadata JSON, tie policy
 # Returns {'replay', record} | {'ok', record} | {'overflow'}, where record is
 # "fingerprint score position ahead distinct_ahead member_count".
 SUBMIT = (
@@ -58,6 +64,7 @@ SUBMIT = (
 local scores, members, distinct, refcount, meta, expiry, idem =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, value, sign, aggregation = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
+local policy = ARGV[10]
 if idem then
   local prior = redis.call('GET', idem)
   if prior then return {'replay', prior} end
@@ -80,17 +87,17 @@ end
 if new ~= current then
   if reached then
     redis.call('ZREM', scores, reached .. ':' .. id)
-    untrack(refcount, distinct, fmt(sign * current))
+    untrack(policy, refcount, distinct, fmt(sign * current))
   end
   reached = ARGV[3]
   redis.call('ZADD', scores, fmt(sign * new), reached .. ':' .. id)
   redis.call('HSET', members, id, reached)
-  track(refcount, distinct, fmt(sign * new))
+  track(policy, refcount, distinct, fmt(sign * new))
 end
 if ARGV[8] == 'set' then redis.call('HSET', meta, id, ARGV[9])
 elseif ARGV[8] == 'del' then redis.call('HDEL', meta, id) end
 inherit_expiry(expiry, {scores, members, distinct, refcount, meta})
-local better, distinct_better = ahead(scores, distinct, fmt(sign * new))
+local better, distinct_better = ahead(policy, scores, distinct, fmt(sign * new))
 local record = table.concat({ARGV[6], fmt(new),
   fmt(redis.call('ZRANK', scores, reached .. ':' .. id)), fmt(better), fmt(distinct_better),
   fmt(redis.call('ZCARD', scores))}, ' ')
@@ -101,7 +108,7 @@ return {'ok', record}
 
 # KEYS: scores, members, distinct, refcount, metadata, expiry, revisions
 # ARGV: member id, score, reached prefix, sign, revision, metadata mode (keep|set|del),
-#       metadata JSON
+#       metadata JSON, tie policy
 # Sets the member's score exactly unless a put with a higher revision came first.
 # Returns "position ahead distinct_ahead" of the member afterwards.
 PUT = (
@@ -109,27 +116,27 @@ PUT = (
     + """
 local scores, members, distinct, refcount, meta, expiry, revisions =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, sign = ARGV[1], tonumber(ARGV[4])
+local id, sign, policy = ARGV[1], tonumber(ARGV[4]), ARGV[8]
 local known = tonumber(redis.call('HGET', revisions, id) or '-1')
 if tonumber(ARGV[5]) > known then
   local reached = redis.call('HGET', members, id)
   if reached then
     local encoded = reached .. ':' .. id
-    untrack(refcount, distinct, fmt(tonumber(redis.call('ZSCORE', scores, encoded))))
+    untrack(policy, refcount, distinct, fmt(tonumber(redis.call('ZSCORE', scores, encoded))))
     redis.call('ZREM', scores, encoded)
   end
   local stored = fmt(sign * tonumber(ARGV[2]))
   redis.call('ZADD', scores, stored, ARGV[3] .. ':' .. id)
   redis.call('HSET', members, id, ARGV[3])
   redis.call('HSET', revisions, id, ARGV[5])
-  track(refcount, distinct, stored)
+  track(policy, refcount, distinct, stored)
   if ARGV[6] == 'set' then redis.call('HSET', meta, id, ARGV[7])
   elseif ARGV[6] == 'del' then redis.call('HDEL', meta, id) end
   inherit_expiry(expiry, {scores, members, distinct, refcount, meta, revisions})
 end
 local encoded = redis.call('HGET', members, id) .. ':' .. id
 local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
-local better, distinct_better = ahead(scores, distinct, stored)
+local better, distinct_better = ahead(policy, scores, distinct, stored)
 return table.concat({fmt(redis.call('ZRANK', scores, encoded)), fmt(better), fmt(distinct_better)},
   ' ')
 """
@@ -146,7 +153,7 @@ return 1
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, revisions.  ARGV: member id.
+# KEYS: scores, members, distinct, refcount, metadata, revisions.  ARGV: member id, tie policy.
 # Returns 1 if removed.
 REMOVE = (
     _PRELUDE
@@ -161,7 +168,7 @@ local encoded = reached .. ':' .. id
 local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
 redis.call('ZREM', scores, encoded)
 redis.call('HDEL', members, id)
-untrack(refcount, distinct, stored)
+untrack(ARGV[2], refcount, distinct, stored)
 return 1
 """
 )
@@ -176,17 +183,18 @@ for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, ARGV[1]) end
 return 1
 """
 
-# KEYS: scores, distinct, metadata.  ARGV: start, stop (0-based, inclusive).
+# KEYS: scores, distinct, metadata.  ARGV: start, stop (0-based, inclusive), tie policy.
 # Returns {member_count, {start, ahead, distinct_ahead, rows, metadata}} (the slice is {} if empty).
 PAGE = (
     _PRELUDE
     + """
 local total = redis.call('ZCARD', KEYS[1])
-return {total, slice(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), tonumber(ARGV[2]))}
+local start, stop = tonumber(ARGV[1]), tonumber(ARGV[2])
+return {total, slice(ARGV[3], KEYS[1], KEYS[2], KEYS[3], start, stop)}
 """
 )
 
-# KEYS: scores, members, distinct, metadata.  ARGV: member id, window size.
+# KEYS: scores, members, distinct, metadata.  ARGV: member id, window size, tie policy.
 # Returns like PAGE, or {member_count} when the member is not on the board.
 AROUND = (
     _PRELUDE
@@ -198,11 +206,11 @@ local position = redis.call('ZRANK', KEYS[1], reached .. ':' .. ARGV[1])
 local size = tonumber(ARGV[2])
 -- Clipped at both ends, so a member near the top or bottom still gets a full window.
 local start = math.max(0, math.min(position - math.floor((size - 1) / 2), total - size))
-return {total, slice(KEYS[1], KEYS[3], KEYS[4], start, start + size - 1)}
+return {total, slice(ARGV[3], KEYS[1], KEYS[3], KEYS[4], start, start + size - 1)}
 """
 )
 
-# KEYS: scores, members, distinct, metadata.  ARGV: member id.
+# KEYS: scores, members, distinct, metadata.  ARGV: member id, tie policy.
 # Returns {member_count} or {member_count, stored, position, ahead, distinct_ahead, metadata}.
 RANK_OF = (
     _PRELUDE
@@ -212,7 +220,7 @@ local reached = redis.call('HGET', KEYS[2], ARGV[1])
 if not reached then return {total} end
 local encoded = reached .. ':' .. ARGV[1]
 local stored = fmt(tonumber(redis.call('ZSCORE', KEYS[1], encoded)))
-local better, distinct_better = ahead(KEYS[1], KEYS[3], stored)
+local better, distinct_better = ahead(ARGV[2], KEYS[1], KEYS[3], stored)
 return {total, stored, redis.call('ZRANK', KEYS[1], encoded), better, distinct_better,
   redis.call('HGET', KEYS[4], ARGV[1])}
 """
@@ -241,16 +249,16 @@ return {encoded, stored, redis.call('HMGET', KEYS[3], unpack(ids))}
 )
 
 # KEYS: staging scores, members, distinct, refcount.
-# ARGV: staging TTL ms, then (member id, stored score, reached prefix) triples.
+# ARGV: staging TTL ms, tie policy, then (member id, stored score, reached prefix) triples.
 # Returns {'ok'} or {'duplicate', member id}.
 LOAD_CHUNK = (
     _PRELUDE
     + """
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   local id, stored, reached = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if redis.call('HSETNX', KEYS[2], id, reached) == 0 then return {'duplicate', id} end
   redis.call('ZADD', KEYS[1], stored, reached .. ':' .. id)
-  track(KEYS[4], KEYS[3], stored)
+  track(ARGV[2], KEYS[4], KEYS[3], stored)
 end
 -- A load that dies half-way leaves only keys that expire on their own.
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end

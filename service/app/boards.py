@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from service.app.ports import UnitOfWork
 from service.domain.boards import BoardDefinition
-from service.domain.errors import NotFound
+from service.domain.errors import FailedPrecondition, NotFound
 from service.domain.validation import check_id
 
 
@@ -81,10 +81,22 @@ async def upsert_board(
     """Validate and store the board's next version."""
     board.validate()
     async with uow:
+        _check_compatible(await uow.boards.get(board.board_id), board)
         stored = await uow.boards.add(board)
         await uow.commit()
     await catalog.changed()
     return stored
+
+
+def _check_compatible(current: BoardDefinition | None, new: BoardDefinition) -> None:
+    """Standings in Redis are laid out for one sort order and tie policy; keep them fixed."""
+    if current is None:
+        return
+    for name in ("sort_order", "tie_policy"):
+        if getattr(current, name) != getattr(new, name):
+            raise FailedPrecondition(
+                f"board {new.board_id} cannot change its {name}; define a new board instead"
+            )
 
 
 async def get_board(board_id: str, *, uow: UnitOfWork) -> BoardDefinition:

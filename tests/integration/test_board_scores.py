@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -271,3 +272,14 @@ async def test_due_periods_are_finalised_once_by_the_scheduler(
     second = await board_periods.finalize_due(uow=uow, boards=services)
 
     assert (first, second) == (1, 0)
+
+
+async def test_a_board_keeps_its_sort_order_and_tie_policy(
+    services: scores.Boards, uow: PostgresUnitOfWork
+) -> None:
+    await _define(DAILY, services, uow)
+    await _define(dataclasses.replace(DAILY, title="Renamed", retention_periods=3), services, uow)
+
+    with pytest.raises(FailedPrecondition, match="tie_policy"):
+        await _define(dataclasses.replace(DAILY, tie_policy=TiePolicy.DENSE), services, uow)
+    assert (await services.catalog.get("daily")).title == "Renamed"

@@ -7,7 +7,14 @@ import uuid
 import pytest
 import redis.asyncio as redis
 
-from leaderboard import BoardConfig, Leaderboard, Leaderboards, MemberMetadata, TiePolicy
+from leaderboard import (
+    BoardConfig,
+    Leaderboard,
+    Leaderboards,
+    LoadEntry,
+    MemberMetadata,
+    TiePolicy,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -49,3 +56,25 @@ async def test_remove_forgets_the_revision_so_a_new_history_can_start(board: Lea
     found = await board.rank_of("ann")
     assert found is not None
     assert (found.score, found.metadata) == (5, MemberMetadata("Ann"))
+
+
+@pytest.mark.parametrize(
+    ("policy", "indexed"),
+    [(TiePolicy.DENSE, True), (TiePolicy.COMPETITION, False), (TiePolicy.FIRST_TO_REACH, False)],
+)
+async def test_only_dense_boards_keep_a_distinct_score_index(
+    redis_client: redis.Redis, policy: TiePolicy, indexed: bool
+) -> None:
+    boards = Leaderboards(redis_client, key_prefix=f"puttest-{uuid.uuid4().hex}")
+    board = boards.period(BoardConfig("idx", tie_policy=policy), "all")
+
+    await board.submit("ann", 5, at_ms=T0)
+    await board.put("bob", 5, reached_at_ms=T0 + 1, revision=1)
+    await board.load([LoadEntry("cy", 9, T0), LoadEntry("dee", 9, T0 + 1)])
+
+    exists = await redis_client.exists(board.keys.distinct, board.keys.refcount)
+    assert exists == (2 if indexed else 0)
+    assert [e.rank for e in await board.top(2)] == [
+        1,
+        1 if policy is not TiePolicy.FIRST_TO_REACH else 2,
+    ]

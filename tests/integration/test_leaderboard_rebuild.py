@@ -86,7 +86,7 @@ async def test_a_rebuild_from_the_ledger_gives_identical_standings(
 async def test_load_replaces_the_standings_and_keeps_the_deadline(
     boards: Leaderboards, redis_client: redis.Redis
 ) -> None:
-    board = boards.period(BoardConfig("replace", tie_policy=TiePolicy.COMPETITION), "p")
+    board = boards.period(BoardConfig("replace", tie_policy=TiePolicy.DENSE), "p")
     await board.submit("old", 100, at_ms=T0)
     await board.expire_at(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
 
@@ -105,7 +105,7 @@ async def test_load_replaces_the_standings_and_keeps_the_deadline(
 async def test_a_loaded_board_without_a_deadline_does_not_expire(
     boards: Leaderboards, redis_client: redis.Redis
 ) -> None:
-    board = boards.period(BoardConfig("persist"), "all")
+    board = boards.period(BoardConfig("persist", tie_policy=TiePolicy.DENSE), "all")
 
     await board.load(LoadEntry(f"m{n}", n, T0) for n in range(30))
 
@@ -165,7 +165,7 @@ async def test_a_bad_row_leaves_the_board_and_redis_as_they_were(
 async def test_staged_rows_expire_on_their_own_if_a_load_dies(
     boards: Leaderboards, redis_client: redis.Redis, prefix: str
 ) -> None:
-    board = boards.period(BoardConfig("staging"), "p")
+    board = boards.period(BoardConfig("staging", tie_policy=TiePolicy.DENSE), "p")
     ttls: list[int] = []
 
     async def rows() -> AsyncIterator[LoadEntry]:

@@ -238,7 +238,7 @@ async def test_clear_keeps_metadata_and_delete_removes_every_key(
 async def test_expire_at_sets_the_deadline_on_every_key_and_later_keys(
     boards: Leaderboards, redis_client: redis.Redis
 ) -> None:
-    board = boards.period(BoardConfig("retention"), "d2026-11-22")
+    board = boards.period(BoardConfig("retention", tie_policy=TiePolicy.DENSE), "d2026-11-22")
     await board.submit("a", 1, at_ms=T0)
     before = dt.datetime.now(dt.UTC)
     deadline = before.replace(microsecond=0) + dt.timedelta(days=2)
