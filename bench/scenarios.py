@@ -9,6 +9,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+from service.gen.engagement.v1 import leaderboard_pb2 as lb_pb
+from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 
 Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
 
@@ -47,17 +49,62 @@ async def get_calendar(channel: grpc.aio.Channel, worker: int, n: int) -> object
     return await pb_grpc.CheckInServiceStub(channel).GetCheckInCalendar(request)
 
 
+BOARD = lb_pb.BoardRef(board_id="bench")
+
+
+async def submit_score(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """A score for one of the seeded members: ledger, aggregate, then the Redis copy."""
+    request = lb_pb.SubmitScoreRequest(
+        board_id="bench",
+        member_id=f"seed-{n % SEEDED_USERS}",
+        value=n % 97 + 1,
+        idempotency_key=f"bench-{worker}-{n}",
+    )
+    return await lb_grpc.LeaderboardServiceStub(channel).SubmitScore(request)
+
+
+async def top_100(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    request = lb_pb.GetLeaderboardRequest(board=BOARD, page=1, page_size=100)
+    return await lb_grpc.LeaderboardServiceStub(channel).GetLeaderboard(request)
+
+
+async def around_me(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    request = lb_pb.GetAroundMeRequest(board=BOARD, member_id=f"seed-{n % SEEDED_USERS}", size=25)
+    return await lb_grpc.LeaderboardServiceStub(channel).GetAroundMe(request)
+
+
+async def get_rank(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    request = lb_pb.GetRankRequest(board=BOARD, member_id=f"seed-{n % SEEDED_USERS}")
+    return await lb_grpc.LeaderboardServiceStub(channel).GetRank(request)
+
+
 SCENARIOS: dict[str, Call] = {
     "noop": noop,
     "check_in": check_in,
     "check_in_repeat": check_in_repeat,
     "get_streak": get_streak,
     "get_calendar": get_calendar,
+    "submit_score": submit_score,
+    "top_100": top_100,
+    "around_me": around_me,
+    "get_rank": get_rank,
 }
 
 
 async def seed(channel: grpc.aio.Channel) -> None:
-    """Check in the users the read scenarios ask about."""
+    """Check in the users the read scenarios ask about, and put each on the bench board."""
+    board = lb_pb.Board(
+        board_id="bench",
+        title="Bench",
+        sort_order=lb_pb.SORT_ORDER_HIGHER_IS_BETTER,
+        aggregation=lb_pb.AGGREGATION_SUM,
+        tie_policy=lb_pb.TIE_POLICY_FIRST_TO_REACH,
+        period=lb_pb.Period(kind=lb_pb.PERIOD_KIND_ALL_TIME),
+    )
+    await lb_grpc.LeaderboardAdminServiceStub(channel).UpsertBoard(
+        lb_pb.UpsertBoardRequest(board=board)
+    )
     stub = pb_grpc.CheckInServiceStub(channel)
     for i in range(SEEDED_USERS):
         await stub.CheckIn(pb.CheckInRequest(user_id=f"seed-{i}", timezone="UTC"))
+        await submit_score(channel, -1, i)
