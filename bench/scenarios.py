@@ -78,6 +78,25 @@ async def get_rank(channel: grpc.aio.Channel, worker: int, n: int) -> object:
     return await lb_grpc.LeaderboardServiceStub(channel).GetRank(request)
 
 
+# A mobile app's traffic, in twentieths: opening the app reads the streak and the player's rank
+# most often; checking in and scoring are the writes.
+MIXED_WEIGHTS: tuple[tuple[Call, int], ...] = (
+    (check_in, 2),
+    (get_streak, 5),
+    (get_calendar, 2),
+    (submit_score, 3),
+    (get_rank, 4),
+    (around_me, 2),
+    (top_100, 2),
+)
+_MIXED = [call for call, weight in MIXED_WEIGHTS for _ in range(weight)]
+
+
+async def mixed(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """The mobile-app profile: each call picks a scenario by the weights above."""
+    return await _MIXED[n % len(_MIXED)](channel, worker, n)
+
+
 SCENARIOS: dict[str, Call] = {
     "noop": noop,
     "check_in": check_in,
@@ -88,6 +107,7 @@ SCENARIOS: dict[str, Call] = {
     "top_100": top_100,
     "around_me": around_me,
     "get_rank": get_rank,
+    "mixed": mixed,
 }
 
 
