@@ -78,7 +78,7 @@ buf-lint: $(BUF)
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-## Our leaderboard library beside agoragames' leaderboard 3.7.3; see bench/leaderboard.py --help.
+## Our leaderboard library beside agoragames' leaderboard 3.7.3; see python -m bench.leaderboard --help.
 ## The peer's import name is ours too, so it goes to .tools/peer (off sys.path), not the venv.
 bench-leaderboard: install
 	test -d .tools/peer/leaderboard-3.7.3.dist-info || $(UV) pip install --quiet --python $(PY) \

@@ -51,7 +51,7 @@ async def load(
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
                 await _load_chunk(client, staging, order, policy, chunk)
-        swap_keys = [*keys.standings, *staging, keys.expiry]
+        swap_keys = [*keys.standings, *staging, keys.expiry, keys.revisions]
         return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
     except Exception:
         # Bad input must not leave state behind; if Redis is gone, the staging TTL cleans up.

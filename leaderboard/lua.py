@@ -266,9 +266,11 @@ return {'ok'}
 """
 )
 
-# KEYS: live scores, members, distinct, refcount; staging ones in the same order; expiry.
-# Swaps the staged standings in (an empty load empties the board); returns the member count.
+# KEYS: live scores, members, distinct, refcount; staging ones in the same order; expiry;
+# revisions. Swaps the staged standings in (an empty load empties the board) and forgets the
+# revisions of puts it replaced; returns the member count.
 LOAD_SWAP = """
+redis.call('DEL', KEYS[10])
 for i = 1, 4 do
   if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i])
   else redis.call('DEL', KEYS[i]) end

@@ -10,9 +10,11 @@ is in exactly one, even where clocks were set back across midnight. Ids: `all`, 
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as dt
 import enum
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -80,10 +82,24 @@ class Period:
         return after_start and (self.end is None or instant < self.end)
 
 
+@contextlib.contextmanager
+def _in_calendar(field: str) -> Iterator[None]:
+    """Dates at the edges of the calendar (year 1, year 9999) have no neighbouring period."""
+    try:
+        yield
+    except (OverflowError, ValueError) as exc:
+        raise InvalidPeriod(field, "is too close to the limits of the calendar") from exc
+
+
 def period_at(spec: PeriodSpec, timezone: str | ZoneInfo, instant: dt.datetime) -> Period:
     """The period of `spec` that contains `instant` (aware), with the board in `timezone`."""
     zone = _zone(timezone)
     _check_aware("instant", instant)
+    with _in_calendar("instant"):
+        return _period_at(spec, zone, instant)
+
+
+def _period_at(spec: PeriodSpec, zone: ZoneInfo, instant: dt.datetime) -> Period:
     if spec.kind is PeriodKind.ALL_TIME:
         return Period(ALL_TIME_ID, None, None)
     if spec.season is not None:
@@ -110,6 +126,11 @@ def _calendar_period(spec: PeriodSpec, zone: ZoneInfo, local_day: dt.date) -> Pe
 def period_of_id(spec: PeriodSpec, timezone: str | ZoneInfo, period_id: str) -> Period:
     """The period of `spec` named `period_id`, e.g. to find when a past period ended."""
     zone = _zone(timezone)
+    with _in_calendar("period_id"):
+        return _period_of_id(spec, zone, period_id)
+
+
+def _period_of_id(spec: PeriodSpec, zone: ZoneInfo, period_id: str) -> Period:
     if spec.kind is PeriodKind.ALL_TIME and period_id == ALL_TIME_ID:
         return Period(ALL_TIME_ID, None, None)
     if spec.season is not None and period_id == f"s{spec.season.season_id}":

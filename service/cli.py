@@ -14,11 +14,17 @@ import sqlalchemy.exc
 
 from service.adapters.outbox.runner import start_relay
 from service.adapters.postgres import migrate
-from service.bootstrap import build_app
+from service.bootstrap import build_app, build_engine
 from service.entrypoints.board_upkeep import start_board_upkeep
 from service.entrypoints.grpc_api.server import start_server
 from service.loyalty_stub.server import load_stub_settings, serve_stub
-from service.settings import ENV_PREFIX, Settings, SettingsError, load_settings
+from service.settings import (
+    ENV_PREFIX,
+    DatabaseSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+)
 
 log = logging.getLogger("service")
 
@@ -84,12 +90,12 @@ async def _loyalty_stub() -> int:
     return await serve_stub(load_stub_settings(), _wait_for_signal)
 
 
-async def _migrate(settings: Settings) -> int:
-    app = build_app(settings)
+async def _migrate(settings: DatabaseSettings) -> int:
+    engine = build_engine(settings)
     try:
-        await migrate.upgrade(app.engine)
+        await migrate.upgrade(engine)
     finally:
-        await app.close()
+        await engine.dispose()
     log.info("database is at revision %s", migrate.head_revision())
     return 0
 
@@ -117,10 +123,11 @@ def _dispatch(command: str) -> int:
         return run_dev()
     if command == "loyalty-stub":
         return run(_loyalty_stub())
-    settings = load_settings()
+    if command == "migrate":
+        return run(_migrate(load_settings(DatabaseSettings)))
+    settings = load_settings(Settings)
     logging.getLogger().setLevel(settings.log_level)
-    commands = {"migrate": _migrate, "relay": serve_relay, "serve": serve}
-    return run(commands[command](settings))
+    return run(serve_relay(settings) if command == "relay" else serve(settings))
 
 
 def main(argv: list[str] | None = None) -> int:

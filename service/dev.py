@@ -74,7 +74,7 @@ def run_dev() -> int:
             os.environ[f"{ENV_PREFIX}REDIS_URL"] = redis.url
         if stub := start_stub_if_unconfigured():
             started.append(stub)
-        return cli.run(_prepare_and_serve(load_settings()))
+        return cli.run(_prepare_and_serve(load_settings(Settings)))
     finally:
         for server in reversed(started):
             server.stop()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,17 +14,30 @@ class SettingsError(Exception):
     """A missing or invalid setting; the message names the variable."""
 
 
-class Settings(BaseSettings):
-    """Everything the composition root needs to build the service."""
+class DatabaseSettings(BaseSettings):
+    """What reaching Postgres takes; enough for `engagement migrate`."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 
     database_url: str = Field(description="postgresql:// URL of the source-of-truth database")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_url(cls, value: str) -> str:
+        for scheme in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+            if value.startswith(scheme):
+                return "postgresql+asyncpg://" + value.removeprefix(scheme)
+        raise ValueError("must start with postgresql://")
+
+
+class Settings(DatabaseSettings):
+    """Everything the composition root needs to build the service."""
+
     redis_url: str = Field(description="redis://, rediss:// or unix:// URL")
     grpc_address: str = "127.0.0.1:50051"
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
-    db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     redis_key_prefix: str = Field(default="eng", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
     redis_pool_size: int = Field(default=64, ge=1, le=10_000)
@@ -46,14 +59,6 @@ class Settings(BaseSettings):
     relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     relay_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=3600)
     relay_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
-
-    @field_validator("database_url")
-    @classmethod
-    def _asyncpg_url(cls, value: str) -> str:
-        for scheme in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-            if value.startswith(scheme):
-                return "postgresql+asyncpg://" + value.removeprefix(scheme)
-        raise ValueError("must start with postgresql://")
 
     @field_validator("redis_url")
     @classmethod
@@ -99,10 +104,13 @@ class Settings(BaseSettings):
         return value
 
 
-def load_settings() -> Settings:
+S = TypeVar("S", bound=DatabaseSettings)
+
+
+def load_settings(kind: type[S]) -> S:
     """Read the environment; raise SettingsError with a one-line message naming the variable."""
     try:
-        return Settings()  # values come from the environment
+        return kind()  # values come from the environment
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else ENV_PREFIX

@@ -45,7 +45,7 @@ class Row:
     ours: Rate
     peer: Rate
     ours_concurrent: Rate | None
-    target: float | None  # the ratio ours/peer the product issue asks for
+    target: float | None  # the ratio ours/peer we aim for (see the report)
 
 
 @dataclass

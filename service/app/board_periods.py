@@ -13,6 +13,7 @@ from service.app.ports import UnitOfWork
 from service.app.scores import Boards, is_closed, resolve
 from service.domain.boards import BoardDefinition, PeriodKind, finalization_grants
 from service.domain.errors import FailedPrecondition
+from service.domain.rewards import Grant
 from service.domain.validation import check_id
 
 log = logging.getLogger(__name__)
@@ -39,15 +40,27 @@ async def finalize_period(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> 
         raise FailedPrecondition(f"period {key.period_id} is still open to scores")
     async with uow:
         # The exclusive lock waits for submissions in flight; afterwards they see "final".
-        if await uow.scores.lock_period(key, exclusive=True):
-            return Finalized(key.period_id, 0, 0, already_final=True)
-        members = await uow.scores.finalize(key, board)
-        ranked = await uow.scores.rewarded(key, board.last_rewarded_rank)
-        grants = finalization_grants(board, cause_ref(key), [(r.rank, r.member_id) for r in ranked])
-        await uow.outbox.add(grants)
-        await uow.commit()
+        already_final = await uow.scores.lock_period(key, exclusive=True)
+        members = 0
+        grants: tuple[Grant, ...] = ()
+        if not already_final:
+            members = await uow.scores.finalize(key, board)
+            grants = await _rank_rewards(board, key, uow)
+            await uow.outbox.add(grants)
+            await uow.commit()
+    # Also after a retry: a finalisation whose Redis step failed is completed here.
     await _retire(board, key, period, boards)
-    return Finalized(key.period_id, members, len(grants), already_final=False)
+    return Finalized(key.period_id, members, len(grants), already_final)
+
+
+async def _rank_rewards(
+    board: BoardDefinition, key: BoardKey, uow: UnitOfWork
+) -> tuple[Grant, ...]:
+    """The reward table pays the main board; a rookie board only ranks newcomers."""
+    if key.rookie or not board.rewards:
+        return ()
+    ranked = await uow.scores.rewarded(key, board.last_rewarded_rank)
+    return finalization_grants(board, cause_ref(key), [(r.rank, r.member_id) for r in ranked])
 
 
 async def _retire(board: BoardDefinition, key: BoardKey, period: lb.Period, boards: Boards) -> None:
@@ -63,9 +76,11 @@ async def rebuild_board(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> tu
     """Replace a board-period in Redis with the aggregates Postgres holds."""
     resolved = await resolve(ref, boards)
     async with uow:
+        # Held until the load is swapped in, so no submission lands in between and is lost.
+        await uow.scores.lock_period(resolved.key, exclusive=True)
         rows = await uow.scores.rows(resolved.key)
-    entries = [lb.LoadEntry(r.member_id, r.score, r.reached_at_ms) for r in rows]
-    members = await resolved.redis(boards).load(entries)
+        entries = [lb.LoadEntry(r.member_id, r.score, r.reached_at_ms) for r in rows]
+        members = await resolved.redis(boards).load(entries)
     return resolved.key.period_id, members
 
 
@@ -101,30 +116,38 @@ async def repair(*, uow: UnitOfWork, boards: Boards, limit: int = 500) -> int:
 
 async def finalize_due(*, uow: UnitOfWork, boards: Boards) -> int:
     """Finalise every board-period whose grace has passed; return how many were finalised."""
-    now = boards.clock.now()
     done = 0
     for board in await boards.catalog.all():
-        if board.period is PeriodKind.ALL_TIME:
-            continue
-        previous = _previous_period(board, now)
-        if previous is None or not is_closed(board, previous, now):
-            continue
-        async with uow:
-            keys = await uow.scores.open_keys(board.board_id, previous.period_id)
-        for key in keys:
-            ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
-            done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
+        # One board's failure must not hold back the others' rewards.
+        try:
+            done += await _finalize_board(board, uow=uow, boards=boards)
+        except Exception:
+            log.exception("finalising board %s failed", board.board_id)
+    return done
+
+
+async def _finalize_board(board: BoardDefinition, *, uow: UnitOfWork, boards: Boards) -> int:
+    now = boards.clock.now()
+    previous = _previous_period(board, now)
+    if previous is None or not is_closed(board, previous, now):
+        return 0
+    async with uow:
+        keys = await uow.scores.open_keys(board.board_id, previous.period_id)
+    done = 0
+    for key in keys:
+        ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
+        done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
     return done
 
 
 def _previous_period(board: BoardDefinition, now: dt.datetime) -> lb.Period | None:
-    grace = dt.timedelta(seconds=board.finalize_grace_seconds)
-    try:
-        current = period_at(board, now - grace)
-    except FailedPrecondition:  # outside the season: the season itself may be due
-        current = None
-    if current is not None and current.start is not None:
-        return period_at(board, current.start - dt.timedelta(microseconds=1))
-    if board.season_end is not None and now >= board.season_end:
-        return period_at(board, board.season_end - dt.timedelta(microseconds=1))
-    return None
+    """The most recent period that has ended by `now`, if the board has one."""
+    if board.period is PeriodKind.ALL_TIME:
+        return None
+    if board.period is PeriodKind.SEASON:
+        assert board.season_end is not None
+        ended = now >= board.season_end
+        return period_at(board, board.season_end - dt.timedelta(microseconds=1)) if ended else None
+    current = period_at(board, now)
+    assert current.start is not None
+    return period_at(board, current.start - dt.timedelta(microseconds=1))

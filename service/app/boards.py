@@ -88,11 +88,24 @@ async def upsert_board(
     return stored
 
 
+# What a board's stored standings depend on: their Redis layout, and which period and
+# partition every stored score belongs to. Changing any of them would strand those scores.
+FIXED_FIELDS = (
+    "sort_order",
+    "tie_policy",
+    "period",
+    "week_start",
+    "timezone",
+    "season_start",
+    "season_end",
+    "partition_attribute",
+)
+
+
 def _check_compatible(current: BoardDefinition | None, new: BoardDefinition) -> None:
-    """Standings in Redis are laid out for one sort order and tie policy; keep them fixed."""
     if current is None:
         return
-    for name in ("sort_order", "tie_policy"):
+    for name in FIXED_FIELDS:
         if getattr(current, name) != getattr(new, name):
             raise FailedPrecondition(
                 f"board {new.board_id} cannot change its {name}; define a new board instead"

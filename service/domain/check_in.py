@@ -192,7 +192,8 @@ def view_streak(
         freezes=state.freezes,
         make_up_tickets=make_up_tickets_left(state, program, today),
         last_day=state.last_day,
-        checked_in_today=state.last_day is not None and state.last_day >= today,
+        # The same rule CheckIn applies, so the two never disagree after a move east.
+        checked_in_today=day_to_check_in(state, now, timezone) is None,
         timezone=state.timezone,
     )
 

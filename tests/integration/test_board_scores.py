@@ -283,3 +283,43 @@ async def test_a_board_keeps_its_sort_order_and_tie_policy(
     with pytest.raises(FailedPrecondition, match="tie_policy"):
         await _define(dataclasses.replace(DAILY, tie_policy=TiePolicy.DENSE), services, uow)
     assert (await services.catalog.get("daily")).title == "Renamed"
+
+
+async def test_a_running_season_never_blocks_other_boards_finalisation(
+    services: scores.Boards, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    uow = PostgresUnitOfWork(engine)
+    season = BoardDefinition(
+        "season", "Season", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE,
+        PeriodKind.SEASON, season_start=dt.datetime(2026, 3, 1, tzinfo=dt.UTC),
+        season_end=dt.datetime(2026, 4, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    await _define(season, services, uow)
+    await _define(DAILY, services, uow)
+    await _submit(services, uow, "ann", 3, board_id="season")
+    await _submit(services, uow, "ann", 3)
+
+    clock.current = dt.datetime(2026, 3, 11, 4, 2, tzinfo=dt.UTC)
+    assert (
+        await board_periods.finalize_due(uow=uow, boards=services) == 1
+    )  # the day, not the season
+    clock.current = dt.datetime(2026, 4, 1, 0, 1, tzinfo=dt.UTC)
+    assert await board_periods.finalize_due(uow=uow, boards=services) == 1  # now the season
+
+
+async def test_a_rookie_board_is_finalised_without_rewards(
+    services: scores.Boards, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    uow = PostgresUnitOfWork(engine)
+    await _define(dataclasses.replace(DAILY, board_id="rookies", rookie_days=7), services, uow)
+    await _submit(services, uow, "new", 5, board_id="rookies")
+    clock.current = dt.datetime(2026, 3, 11, 4, 2, tzinfo=dt.UTC)
+
+    ref = BoardRef("rookies", rookie=True, period_id="d2026-03-10")
+    rookie = await board_periods.finalize_period(ref, uow=uow, boards=services)
+    main = await board_periods.finalize_period(
+        dataclasses.replace(ref, rookie=False), uow=uow, boards=services
+    )
+
+    assert (rookie.members, rookie.grants) == (1, 0)
+    assert (main.members, main.grants) == (1, 1)

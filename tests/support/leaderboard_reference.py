@@ -32,7 +32,7 @@ class Standing:
 
 
 def apply(state: dict[str, Held], submission: Submission, aggregation: Aggregation) -> Held:
-    """Fold one submission into `state` the way the product issue describes; return the result."""
+    """Fold one submission into `state` by the aggregation rules; return the result."""
     current = state.get(submission.member_id)
     if current is None:
         held = Held(submission.value, submission.at_ms)

@@ -428,6 +428,16 @@ def test_moving_east_continues_the_streak_once_the_day_has_ended() -> None:
     assert second.state.timezone == TOKYO
 
 
+def test_the_streak_view_agrees_with_check_in_after_moving_east() -> None:
+    first = check_in_at(StreakState(USER), program(), EAST_FROM_NEW_YORK, NEW_YORK)
+    half_an_hour_later = EAST_FROM_NEW_YORK + dt.timedelta(minutes=30)  # Jun 10, 23:30 in NY
+
+    view = view_streak(first.state, program(), half_an_hour_later, TOKYO)
+
+    assert day_to_check_in(first.state, half_an_hour_later, TOKYO) is None
+    assert view.checked_in_today
+
+
 WEST_FROM_TOKYO = dt.datetime(2024, 6, 10, 23, 0, tzinfo=UTC)  # Jun 11, 08:00 JST
 
 

@@ -198,7 +198,7 @@ class Board(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     board_id: _builtins.str
-    """1 to 64 characters of [a-z0-9_-]."""
+    """1 to 32 characters of [a-z0-9_-]."""
     title: _builtins.str
     sort_order: Global___SortOrder.ValueType
     aggregation: Global___Aggregation.ValueType
@@ -266,7 +266,7 @@ class BoardRef(_message.Message):
     PERIOD_ID_FIELD_NUMBER: _builtins.int
     board_id: _builtins.str
     partition: _builtins.str
-    """Empty unless the board has a partition_attribute."""
+    """Empty unless the board has a partition_attribute; then 1 to 24 characters of [A-Za-z0-9_-]."""
     rookie: _builtins.bool
     """The rookie companion board."""
     period_id: _builtins.str
