@@ -19,7 +19,7 @@ from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.redis_keys import definitions_channel
-from service.settings import Settings
+from service.settings import DatabaseSettings, Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ class App:
         await self.engine.dispose()
 
 
-def build_engine(settings: Settings) -> AsyncEngine:
+def build_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An asyncpg-backed engine that notices dead connections and fails fast when down."""
     timeout = settings.db_timeout_seconds
     return create_async_engine(
