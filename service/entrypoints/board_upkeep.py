@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,17 +10,12 @@ from dataclasses import dataclass, field
 from service.app import board_periods
 from service.bootstrap import App
 from service.redis_keys import definitions_channel
+from service.waiting import pause
 
 log = logging.getLogger(__name__)
 
 REPAIR_INTERVAL_SECONDS = 1.0
 FINALIZE_INTERVAL_SECONDS = 15.0
-
-
-async def _pause(stopping: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stopping.wait()
 
 
 async def _every(
@@ -33,7 +27,7 @@ async def _every(
             await work()
         except Exception as exc:  # noqa: BLE001
             log.warning("%s failed: %r", name, exc)
-        await _pause(stopping, seconds)
+        await pause(stopping, seconds)
 
 
 async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
@@ -50,7 +44,7 @@ async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
                         app.boards.catalog.invalidate()
         except Exception as exc:  # noqa: BLE001 - reconnect after any Redis failure
             log.warning("following board definitions failed: %r", exc)
-            await _pause(stopping, REPAIR_INTERVAL_SECONDS)
+            await pause(stopping, REPAIR_INTERVAL_SECONDS)
 
 
 @dataclass

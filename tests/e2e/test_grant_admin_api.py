@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections.abc import AsyncIterator
 
 import grpc
@@ -165,7 +166,8 @@ async def test_get_grant_shows_the_check_in_and_program_behind_it(
     assert response.grant.grant.reward.amount == 10
     cause = response.cause
     assert (cause.kind, cause.definition_version) == ("check_in", 1)
-    assert cause.ref == f"check_in:ann:{clock.now().astimezone(dt.UTC).date()}"
+    berlin_day = clock.now().astimezone(zoneinfo.ZoneInfo("Europe/Berlin")).date()
+    assert cause.ref == f"check_in:ann:{berlin_day}"
     assert (cause.check_in.user_id, cause.check_in.streak, cause.check_in.cycle_day) == (
         "ann",
         1,

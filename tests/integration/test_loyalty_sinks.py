@@ -13,7 +13,7 @@ import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
-from service.adapters.loyalty.redis_stream_sink import RedisStreamSink, seen_key
+from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.queue import PostgresOutboxQueue
 from service.adapters.outbox.relay import Relay, RelayPolicy
 from service.app.grant_ports import LoyaltyCannotList, LoyaltyUnavailable
@@ -22,6 +22,7 @@ from service.domain.rewards import Grant, Reward, RewardKind
 from service.gen.loyalty.v1 import loyalty_pb2_grpc
 from service.loyalty_stub.faults import Faults
 from service.loyalty_stub.server import RunningStub, start_stub
+from service.redis_keys import seen_key
 from tests.support.grants import FAST_BACKOFF, make_grant, queue_grants, status_counts
 
 pytestmark = pytest.mark.integration

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from service.adapters.loyalty.codec import occurred_at_of, stream_fields
 from service.app.grant_ports import LoyaltyUnavailable
 from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, OutboxGrant
+from service.redis_keys import seen_key
 
 FIELDS = ("grant_id", "user_id", "kind", "amount", "item_code", "reason", "cause_ref",
           "occurred_at")  # fmt: skip
@@ -51,14 +52,6 @@ for i = 4, #ARGV, n do
 end
 return out
 """
-
-
-def seen_key(stream: str) -> str:
-    """The dedup set, in the stream's Redis Cluster slot (same hash tag)."""
-    start = stream.find("{")
-    if start >= 0 and stream.find("}", start + 1) > start + 1:
-        return f"{stream}:seen"
-    return f"{{{stream}}}:seen"
 
 
 class RedisStreamSink:

@@ -8,7 +8,6 @@ relay delivers it again and the grant id makes that delivery a no-op at the sink
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
@@ -27,6 +26,7 @@ from service.domain.grant_delivery import (
     settle_failure,
     settle_results,
 )
+from service.waiting import pause
 
 log = logging.getLogger(__name__)
 
@@ -140,16 +140,9 @@ class Relay:
             except Exception as exc:  # noqa: BLE001
                 errors += 1
                 log.warning("relay %s/%d failed (%d in a row): %r", self.name, worker, errors, exc)
-                pause = min(self.policy.backoff.delay(errors), _MAX_IDLE_BACKOFF_SECONDS)
-                await _pause(stopping, pause)
+                delay = min(self.policy.backoff.delay(errors), _MAX_IDLE_BACKOFF_SECONDS)
+                await pause(stopping, delay)
                 continue
             errors = 0
             if claimed < self.policy.batch_size:
-                await _pause(stopping, self.policy.poll_interval_seconds)
-
-
-async def _pause(stopping: asyncio.Event, seconds: float) -> None:
-    """Sleep for `seconds` or until `stopping` is set, whichever comes first."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await stopping.wait()
+                await pause(stopping, self.policy.poll_interval_seconds)
