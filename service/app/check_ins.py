@@ -16,7 +16,7 @@ from service.domain.check_in import (
 )
 from service.domain.check_in_calendar import CalendarDay, month_days, month_of
 from service.domain.errors import InvalidArgument
-from service.domain.make_up import make_up
+from service.domain.make_up import check_window, make_up
 from service.domain.rewards import Grant, Reward
 from service.domain.validation import check_id, parse_day, parse_month, parse_timezone
 
@@ -132,6 +132,7 @@ async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock)
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
         program = await uow.programs.current()
+        check_window(program, day, now, timezone)  # before reading days around an absurd date
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, rules.covered_days(recent))

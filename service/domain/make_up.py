@@ -20,6 +20,15 @@ from service.domain.check_in import (
 from service.domain.errors import FailedPrecondition, InvalidArgument
 
 
+def check_window(program: CheckInProgram, day: dt.date, now: dt.datetime, timezone: str) -> None:
+    """Raise unless the program allows make-ups and `day` lies within its window."""
+    window = program.make_up_window_days
+    if window == 0:
+        raise FailedPrecondition("the check-in program allows no make-up check-ins")
+    if not 1 <= (local_day(now, timezone) - day).days <= window:
+        raise InvalidArgument("day", f"must be one of the last {window} days before today")
+
+
 def check_make_up(
     state: StreakState,
     program: CheckInProgram,
@@ -29,12 +38,8 @@ def check_make_up(
     covered: Mapping[dt.date, DayRecord],
 ) -> None:
     """Raise when `day` cannot be made up now; `covered` holds the user's recent records."""
+    check_window(program, day, now, timezone)
     today = local_day(now, timezone)
-    window = program.make_up_window_days
-    if window == 0:
-        raise FailedPrecondition("the check-in program allows no make-up check-ins")
-    if not 1 <= (today - day).days <= window:
-        raise InvalidArgument("day", f"must be one of the last {window} days before today")
     if day in covered:
         raise FailedPrecondition(f"{day} is already {covered[day].status}")
     if make_up_tickets_left(state, program, today) == 0:

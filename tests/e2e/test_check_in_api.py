@@ -172,6 +172,7 @@ async def test_bad_check_in_input_names_the_field(
     [
         ("2026-3-1", grpc.StatusCode.INVALID_ARGUMENT, "day: must be a date"),
         ("2026-03-01", grpc.StatusCode.INVALID_ARGUMENT, "day: must be one of the last 2 days"),
+        ("0001-01-01", grpc.StatusCode.INVALID_ARGUMENT, "day: must be one of the last 2 days"),
         ("2026-03-10", grpc.StatusCode.INVALID_ARGUMENT, "day: must be one of the last 2 days"),
         ("2026-03-09", grpc.StatusCode.FAILED_PRECONDITION, "already made_up"),
     ],
