@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from leaderboard.encoding import decode_metadata, member_id_of, score_of
 from leaderboard.errors import UnexpectedReply
@@ -49,8 +50,15 @@ def slice_entries(raw_slice: object, board: BoardConfig) -> list[Entry]:
         return []
     start, ahead, distinct_ahead, raw_rows, raw_metadata = parts
     rows, metas = array(raw_rows), array(raw_metadata)
-    encoded = [text(member) for member in rows[0::2]]
-    stored = [integer(score) for score in rows[1::2]]
+    # The hot loop of every page read: plain decode/int (int() takes bytes) where the
+    # reply has the expected types, the checking helpers otherwise.
+    members, scores = cast("list[bytes]", rows[0::2]), cast("list[bytes | int]", rows[1::2])
+    try:
+        encoded = [member.decode() for member in members]
+        stored = [int(score) for score in scores]
+    except (AttributeError, TypeError, ValueError):
+        encoded = [text(member) for member in members]
+        stored = [integer(score) for score in scores]
     anchor = Anchor(integer(start), integer(ahead), integer(distinct_ahead))
     ranks = slice_ranks(stored, anchor, board.tie_policy)
     return [

@@ -48,13 +48,18 @@ class App:
 
 
 def build_engine(settings: DatabaseSettings) -> AsyncEngine:
-    """An asyncpg-backed engine that notices dead connections and fails fast when down."""
+    """An asyncpg-backed engine that fails fast when Postgres is down.
+
+    No pre-ping: SQLAlchemy's costs three round trips per checkout. The unit of work treats
+    its BEGIN as the ping instead, and SQLAlchemy invalidates the pool on any disconnect it
+    sees itself.
+    """
     timeout = settings.db_timeout_seconds
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=False,
         pool_timeout=timeout,
         connect_args={"timeout": timeout, "command_timeout": timeout},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,12 @@ class BoardRef:
     period_id: str = ""
 
 
+# Definitions are immutable values (a change is a new version), so what is derived from one
+# is cached on the definition itself: building and validating it per call showed in profiles.
+_CACHED_BOARDS = 1024
+
+
+@functools.lru_cache(maxsize=_CACHED_BOARDS)
 def period_spec(board: BoardDefinition) -> lb.PeriodSpec:
     season = None
     if board.period is PeriodKind.SEASON:
@@ -76,9 +83,14 @@ def check_partition(board: BoardDefinition, partition: str, field: str) -> str:
 
 def config(board: BoardDefinition, key: BoardKey) -> lb.BoardConfig:
     """The library's view of one partition (main or rookie) of the board."""
-    name = board.board_id + (f".{key.partition}" if key.partition else "")
+    return _config(board, key.partition, key.rookie)
+
+
+@functools.lru_cache(maxsize=4 * _CACHED_BOARDS)
+def _config(board: BoardDefinition, partition: str, rookie: bool) -> lb.BoardConfig:
+    name = board.board_id + (f".{partition}" if partition else "")
     return lb.BoardConfig(
-        board_id=name + (".rookie" if key.rookie else ""),
+        board_id=name + (".rookie" if rookie else ""),
         sort_order=lb.SortOrder(str(board.sort_order)),
         aggregation=lb.Aggregation(str(board.aggregation)),
         tie_policy=lb.TiePolicy(str(board.tie_policy)),
@@ -86,4 +98,10 @@ def config(board: BoardDefinition, key: BoardKey) -> lb.BoardConfig:
 
 
 def redis_board(boards: lb.Leaderboards, board: BoardDefinition, key: BoardKey) -> lb.Leaderboard:
-    return boards.period(config(board, key), key.period_id)
+    return _period_board(boards, config(board, key), key.period_id)
+
+
+@functools.lru_cache(maxsize=4 * _CACHED_BOARDS)
+def _period_board(boards: lb.Leaderboards, board: lb.BoardConfig, period_id: str) -> lb.Leaderboard:
+    # A Leaderboard holds only its keys and the client: safe to share between calls.
+    return boards.period(board, period_id)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -17,6 +18,7 @@ from service.adapters.postgres.board_tables import (
     board_standings,
     boards,
 )
+from service.adapters.postgres.driver import Driver
 from service.app.board_ports import (
     REMOVED,
     BoardKey,
@@ -79,48 +81,55 @@ _AGGREGATE = {
 }
 
 
-def _record_statement(aggregation: Aggregation) -> sa.TextClause:
+def _record_statement(aggregation: Aggregation) -> str:
     # One round trip: the ledger insert is the idempotency record, and the aggregate is only
     # touched when that insert happened. reached_at moves only when the score changes.
+    # $1 board_id, $2 board_version, $3 partition, $4 period_id, $5 member_id, $6 value,
+    # $7 occurred_at, $8 idempotency_key, $9 at_ms, $10 rookies.
     new = _AGGREGATE[aggregation]
-    return sa.text(f"""
+    return f"""
         with ledger as (
             insert into score_ledger (board_id, board_version, partition, period_id, member_id,
                                       value, occurred_at, idempotency_key)
-            values (:board_id, :board_version, :partition, :period_id, :member_id, :value,
-                    :occurred_at, :idempotency_key)
+            values ($1, $2, $3, $4, $5, $6, $7, $8)
             on conflict (board_id, idempotency_key) do nothing
             returning 1
         )
         insert into board_scores as s (board_id, partition, period_id, rookie, member_id, score,
                                        reached_at_ms, revision)
-        select :board_id, :partition, :period_id, r.rookie, :member_id, :value, :at_ms, 1
-        from ledger, unnest(cast(:rookies as boolean[])) as r(rookie)
+        select $1, $3, $4, r.rookie, $5, $6, $9, 1
+        from ledger, unnest($10::boolean[]) as r(rookie)
         on conflict (board_id, partition, period_id, rookie, member_id) do update set
             score = {new},
             reached_at_ms = case when {new} = s.score then s.reached_at_ms
                                  else excluded.reached_at_ms end,
             revision = s.revision + 1
         returning rookie, score, reached_at_ms, revision
-    """)
+    """
 
 
 _RECORD = {aggregation: _record_statement(aggregation) for aggregation in Aggregation}
-_PERIOD_LOCK = sa.text("""
-    select pg_advisory_xact_lock_shared(hashtext(:lock)) is null as never,
-           exists(select 1 from board_periods where board_id = :board_id
-                  and partition = :partition and period_id = :period_id and rookie = :rookie)
-""")
-_PERIOD_LOCK_EXCLUSIVE = sa.text(
-    str(_PERIOD_LOCK).replace("pg_advisory_xact_lock_shared", "pg_advisory_xact_lock")
+# Prebuilt SQL for the submit path, run on the driver (prepared once per connection).
+_PERIOD_LOCK = """
+    select pg_advisory_xact_lock_shared(hashtext($5)) is null as never,
+           exists(select 1 from board_periods where board_id = $1
+                  and partition = $2 and period_id = $3 and rookie = $4) as final
+"""
+_PERIOD_LOCK_EXCLUSIVE = _PERIOD_LOCK.replace(
+    "pg_advisory_xact_lock_shared", "pg_advisory_xact_lock"
 )
-_TOUCH_MEMBER = sa.text("""
+_TOUCH_MEMBER = """
     insert into board_members (board_id, member_id, first_seen_at)
-    values (:board_id, :member_id, :at)
+    values ($1, $2, $3)
     on conflict (board_id, member_id) do update
         set first_seen_at = least(board_members.first_seen_at, excluded.first_seen_at)
     returning first_seen_at, display_name, avatar_url
-""")
+"""
+_CURRENT = """
+    select score, reached_at_ms, revision from board_scores
+    where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
+      and member_id = $5
+"""
 _SET_METADATA = sa.text("""
     insert into board_members (board_id, member_id, first_seen_at, display_name, avatar_url)
     values (:board_id, :member_id, :at, :display_name, :avatar_url)
@@ -172,7 +181,7 @@ def _snapshot_statement(board: BoardDefinition) -> sa.TextClause:
     """)
 
 
-def _score_row(key: BoardKey, member_id: str, row: sa.RowMapping) -> ScoreRow:
+def _score_row(key: BoardKey, member_id: str, row: Mapping[Any, Any]) -> ScoreRow:
     return ScoreRow(key, member_id, row["score"], row["reached_at_ms"], row["revision"])
 
 
@@ -183,18 +192,21 @@ def _key_filter(table: sa.Table, key: BoardKey) -> sa.ColumnElement[bool]:
 class PostgresScores:
     """The score ledger, aggregates, finalised standings and the Redis repair queue."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self._conn = conn
+        self._driver = driver
 
     async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
         stmt = _PERIOD_LOCK_EXCLUSIVE if exclusive else _PERIOD_LOCK
-        params = {name: getattr(key, name) for name in _KEY} | {"lock": _lock_key(key)}
-        return bool((await self._conn.execute(stmt, params)).one()[1])
+        args = (key.board_id, key.partition, key.period_id, key.rookie, _lock_key(key))
+        row = await self._driver.fetchrow(stmt, *args)
+        assert row is not None
+        return bool(row["final"])
 
     async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
-        params = {"board_id": board_id, "member_id": member_id, "at": at}
-        row = (await self._conn.execute(_TOUCH_MEMBER, params)).one()
-        return MemberInfo(row.first_seen_at, row.display_name, row.avatar_url)
+        row = await self._driver.fetchrow(_TOUCH_MEMBER, board_id, member_id, at)
+        assert row is not None
+        return MemberInfo(row["first_seen_at"], row["display_name"], row["avatar_url"])
 
     async def set_metadata(
         self, board_id: str, member_id: str, display_name: str, avatar_url: str, at: dt.datetime
@@ -218,34 +230,25 @@ class PostgresScores:
         return [BoardKey(board_id, r.partition, period_id, r.rookie) for r in rows]
 
     async def record(self, submission: Submission, rookie: bool) -> list[ScoreRow]:
-        board = submission.board
-        params = {
-            "board_id": board.board_id,
-            "board_version": board.version,
-            "partition": submission.partition,
-            "period_id": submission.period_id,
-            "member_id": submission.member_id,
-            "value": submission.value,
-            "occurred_at": submission.occurred_at,
-            "at_ms": int(submission.occurred_at.timestamp() * 1000),
-            "idempotency_key": submission.idempotency_key,
-            "rookies": [False, True] if rookie else [False],
-        }
-        result = await self._conn.execute(_RECORD[board.aggregation], params)
+        board, sub = submission.board, submission
+        rows = await self._driver.fetch(
+            _RECORD[board.aggregation],
+            board.board_id, board.version, sub.partition, sub.period_id, sub.member_id,
+            sub.value, sub.occurred_at, sub.idempotency_key,
+            int(sub.occurred_at.timestamp() * 1000), [False, True] if rookie else [False],
+        )  # fmt: skip
         return [
             _score_row(
-                BoardKey(board.board_id, submission.partition, submission.period_id, row["rookie"]),
-                submission.member_id,
+                BoardKey(board.board_id, sub.partition, sub.period_id, row["rookie"]),
+                sub.member_id,
                 row,
             )
-            for row in result.mappings()
+            for row in rows
         ]
 
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None:
-        stmt = sa.select(board_scores).where(
-            _key_filter(board_scores, key), board_scores.c.member_id == member_id
-        )
-        row = (await self._conn.execute(stmt)).mappings().one_or_none()
+        args = (key.board_id, key.partition, key.period_id, key.rookie, member_id)
+        row = await self._driver.fetchrow(_CURRENT, *args)
         return _score_row(key, member_id, row) if row else None
 
     async def rows(self, key: BoardKey) -> list[ScoreRow]:

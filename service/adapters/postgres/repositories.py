@@ -6,107 +6,116 @@ import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.postgres import codec
-from service.adapters.postgres.tables import check_in_programs, check_ins, grant_outbox, streaks
+from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.tables import check_in_programs
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
-_BLANK_STREAK = codec.streak_to_row(StreakState(user_id=""))
 # Serialises program versions without blocking readers of the table.
 _PROGRAM_LOCK_KEY = 0x636865636B696E  # "checkin"
 
 
-def _lock_streak_statement() -> sa.Insert:
-    # An upsert that touches the row takes its lock and returns it in one round trip,
-    # also for a user seen for the first time.
-    new = insert(streaks).values({name: sa.bindparam(name) for name in _BLANK_STREAK})
-    return new.on_conflict_do_update(
-        index_elements=[streaks.c.user_id], set_={"user_id": new.excluded.user_id}
-    ).returning(*streaks.c)
+_STREAK_COLUMNS = ", ".join(("user_id", *codec.STREAK_FIELDS))
+_STREAK_PARAMS = ", ".join(f"${n}" for n in range(1, len(codec.STREAK_FIELDS) + 2))
+_STREAK_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(codec.STREAK_FIELDS, 2))
+_DAY_FIELDS = (
+    "user_id", "day", "status", "at", "timezone", "cycle_day", "streak", "streak_started_on",
+    "program_version",
+)  # fmt: skip
+_DAY_COLUMNS = ", ".join(_DAY_FIELDS)
+_DAY_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(_DAY_FIELDS, 1))
+_DAY_KEY = f"user_id = ${len(_DAY_FIELDS) + 1} and day = ${len(_DAY_FIELDS) + 2}"
+
+# Prebuilt SQL run on the driver, which prepares each text once per connection: building
+# and compiling SQLAlchemy statements per call cost more CPU than running them.
+# The upsert takes the row's lock and returns it in one round trip, also for a new user.
+_LOCK_STREAK = f"""
+    insert into streaks ({_STREAK_COLUMNS}) values ({_STREAK_PARAMS})
+    on conflict (user_id) do update set user_id = excluded.user_id
+    returning {_STREAK_COLUMNS}
+"""
+_GET_STREAK = f"select {_STREAK_COLUMNS} from streaks where user_id = $1"
+_SAVE_STREAK = f"update streaks set {_STREAK_SETS}, updated_at = now() where user_id = $1"
+_GET_DAY = f"select {_DAY_COLUMNS} from check_ins where user_id = $1 and day = $2"
+_DAYS_BETWEEN = f"""
+    select {_DAY_COLUMNS} from check_ins
+    where user_id = $1 and day between $2 and $3 order by day
+"""
+_ADD_DAY = f"""
+    insert into check_ins ({_DAY_COLUMNS})
+    values ({", ".join(f"${n}" for n in range(1, len(_DAY_FIELDS) + 1))})
+"""
+_REPLACE_DAY = f"update check_ins set {_DAY_SETS} where {_DAY_KEY}"
 
 
-# Statements are built once: composing them per call cost more CPU than running them.
-_LOCK_STREAK = _lock_streak_statement()
-_GET_STREAK = sa.select(streaks).where(streaks.c.user_id == sa.bindparam("user_id"))
-_SAVE_STREAK = (
-    sa.update(streaks)
-    .where(streaks.c.user_id == sa.bindparam("key_user_id"))
-    .values(updated_at=sa.func.now())
-)
-_DAY = (check_ins.c.user_id == sa.bindparam("key_user_id")) & (
-    check_ins.c.day == sa.bindparam("key_day")
-)
-_GET_DAY = sa.select(check_ins).where(_DAY)
-_DAYS_BETWEEN = (
-    sa.select(check_ins)
-    .where(
-        check_ins.c.user_id == sa.bindparam("user_id"),
-        check_ins.c.day.between(sa.bindparam("first"), sa.bindparam("last")),
-    )
-    .order_by(check_ins.c.day)
-)
-_ADD_DAYS = sa.insert(check_ins)
-_REPLACE_DAY = sa.update(check_ins).where(_DAY)
+def _streak_args(state: StreakState) -> tuple[object, ...]:
+    return (state.user_id, *(getattr(state, name) for name in codec.STREAK_FIELDS))
+
+
+# What a user seen for the first time starts with; the user id goes in front.
+_BLANK_STREAK_ARGS = _streak_args(StreakState(user_id=""))[1:]
+
+
+def _day_args(record: DayRecord) -> tuple[object, ...]:
+    return tuple(codec.day_to_row(record)[name] for name in _DAY_FIELDS)
 
 
 class PostgresCheckIns:
     """Streaks and covered days; one round trip per call."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
 
     async def lock_streak(self, user_id: str) -> StreakState:
-        params = {**_BLANK_STREAK, "user_id": user_id}
-        row = (await self._conn.execute(_LOCK_STREAK, params)).mappings().one()
+        row = await self._driver.fetchrow(_LOCK_STREAK, user_id, *_BLANK_STREAK_ARGS)
+        assert row is not None
         return codec.streak_from_row(row)
 
     async def get_streak(self, user_id: str) -> StreakState:
-        result = await self._conn.execute(_GET_STREAK, {"user_id": user_id})
-        row = result.mappings().one_or_none()
+        row = await self._driver.fetchrow(_GET_STREAK, user_id)
         return codec.streak_from_row(row) if row else StreakState(user_id=user_id)
 
     async def save_streak(self, state: StreakState) -> None:
-        row = codec.streak_to_row(state)
-        await self._conn.execute(_SAVE_STREAK, {**row, "key_user_id": state.user_id})
+        await self._driver.execute(_SAVE_STREAK, *_streak_args(state))
 
     async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None:
-        result = await self._conn.execute(_GET_DAY, {"key_user_id": user_id, "key_day": day})
-        row = result.mappings().one_or_none()
+        row = await self._driver.fetchrow(_GET_DAY, user_id, day)
         return codec.day_from_row(row) if row else None
 
     async def days_between(self, user_id: str, first: dt.date, last: dt.date) -> list[DayRecord]:
-        params = {"user_id": user_id, "first": first, "last": last}
-        result = await self._conn.execute(_DAYS_BETWEEN, params)
-        return [codec.day_from_row(row) for row in result.mappings()]
+        rows = await self._driver.fetch(_DAYS_BETWEEN, user_id, first, last)
+        return [codec.day_from_row(row) for row in rows]
 
     async def add_days(self, records: Sequence[DayRecord]) -> None:
-        if records:
-            await self._conn.execute(_ADD_DAYS, [codec.day_to_row(r) for r in records])
+        # executemany pipelines the rows: one round trip however many there are.
+        if len(records) == 1:
+            await self._driver.execute(_ADD_DAY, *_day_args(records[0]))
+        elif records:
+            await self._driver.executemany(_ADD_DAY, [_day_args(r) for r in records])
 
     async def replace_days(self, records: Sequence[DayRecord]) -> None:
         if records:
-            rows = [
-                {**codec.day_to_row(r), "key_user_id": r.user_id, "key_day": r.day} for r in records
-            ]
-            await self._conn.execute(_REPLACE_DAY, rows)
+            rows = [(*_day_args(r), r.user_id, r.day) for r in records]
+            await self._driver.executemany(_REPLACE_DAY, rows)
 
 
-_CURRENT_PROGRAM = (
-    sa.select(check_in_programs).order_by(check_in_programs.c.version.desc()).limit(1)
-)
+_CURRENT_PROGRAM = """
+    select version, config, created_at from check_in_programs order by version desc limit 1
+"""
 
 
 class PostgresPrograms:
     """Check-in program versions."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, driver: Driver) -> None:
         self._conn = conn
+        self._driver = driver
 
     async def current(self) -> CheckInProgram:
-        row = (await self._conn.execute(_CURRENT_PROGRAM)).mappings().one_or_none()
+        row = await self._driver.fetchrow(_CURRENT_PROGRAM)
         return codec.program_from_row(row) if row else DEFAULT_PROGRAM
 
     async def add(self, program: CheckInProgram) -> CheckInProgram:
@@ -121,30 +130,32 @@ class PostgresPrograms:
         return codec.program_from_row(row)
 
 
-_ADD_GRANTS = insert(grant_outbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+_GRANT_FIELDS = (
+    "idempotency_key", "user_id", "kind", "amount", "item_code", "reason", "cause_kind",
+    "cause_ref", "definition_version",
+)  # fmt: skip
+_ADD_GRANT = f"""
+    insert into grant_outbox ({", ".join(_GRANT_FIELDS)})
+    values ({", ".join(f"${n}" for n in range(1, len(_GRANT_FIELDS) + 1))})
+    on conflict (idempotency_key) do nothing
+"""
+
+
+def _grant_args(g: Grant) -> tuple[object, ...]:
+    return (
+        g.idempotency_key, g.user_id, str(g.reward.kind), g.reward.amount, g.reward.item_code,
+        g.reason, g.cause_kind, g.cause_ref, g.definition_version,
+    )  # fmt: skip
 
 
 class PostgresOutbox:
     """The grant outbox, written in the transaction of the state that caused the grants."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
+    def __init__(self, driver: Driver) -> None:
+        self._driver = driver
 
     async def add(self, grants: Sequence[Grant]) -> None:
-        if not grants:
-            return
-        rows = [
-            {
-                "idempotency_key": g.idempotency_key,
-                "user_id": g.user_id,
-                "kind": str(g.reward.kind),
-                "amount": g.reward.amount,
-                "item_code": g.reward.item_code,
-                "reason": g.reason,
-                "cause_kind": g.cause_kind,
-                "cause_ref": g.cause_ref,
-                "definition_version": g.definition_version,
-            }
-            for g in grants
-        ]
-        await self._conn.execute(_ADD_GRANTS, rows)
+        if len(grants) == 1:
+            await self._driver.execute(_ADD_GRANT, *_grant_args(grants[0]))
+        elif grants:
+            await self._driver.executemany(_ADD_GRANT, [_grant_args(g) for g in grants])

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
+from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
     PostgresOutbox,
     PostgresPrograms,
 )
 
+# What a connection that died while pooled raises on its first use.
+_DEAD_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+
 
 class PostgresUnitOfWork:
-    """Opens a transaction on enter; leaving without commit() rolls it back."""
+    """Opens a transaction on enter; leaving without commit() rolls it back.
+
+    Hot-path statements run on the asyncpg connection itself (prepared, no SQLAlchemy
+    compile or result processing), so the transaction is begun on that connection and
+    SQLAlchemy is put in autocommit: its statements then run inside our transaction instead
+    of opening their own.
+    """
 
     check_ins: PostgresCheckIns
     programs: PostgresPrograms
@@ -27,16 +38,40 @@ class PostgresUnitOfWork:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._conn: AsyncConnection | None = None
+        self._transaction: Any = None  # asyncpg.transaction.Transaction, untyped
+        self._unsettled = False  # a COMMIT failed or was cut off: the connection is suspect
 
     async def __aenter__(self) -> Self:
-        self._conn = await self._engine.connect()
-        await self._conn.begin()
-        self.check_ins = PostgresCheckIns(self._conn)
-        self.programs = PostgresPrograms(self._conn)
-        self.outbox = PostgresOutbox(self._conn)
-        self.boards = PostgresBoards(self._conn)
-        self.scores = PostgresScores(self._conn)
+        try:
+            conn, driver, transaction = await self._begin()
+        except _DEAD_CONNECTION:
+            # The engine does not ping pooled connections (that cost three round trips per
+            # checkout): BEGIN is the ping. A dead pooled connection means its siblings died
+            # with it (a restart, a failover), so retry once on a fresh pool.
+            await self._engine.dispose(close=False)
+            conn, driver, transaction = await self._begin()
+        self._conn, self._transaction, self._unsettled = conn, transaction, False
+        self.check_ins = PostgresCheckIns(driver)
+        self.programs = PostgresPrograms(conn, driver)
+        self.outbox = PostgresOutbox(driver)
+        self.boards = PostgresBoards(conn)
+        self.scores = PostgresScores(conn, driver)
         return self
+
+    async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:
+        conn = await self._engine.connect()
+        try:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver: Driver | None = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            transaction = driver.transaction()  # type: ignore[attr-defined]
+            await transaction.start()
+        except BaseException:
+            # The connection's state is unknown (say, it died under us): never pool it again.
+            await conn.invalidate()
+            await conn.close()
+            raise
+        return conn, driver, transaction
 
     async def __aexit__(
         self,
@@ -45,12 +80,26 @@ class PostgresUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         assert self._conn is not None
+        conn, transaction, unsettled = self._conn, self._transaction, self._unsettled
+        self._conn = self._transaction = None
         try:
-            await self._conn.rollback()
+            if transaction is not None:
+                await transaction.rollback()
+        except BaseException:
+            unsettled = True
+            raise
         finally:
-            await self._conn.close()
-            self._conn = None
+            # The pool's reset cannot see a transaction begun on the driver: a connection
+            # we could not settle must not be handed out again.
+            if unsettled:
+                await conn.invalidate()
+            await conn.close()
 
     async def commit(self) -> None:
-        assert self._conn is not None
-        await self._conn.commit()
+        assert self._transaction is not None
+        transaction, self._transaction = self._transaction, None
+        try:
+            await transaction.commit()
+        except BaseException:
+            self._unsettled = True
+            raise

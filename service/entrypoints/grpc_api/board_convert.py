@@ -120,7 +120,9 @@ def ref_from_pb(message: pb.BoardRef) -> BoardRef:
 
 
 def entry_to_pb(entry: lb.Entry) -> pb.Entry:
-    meta = entry.metadata or lb.MemberMetadata()
+    meta = entry.metadata
+    if meta is None:  # the common case on a read of 100 entries: build nothing more
+        return pb.Entry(member_id=entry.member_id, score=entry.score, rank=entry.rank)
     return pb.Entry(
         member_id=entry.member_id,
         score=entry.score,
