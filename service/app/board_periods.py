@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import leaderboard as lb
 from service.app.board_mapping import BoardRef, period_at, redis_board
-from service.app.board_ports import REMOVED, BoardKey
+from service.app.board_ports import REMOVED, BoardKey, ScoreRow
 from service.app.ports import UnitOfWork
 from service.app.scores import Boards, is_closed, resolve
 from service.domain.boards import BoardDefinition, PeriodKind, finalization_grants
@@ -17,6 +17,11 @@ from service.domain.rewards import Grant
 from service.domain.validation import check_id
 
 log = logging.getLogger(__name__)
+
+# How many ended periods each pass looks back at, so a week of downtime still pays daily
+# boards' rewards.
+CATCH_UP_PERIODS = 7
+_INSTANT = dt.timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +93,11 @@ async def remove_member(ref: BoardRef, member_id: str, *, uow: UnitOfWork, board
     """Take a member off a board-period in Postgres, then in Redis."""
     resolved = await resolve(ref, boards)
     check_id("member_id", member_id)
+    key = resolved.key
     async with uow:
-        removed = await uow.scores.remove(resolved.key, member_id)
+        removed = await uow.scores.remove(key, member_id)
+        # Should the Redis removal below fail, the repair pass removes the member there.
+        await uow.scores.queue_repair([ScoreRow(key, member_id, 0, 0, REMOVED)])
         await uow.commit()
     await resolved.redis(boards).remove(member_id)
     return removed
@@ -128,26 +136,28 @@ async def finalize_due(*, uow: UnitOfWork, boards: Boards) -> int:
 
 async def _finalize_board(board: BoardDefinition, *, uow: UnitOfWork, boards: Boards) -> int:
     now = boards.clock.now()
-    previous = _previous_period(board, now)
-    if previous is None or not is_closed(board, previous, now):
-        return 0
-    async with uow:
-        keys = await uow.scores.open_keys(board.board_id, previous.period_id)
+    closed = [p for p in _ended_periods(board, now) if is_closed(board, p, now)]
     done = 0
-    for key in keys:
-        ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
-        done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
+    for period in closed:
+        async with uow:
+            keys = await uow.scores.open_keys(board.board_id, period.period_id)
+        for key in keys:
+            ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
+            done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
     return done
 
 
-def _previous_period(board: BoardDefinition, now: dt.datetime) -> lb.Period | None:
-    """The most recent period that has ended by `now`, if the board has one."""
+def _ended_periods(board: BoardDefinition, now: dt.datetime) -> list[lb.Period]:
+    """The board's latest periods that have ended by `now`, enough to catch up on downtime."""
     if board.period is PeriodKind.ALL_TIME:
-        return None
+        return []
     if board.period is PeriodKind.SEASON:
         assert board.season_end is not None
         ended = now >= board.season_end
-        return period_at(board, board.season_end - dt.timedelta(microseconds=1)) if ended else None
-    current = period_at(board, now)
-    assert current.start is not None
-    return period_at(board, current.start - dt.timedelta(microseconds=1))
+        return [period_at(board, board.season_end - _INSTANT)] if ended else []
+    periods = [period_at(board, now)]
+    for _ in range(CATCH_UP_PERIODS):
+        start = periods[-1].start
+        assert start is not None
+        periods.append(period_at(board, start - _INSTANT))
+    return periods[1:]

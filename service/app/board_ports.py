@@ -102,6 +102,10 @@ class ScoreRepository(Protocol):
         """
         ...
 
+    async def recorded(self, board_id: str, idempotency_key: str) -> tuple[str, str, int] | None:
+        """Member, partition and value of the submission recorded under the key, if any."""
+        ...
+
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None: ...
 
     async def rows(self, key: BoardKey) -> list[ScoreRow]:

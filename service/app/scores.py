@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # How far ahead of the server's clock a submission may claim to have happened.
 MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+# Tie-breaks count milliseconds from the Unix epoch; nothing can have been scored before it.
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_DISPLAY_NAME = 64
 MAX_AVATAR_URL = 2048
 
@@ -91,6 +93,8 @@ def _submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> S
     occurred = cmd.occurred_at or now
     if occurred > now + MAX_CLOCK_SKEW:
         raise InvalidArgument("occurred_at", "must not be in the future")
+    if occurred < EPOCH:
+        raise InvalidArgument("occurred_at", "must not be before 1970-01-01")
     period = period_at(board, occurred)
     if is_closed(board, period, now):
         raise FailedPrecondition(f"period {period.period_id} of board {board.board_id} is closed")
@@ -114,6 +118,7 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
         )
         rows = await uow.scores.record(sub, rookie)
         if not rows:
+            await _check_same_submission(uow, sub)
             current = await uow.scores.current(key, sub.member_id)
             score = current.score if current else 0
             rank = await _rank(board, key, sub.member_id, boards)
@@ -124,6 +129,15 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
     metadata = lb.MemberMetadata(member.display_name, member.avatar_url)
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
+
+
+async def _check_same_submission(uow: UnitOfWork, sub: Submission) -> None:
+    """A reused idempotency key must name the same submission, or it is a caller's bug."""
+    recorded = await uow.scores.recorded(sub.board.board_id, sub.idempotency_key)
+    if recorded != (sub.member_id, sub.partition, sub.value):
+        raise FailedPrecondition(
+            f"idempotency_key {sub.idempotency_key!r} was used for a different submission"
+        )
 
 
 async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:

@@ -250,6 +250,8 @@ async def test_bad_submissions_are_refused_and_store_nothing(
         await _submit(services, uow, "ann", 2**53 + 1)
     with pytest.raises(InvalidArgument, match="occurred_at"):
         await _submit(services, uow, "ann", 1, occurred_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    with pytest.raises(InvalidArgument, match="occurred_at"):
+        await _submit(services, uow, "ann", 1, occurred_at=dt.datetime(1969, 12, 31, tzinfo=dt.UTC))
     await _submit(services, uow, "ann", 2**53)
     with pytest.raises(InvalidArgument, match="beyond"):
         await _submit(services, uow, "ann", 1)
@@ -323,3 +325,54 @@ async def test_a_rookie_board_is_finalised_without_rewards(
 
     assert (rookie.members, rookie.grants) == (1, 0)
     assert (main.members, main.grants) == (1, 1)
+
+
+async def test_a_reused_idempotency_key_must_name_the_same_submission(
+    services: scores.Boards, uow: PostgresUnitOfWork
+) -> None:
+    await _define(DAILY, services, uow)
+    await _submit(services, uow, "ann", 5, key="once")
+
+    with pytest.raises(FailedPrecondition, match="different submission"):
+        await _submit(services, uow, "ann", 6, key="once")
+    with pytest.raises(FailedPrecondition, match="different submission"):
+        await _submit(services, uow, "bob", 5, key="once")
+
+
+async def test_days_missed_while_down_are_all_finalised(
+    services: scores.Boards, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    uow = PostgresUnitOfWork(engine)
+    await _define(DAILY, services, uow)
+    await _submit(services, uow, "ann", 1)
+    clock.advance(days=1)
+    await _submit(services, uow, "ann", 2)
+
+    clock.advance(days=3)
+
+    assert await board_periods.finalize_due(uow=uow, boards=services) == 2
+
+
+async def test_a_removal_that_misses_redis_is_repaired_and_the_member_can_return(
+    services: scores.Boards, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    uow = PostgresUnitOfWork(engine)
+    await _define(DAILY, services, uow)
+    for _ in range(3):
+        await _submit(services, uow, "ann", 4)
+    broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    offline = scores.Boards(
+        services.catalog, lb.Leaderboards(broken, key_prefix=services.redis.key_prefix), clock
+    )
+
+    with pytest.raises(redis.ConnectionError):
+        await board_periods.remove_member(BoardRef("daily"), "ann", uow=uow, boards=offline)
+    await broken.aclose()
+    await board_periods.repair(uow=uow, boards=services)
+    _, gone = await board_reads.get_rank(BoardRef("daily"), "ann", boards=services)
+    await _submit(services, uow, "ann", 1)
+    _, back = await board_reads.get_rank(BoardRef("daily"), "ann", boards=services)
+
+    assert gone is None
+    assert back is not None
+    assert back.score == 1

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.postgres import board_codec
 from service.adapters.postgres.board_tables import (
+    board_period_keys,
     board_periods,
     board_repairs,
     board_scores,
@@ -84,6 +85,8 @@ _AGGREGATE = {
 def _record_statement(aggregation: Aggregation) -> str:
     # One round trip: the ledger insert is the idempotency record, and the aggregate is only
     # touched when that insert happened. reached_at moves only when the score changes.
+    # Revisions come from one sequence, so they keep rising even after a member is removed
+    # and scores again: a copy in Redis is never mistaken for a newer one.
     # $1 board_id, $2 board_version, $3 partition, $4 period_id, $5 member_id, $6 value,
     # $7 occurred_at, $8 idempotency_key, $9 at_ms, $10 rookies.
     new = _AGGREGATE[aggregation]
@@ -94,16 +97,20 @@ def _record_statement(aggregation: Aggregation) -> str:
             values ($1, $2, $3, $4, $5, $6, $7, $8)
             on conflict (board_id, idempotency_key) do nothing
             returning 1
+        ), period_keys as (
+            insert into board_period_keys (board_id, period_id, partition, rookie)
+            select $1, $4, $3, r.rookie from ledger, unnest($10::boolean[]) as r(rookie)
+            on conflict do nothing
         )
         insert into board_scores as s (board_id, partition, period_id, rookie, member_id, score,
                                        reached_at_ms, revision)
-        select $1, $3, $4, r.rookie, $5, $6, $9, 1
+        select $1, $3, $4, r.rookie, $5, $6, $9, nextval('board_score_revisions')
         from ledger, unnest($10::boolean[]) as r(rookie)
         on conflict (board_id, partition, period_id, rookie, member_id) do update set
             score = {new},
             reached_at_ms = case when {new} = s.score then s.reached_at_ms
                                  else excluded.reached_at_ms end,
-            revision = s.revision + 1
+            revision = nextval('board_score_revisions')
         returning rookie, score, reached_at_ms, revision
     """
 
@@ -124,6 +131,10 @@ _TOUCH_MEMBER = """
     on conflict (board_id, member_id) do update
         set first_seen_at = least(board_members.first_seen_at, excluded.first_seen_at)
     returning first_seen_at, display_name, avatar_url
+"""
+_RECORDED = """
+    select member_id, partition, value from score_ledger
+    where board_id = $1 and idempotency_key = $2
 """
 _CURRENT = """
     select score, reached_at_ms, revision from board_scores
@@ -246,6 +257,10 @@ class PostgresScores:
             for row in rows
         ]
 
+    async def recorded(self, board_id: str, idempotency_key: str) -> tuple[str, str, int] | None:
+        row = await self._driver.fetchrow(_RECORDED, board_id, idempotency_key)
+        return (row["member_id"], row["partition"], row["value"]) if row else None
+
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None:
         args = (key.board_id, key.partition, key.period_id, key.rookie, member_id)
         row = await self._driver.fetchrow(_CURRENT, *args)
@@ -293,10 +308,10 @@ class PostgresScores:
         final = sa.select(board_periods.c.partition, board_periods.c.rookie).where(
             board_periods.c.board_id == board_id, board_periods.c.period_id == period_id
         )
+        keys = board_period_keys.c
         stmt = (
-            sa.select(board_scores.c.partition, board_scores.c.rookie)
-            .where(board_scores.c.board_id == board_id, board_scores.c.period_id == period_id)
-            .distinct()
+            sa.select(keys.partition, keys.rookie)
+            .where(keys.board_id == board_id, keys.period_id == period_id)
             .except_(final)
         )
         rows = await self._conn.execute(stmt)

@@ -33,6 +33,9 @@ score_ledger = sa.Table(
     sa.UniqueConstraint("board_id", "idempotency_key", name="uq_score_ledger_idempotency"),
 )
 
+# Orders every change of an aggregate, across deletes, for the revision-checked Redis copies.
+board_score_revisions = sa.Sequence("board_score_revisions", metadata=metadata)
+
 # The aggregate per member and board-period; Redis is a copy of these rows.
 board_scores = sa.Table(
     "board_scores",
@@ -55,6 +58,17 @@ board_members = sa.Table(
     sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("display_name", sa.String(64)),
     sa.Column("avatar_url", sa.String(2048)),
+)
+
+# Every board-period key that ever held a score: what finalisation looks for, without scanning
+# the scores themselves.
+board_period_keys = sa.Table(
+    "board_period_keys",
+    metadata,
+    sa.Column("board_id", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.String(32), primary_key=True),
+    sa.Column("partition", sa.String(64), primary_key=True),
+    sa.Column("rookie", sa.Boolean, primary_key=True),
 )
 
 board_periods = sa.Table(
