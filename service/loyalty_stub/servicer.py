@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from service.entrypoints.grpc_api.context import Context
 from service.gen.loyalty.stub.v1 import control_pb2 as control_pb
 from service.gen.loyalty.stub.v1 import control_pb2_grpc as control_grpc
 from service.gen.loyalty.v1 import loyalty_pb2 as pb
@@ -18,7 +19,6 @@ from service.gen.loyalty.v1 import loyalty_pb2_grpc as pb_grpc
 from service.loyalty_stub.faults import FaultInjector, Faults
 from service.loyalty_stub.ledger import GrantLedger, Received
 
-Context = grpc.aio.ServicerContext[Any, Any]
 MAX_BATCH = 1000
 MAX_PAGE = 1000
 

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import grpc
-
 from service.app import check_ins, programs
 from service.bootstrap import App
 from service.entrypoints.grpc_api import convert
+from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
-
-Context = grpc.aio.ServicerContext[Any, Any]
 
 
 def _check_in_response(result: check_ins.CheckInResult, user_id: str) -> pb.CheckInResponse:

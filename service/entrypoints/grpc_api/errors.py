@@ -14,6 +14,7 @@ import sqlalchemy.exc
 
 import leaderboard as lb
 from service.domain import errors
+from service.entrypoints.grpc_api.context import Context
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,6 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     return None
 
 
-Context = grpc.aio.ServicerContext[Any, Any]
 Handler = Callable[[Any, Context], Awaitable[Any]]
 MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from service.app import grants
@@ -14,10 +13,10 @@ from service.bootstrap import App
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus, OutboxGrant
 from service.entrypoints.grpc_api import convert
+from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import grants_pb2 as pb
 from service.gen.engagement.v1 import grants_pb2_grpc as pb_grpc
 
-Context = grpc.aio.ServicerContext[Any, Any]
 REPORTED_IDS = 100
 
 _STATUS = {

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
-
-import grpc
 
 import leaderboard as lb
 from service.app import board_periods, board_reads, boards, scores
 from service.bootstrap import App
 from service.entrypoints.grpc_api import board_convert as convert
+from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as pb_grpc
-
-Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
