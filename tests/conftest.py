@@ -113,13 +113,23 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def settings(database_url: str, redis_server_url: str) -> Settings:
+async def redis_prefix(redis_client: redis.Redis) -> AsyncIterator[str]:
+    """A Redis key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:12]}"
+    yield prefix
+    keys = [key async for key in redis_client.scan_iter(match=f"*{prefix}*", count=1000)]
+    if keys:
+        await redis_client.unlink(*keys)
+
+
+@pytest.fixture
+def settings(database_url: str, redis_server_url: str, redis_prefix: str) -> Settings:
     """Settings for one test, with a Redis key prefix of its own."""
     return Settings(
         database_url=database_url,
         redis_url=redis_server_url,
         grpc_address="127.0.0.1:0",
-        redis_key_prefix=f"test-{uuid.uuid4().hex[:12]}",
+        redis_key_prefix=redis_prefix,
         health_interval_seconds=0.2,
         shutdown_grace_seconds=2,
     )

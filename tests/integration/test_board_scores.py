@@ -59,9 +59,11 @@ def uow(engine: AsyncEngine) -> PostgresUnitOfWork:
 
 
 @pytest.fixture
-def services(engine: AsyncEngine, redis_client: redis.Redis, clock: MovableClock) -> scores.Boards:
+def services(
+    engine: AsyncEngine, redis_client: redis.Redis, clock: MovableClock, redis_prefix: str
+) -> scores.Boards:
     catalog = boards.BoardCatalog(lambda: boards.load_boards(PostgresUnitOfWork(engine)), _nothing)
-    redis_boards = lb.Leaderboards(redis_client, key_prefix=f"t-{uuid.uuid4().hex[:12]}")
+    redis_boards = lb.Leaderboards(redis_client, key_prefix=redis_prefix)
     return scores.Boards(catalog, redis_boards, clock)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import redis.asyncio as redis
 
@@ -22,8 +20,8 @@ T0 = 1_763_856_000_000
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis) -> Leaderboard:
-    boards = Leaderboards(redis_client, key_prefix=f"puttest-{uuid.uuid4().hex}")
+def board(redis_client: redis.Redis, redis_prefix: str) -> Leaderboard:
+    boards = Leaderboards(redis_client, key_prefix=redis_prefix)
     return boards.period(BoardConfig("xp", tie_policy=TiePolicy.COMPETITION), "all")
 
 
@@ -63,9 +61,9 @@ async def test_remove_forgets_the_revision_so_a_new_history_can_start(board: Lea
     [(TiePolicy.DENSE, True), (TiePolicy.COMPETITION, False), (TiePolicy.FIRST_TO_REACH, False)],
 )
 async def test_only_dense_boards_keep_a_distinct_score_index(
-    redis_client: redis.Redis, policy: TiePolicy, indexed: bool
+    redis_client: redis.Redis, redis_prefix: str, policy: TiePolicy, indexed: bool
 ) -> None:
-    boards = Leaderboards(redis_client, key_prefix=f"puttest-{uuid.uuid4().hex}")
+    boards = Leaderboards(redis_client, key_prefix=redis_prefix)
     board = boards.period(BoardConfig("idx", tie_policy=policy), "all")
 
     await board.submit("ann", 5, at_ms=T0)
