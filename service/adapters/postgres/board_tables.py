@@ -16,6 +16,16 @@ boards = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
 )
 
+def _board_period_key() -> list[sa.Column[object]]:
+    """The columns naming one board-period: definition, partition, period, main or rookie."""
+    return [
+        sa.Column("board_id", sa.String(64), primary_key=True),
+        sa.Column("partition", sa.String(64), primary_key=True),
+        sa.Column("period_id", sa.String(32), primary_key=True),
+        sa.Column("rookie", sa.Boolean, primary_key=True),
+    ]
+
+
 # Every accepted submission, with the key that makes a retry a no-op.
 score_ledger = sa.Table(
     "score_ledger",
@@ -40,10 +50,7 @@ board_score_revisions = sa.Sequence("board_score_revisions", metadata=metadata)
 board_scores = sa.Table(
     "board_scores",
     metadata,
-    sa.Column("board_id", sa.String(64), primary_key=True),
-    sa.Column("partition", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.String(32), primary_key=True),
-    sa.Column("rookie", sa.Boolean, primary_key=True),
+    *_board_period_key(),
     sa.Column("member_id", sa.String(128), primary_key=True),
     sa.Column("score", sa.BigInteger, nullable=False),
     sa.Column("reached_at_ms", sa.BigInteger, nullable=False),
@@ -74,10 +81,7 @@ board_period_keys = sa.Table(
 board_periods = sa.Table(
     "board_periods",
     metadata,
-    sa.Column("board_id", sa.String(64), primary_key=True),
-    sa.Column("partition", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.String(32), primary_key=True),
-    sa.Column("rookie", sa.Boolean, primary_key=True),
+    *_board_period_key(),
     sa.Column("finalized_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
     sa.Column("board_version", sa.BigInteger, nullable=False),
     sa.Column("members", sa.BigInteger, nullable=False),
@@ -86,10 +90,7 @@ board_periods = sa.Table(
 board_standings = sa.Table(
     "board_standings",
     metadata,
-    sa.Column("board_id", sa.String(64), primary_key=True),
-    sa.Column("partition", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.String(32), primary_key=True),
-    sa.Column("rookie", sa.Boolean, primary_key=True),
+    *_board_period_key(),
     sa.Column("rank", sa.BigInteger, nullable=False),
     sa.Column("position", sa.BigInteger, primary_key=True),
     sa.Column("member_id", sa.String(128), nullable=False),
@@ -100,10 +101,7 @@ board_standings = sa.Table(
 board_repairs = sa.Table(
     "board_repairs",
     metadata,
-    sa.Column("board_id", sa.String(64), primary_key=True),
-    sa.Column("partition", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.String(32), primary_key=True),
-    sa.Column("rookie", sa.Boolean, primary_key=True),
+    *_board_period_key(),
     sa.Column("member_id", sa.String(128), primary_key=True),
     sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
 )
