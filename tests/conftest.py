@@ -32,7 +32,7 @@ def clock() -> MovableClock:
 
 @pytest.fixture(scope="session")
 def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Postgres server: the configured one, else an embedded one for this session."""
+    """A Postgres server: the configured one, else an embedded one for this test run."""
     configured = os.environ.get(DATABASE_URL_VAR)
     if configured:
         yield configured
@@ -48,7 +48,7 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 @pytest.fixture(scope="session")
 def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A Redis server: the configured one, else an embedded one for this session."""
+    """A Redis server: the configured one, else an embedded one for this test run."""
     configured = os.environ.get(REDIS_URL_VAR)
     if configured:
         yield configured

@@ -23,8 +23,8 @@ from tests.support.grants import (
     make_grant,
     queue_grants,
     status_counts,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -53,9 +53,10 @@ async def running(relay: Relay) -> AsyncIterator[Relay]:
 async def steady_flow(
     engine: AsyncEngine, ticks: int, per_tick: int = 10, first: int = 0
 ) -> list[str]:
-    """Queue `per_tick` grants every 20 ms, spread over USERS users, like check-ins arriving.
+    """Queue `ticks` batches of `per_tick` grants, spread over USERS users, like check-ins.
 
-    Grants are numbered from `first` on, so that their keys sort in the order they were made.
+    Each batch is its own transaction, so a relay running meanwhile claims grants between
+    them. Grants are numbered from `first` on, so their keys sort in the order they were made.
     """
     keys: list[str] = []
     for tick in range(ticks):
@@ -63,7 +64,6 @@ async def steady_flow(
         grants = [make_grant(f"u{n % USERS}", n) for n in numbers]
         await queue_grants(engine, grants)
         keys.extend(g.idempotency_key for g in grants)
-        await asyncio.sleep(0.02)  # the pace of the flow, not a wait for a result
     return keys
 
 
@@ -84,7 +84,6 @@ async def test_a_loyalty_outage_under_a_steady_flow_loses_and_repeats_nothing(
     engine: AsyncEngine, stub: RunningStub
 ) -> None:
     async with running(grpc_relay(engine, stub.address, timeout=0.5)) as relay:
-        producer = asyncio.create_task(steady_flow(engine, ticks=60))
 
         async def some_delivered() -> bool:
             return len(stub.ledger.effects) >= 50
@@ -92,12 +91,16 @@ async def test_a_loyalty_outage_under_a_steady_flow_loses_and_repeats_nothing(
         async def outage_noticed() -> bool:
             return relay.counters.failed_calls >= 3
 
+        # Grants keep arriving before, during and after the outage.
+        keys = await steady_flow(engine, ticks=20)
         await wait_until(some_delivered, what="first deliveries")
         await stub.stop(grace=1.0)
+        keys += await steady_flow(engine, ticks=20, first=len(keys))
         await wait_until(outage_noticed, what="failed calls during the outage")
+        keys += await steady_flow(engine, ticks=20, first=len(keys))
         back = await start_stub(stub.address, ledger=stub.ledger)
         try:
-            keys = await producer
+            keys += await steady_flow(engine, ticks=10, first=len(keys))
             await all_delivered(engine, len(keys))
         finally:
             await back.stop(0)

@@ -29,8 +29,8 @@ from tests.support.grants import (
     make_grant,
     queue_grants,
     status_counts,
-    wait_until,
 )
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 

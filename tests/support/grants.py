@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -68,17 +66,6 @@ def grpc_relay(
         backoff=FAST_BACKOFF,
     )
     return Relay(PostgresOutboxQueue(engine), GrpcLoyaltySink(address, timeout), policy)
-
-
-async def wait_until(
-    condition: Callable[[], Awaitable[bool]], within: float = 20.0, what: str = "condition"
-) -> None:
-    """Poll `condition` until it holds; fail the test after `within` seconds."""
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def assert_user_order(order_by_user: dict[str, list[str]]) -> None:

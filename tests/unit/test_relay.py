@@ -20,7 +20,7 @@ from service.domain.grant_delivery import (
     Settlement,
 )
 from service.domain.rewards import Grant, Reward, RewardKind
-from tests.support.grants import wait_until
+from tests.support.waiting import wait_until
 
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 POLICY = RelayPolicy(
