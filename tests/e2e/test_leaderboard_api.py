@@ -174,3 +174,24 @@ async def test_bad_input_is_refused_with_the_field_named(
 
     assert raised.value.code() == code
     assert needle in str(raised.value.details())
+
+
+async def test_boards_are_listed_and_a_member_can_be_removed(
+    stubs: tuple[pb_grpc.LeaderboardServiceAsyncStub, pb_grpc.LeaderboardAdminServiceAsyncStub],
+) -> None:
+    boards, admin = stubs
+    await boards.SubmitScore(_submit("ann", 10, "a"))
+    await boards.SubmitScore(_submit("bob", 20, "b"))
+
+    found = await admin.GetBoard(pb.GetBoardRequest(board_id="weekly-xp"))
+    listed = await admin.ListBoards(pb.ListBoardsRequest())
+    removed = await admin.RemoveMember(pb.RemoveMemberRequest(board=REF, member_id="bob"))
+    again = await admin.RemoveMember(pb.RemoveMemberRequest(board=REF, member_id="bob"))
+    page = await boards.GetLeaderboard(pb.GetLeaderboardRequest(board=REF, page_size=10))
+
+    assert (found.board.title, found.board.version) == ("Weekly XP", 1)
+    assert found.board.period.kind == pb.PERIOD_KIND_WEEKLY
+    assert [b.board_id for b in listed.boards] == ["weekly-xp"]
+    assert removed.removed
+    assert not again.removed
+    assert [(e.member_id, e.rank) for e in page.entries] == [("ann", 1)]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, OutboxGrant
 from service.domain.rewards import RewardKind
 from service.gen.loyalty.v1 import loyalty_pb2 as pb
+from service.protobuf_time import timestamp
 
 KINDS = {
     RewardKind.POINTS: pb.GRANT_KIND_POINTS,
@@ -23,12 +22,6 @@ _OUTCOMES = {
     pb.RECORD_OUTCOME_REJECTED: DeliveryOutcome.REJECTED,
 }
 OUTCOMES_TO_PB = {value: key for key, value in _OUTCOMES.items()}
-
-
-def timestamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def grant_to_pb(item: OutboxGrant) -> pb.Grant:

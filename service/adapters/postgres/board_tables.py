@@ -16,6 +16,7 @@ boards = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
 )
 
+
 def _board_period_key() -> list[sa.Column[object]]:
     """The columns naming one board-period: definition, partition, period, main or rookie."""
     return [

@@ -59,10 +59,6 @@ STREAK_FIELDS = (
 )  # fmt: skip
 
 
-def streak_to_row(state: StreakState) -> dict[str, Any]:
-    return {"user_id": state.user_id} | {name: getattr(state, name) for name in STREAK_FIELDS}
-
-
 def streak_from_row(row: Mapping[Any, Any]) -> StreakState:
     return StreakState(user_id=row["user_id"], **{name: row[name] for name in STREAK_FIELDS})
 

@@ -17,8 +17,9 @@ from service.domain.boards import (
     TiePolicy,
 )
 from service.domain.errors import InvalidArgument
-from service.entrypoints.grpc_api.convert import reward_to_pb, rewards_from_pb, timestamp
+from service.entrypoints.grpc_api.convert import reward_to_pb, rewards_from_pb
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
+from service.protobuf_time import timestamp
 
 K = TypeVar("K")
 V = TypeVar("V")

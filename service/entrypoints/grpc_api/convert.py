@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from service.domain.check_in import CheckInProgram, DayRecord, Milestone, StreakView
 from service.domain.check_in_calendar import CalendarStatus
@@ -14,6 +11,7 @@ from service.domain.rewards import Grant, Reward, RewardKind
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
+from service.protobuf_time import timestamp
 
 _KINDS = {
     RewardKind.POINTS: rewards_pb.REWARD_KIND_POINTS,
@@ -30,12 +28,6 @@ _DAY_STATUS = {
     CalendarStatus.OPEN: pb.DAY_STATUS_OPEN,
     CalendarStatus.NONE: pb.DAY_STATUS_NONE,
 }
-
-
-def timestamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def reward_to_pb(reward: Reward) -> rewards_pb.Reward:

@@ -16,6 +16,7 @@ from service.entrypoints.grpc_api import convert
 from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import grants_pb2 as pb
 from service.gen.engagement.v1 import grants_pb2_grpc as pb_grpc
+from service.protobuf_time import timestamp
 
 REPORTED_IDS = 100
 
@@ -35,7 +36,7 @@ def _time(message: Any, name: str) -> dt.datetime | None:
 
 
 def _stamp(value: dt.datetime | None) -> Timestamp | None:
-    return convert.timestamp(value) if value else None
+    return timestamp(value) if value else None
 
 
 def record_to_pb(item: OutboxGrant) -> pb.GrantRecord:
@@ -47,7 +48,7 @@ def record_to_pb(item: OutboxGrant) -> pb.GrantRecord:
         in_flight=item.in_flight,
         attempts=item.attempts,
         last_error=item.last_error,
-        created_at=convert.timestamp(item.created_at),
+        created_at=timestamp(item.created_at),
         delivered_at=_stamp(item.delivered_at),
         next_attempt_at=_stamp(item.next_attempt_at),
     )
