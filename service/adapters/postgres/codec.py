@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,10 +54,9 @@ def program_from_row(row: Mapping[Any, Any]) -> CheckInProgram:
     )
 
 
-STREAK_FIELDS = (
-    "timezone", "current", "longest", "freezes", "first_day", "last_day", "streak_started_on",
-    "cycle_day", "milestone_reached", "make_up_month", "make_ups_used",
-)  # fmt: skip
+# Column names follow the domain's field names, so the lists are the dataclasses' own.
+STREAK_FIELDS = tuple(f.name for f in dataclasses.fields(StreakState) if f.name != "user_id")
+DAY_FIELDS = tuple(f.name for f in dataclasses.fields(DayRecord))
 
 
 def streak_from_row(row: Mapping[Any, Any]) -> StreakState:
@@ -64,17 +64,7 @@ def streak_from_row(row: Mapping[Any, Any]) -> StreakState:
 
 
 def day_to_row(record: DayRecord) -> dict[str, Any]:
-    return {
-        "user_id": record.user_id,
-        "day": record.day,
-        "status": str(record.status),
-        "at": record.at,
-        "timezone": record.timezone,
-        "cycle_day": record.cycle_day,
-        "streak": record.streak,
-        "streak_started_on": record.streak_started_on,
-        "program_version": record.program_version,
-    }
+    return {name: getattr(record, name) for name in DAY_FIELDS} | {"status": str(record.status)}
 
 
 def day_from_row(row: Mapping[Any, Any]) -> DayRecord:

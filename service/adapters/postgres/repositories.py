@@ -21,13 +21,9 @@ _PROGRAM_LOCK_KEY = 0x636865636B696E  # "checkin"
 _STREAK_COLUMNS = ", ".join(("user_id", *codec.STREAK_FIELDS))
 _STREAK_PARAMS = ", ".join(f"${n}" for n in range(1, len(codec.STREAK_FIELDS) + 2))
 _STREAK_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(codec.STREAK_FIELDS, 2))
-_DAY_FIELDS = (
-    "user_id", "day", "status", "at", "timezone", "cycle_day", "streak", "streak_started_on",
-    "program_version",
-)  # fmt: skip
-_DAY_COLUMNS = ", ".join(_DAY_FIELDS)
-_DAY_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(_DAY_FIELDS, 1))
-_DAY_KEY = f"user_id = ${len(_DAY_FIELDS) + 1} and day = ${len(_DAY_FIELDS) + 2}"
+_DAY_COLUMNS = ", ".join(codec.DAY_FIELDS)
+_DAY_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(codec.DAY_FIELDS, 1))
+_DAY_KEY = f"user_id = ${len(codec.DAY_FIELDS) + 1} and day = ${len(codec.DAY_FIELDS) + 2}"
 
 # Prebuilt SQL run on the driver, which prepares each text once per connection: building
 # and compiling SQLAlchemy statements per call cost more CPU than running them.
@@ -46,7 +42,7 @@ _DAYS_BETWEEN = f"""
 """
 _ADD_DAY = f"""
     insert into check_ins ({_DAY_COLUMNS})
-    values ({", ".join(f"${n}" for n in range(1, len(_DAY_FIELDS) + 1))})
+    values ({", ".join(f"${n}" for n in range(1, len(codec.DAY_FIELDS) + 1))})
 """
 _REPLACE_DAY = f"update check_ins set {_DAY_SETS} where {_DAY_KEY}"
 
@@ -60,7 +56,7 @@ _BLANK_STREAK_ARGS = _streak_args(StreakState(user_id=""))[1:]
 
 
 def _day_args(record: DayRecord) -> tuple[object, ...]:
-    return tuple(codec.day_to_row(record)[name] for name in _DAY_FIELDS)
+    return tuple(codec.day_to_row(record)[name] for name in codec.DAY_FIELDS)
 
 
 class PostgresCheckIns:
