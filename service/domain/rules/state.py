@@ -1,0 +1,154 @@
+"""What the rules engine knows about one user, and what one event changed."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from service.domain.rewards import Grant, Reward
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    idempotency_key: str
+    user_id: str
+    type: str
+    value: int
+    attributes: Mapping[str, str]
+    occurred_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    user_id: str
+    timezone: str = "UTC"
+    segments: tuple[str, ...] = ()
+    xp: int = 0
+    level: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """A user's progress on one task in its current window."""
+
+    user_id: str
+    task_id: str
+    version: int
+    window_id: str
+    progress: int = 0
+    # Tiers reached in the current run; a run ends with the last tier.
+    tiers_reached: int = 0
+    # Runs completed over the task's life.
+    completions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCompletion:
+    """A tier reached; `run` numbers the user's runs through the task from 1."""
+
+    user_id: str
+    task_id: str
+    version: int
+    run: int
+    tier: int
+    window_id: str
+    rewards: tuple[Reward, ...]
+    completed_at: dt.datetime
+    event_key: str
+    claimed_at: dt.datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"task:{self.task_id}:{self.user_id}:run-{self.run}:tier-{self.tier}"
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeState:
+    user_id: str
+    badge_id: str
+    version: int
+    progress: int = 0
+    # Tiers earned, 0 while locked.
+    tier: int = 0
+    earned_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """An amount within one window, such as points from a task today; resets with the window."""
+
+    key: str
+    window_id: str
+    amount: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class UserState:
+    profile: Profile
+    tasks: Mapping[str, TaskState] = field(default_factory=dict)
+    badges: Mapping[str, BadgeState] = field(default_factory=dict)
+    counters: Mapping[str, Counter] = field(default_factory=dict)
+    # Events of each type the user sent within the last minute, for velocity caps.
+    recent_events: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """Limits shared by all users, read under lock: badge supply and campaign budgets left."""
+
+    supply_left: Mapping[str, int] = field(default_factory=dict)
+    budget_left: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskChange:
+    task_id: str
+    version: int
+    window_id: str
+    progress: int
+    # The target of the next tier, or of the last one once all are reached.
+    target: int
+    tiers_reached: int
+    window_end: dt.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BadgeUnlock:
+    badge_id: str
+    version: int
+    tier: int
+    tier_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class LevelUp:
+    level: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What an event did, returned to the caller and stored for a repeated request."""
+
+    task_changes: tuple[TaskChange, ...] = ()
+    completions: tuple[TaskCompletion, ...] = ()
+    badges: tuple[BadgeUnlock, ...] = ()
+    level_ups: tuple[LevelUp, ...] = ()
+    board_submissions: tuple[str, ...] = ()
+    grants: tuple[Grant, ...] = ()
+    # Why the event was not applied ("cap:daily-points"); empty when it was.
+    rejected: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """Effects plus the state to write; `supply` and `budgets` are what they consume."""
+
+    effects: Effects
+    profile: Profile
+    tasks: tuple[TaskState, ...] = ()
+    badges: tuple[BadgeState, ...] = ()
+    counters: tuple[Counter, ...] = ()
+    supply: tuple[str, ...] = ()
+    budgets: Mapping[str, int] = field(default_factory=dict)
