@@ -8,7 +8,7 @@ BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto \
 	protos/loyalty/stub/v1/*.proto)
 
-.PHONY: install migrate run test bench bench-leaderboard bench-relay test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test bench bench-leaderboard bench-relay bench-rules test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,11 @@ bench-leaderboard: install
 ## Grants relayed to the loyalty stub per second and delivery lag; see bench/relay.py --help.
 bench-relay: install
 	$(PY) -m bench.relay $(BENCH_RELAY_ARGS)
+
+## Events per second through the pure rules engine (tasks, badges, levels, boosts, caps) in one
+## process, beside a no-op from the same run; see python -m bench.rules --help.
+bench-rules: install
+	$(PY) -m bench.rules $(BENCH_RULES_ARGS)
 
 check: lint types buf-lint proto-check test
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -13,8 +14,10 @@ from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.boards import BoardCatalog, load_boards
+from service.app.catalog import Catalog
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
+from service.app.rules import Rules, load_rules
 from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
@@ -33,6 +36,7 @@ class App:
     # The core loyalty system the relay delivers grants to; None when none is configured.
     loyalty: LoyaltySink | None
     boards: Boards
+    rules: Rules
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -94,6 +98,24 @@ def build_boards(
     return Boards(catalog, lb.Leaderboards(client, key_prefix=settings.redis_key_prefix), clock)
 
 
+def build_rules(
+    engine: AsyncEngine, client: redis.Redis, settings: Settings, boards: Boards
+) -> Rules:
+    """The rules engine: definitions cached in memory, state in Postgres."""
+
+    async def notify() -> None:
+        await client.publish(definitions_channel(settings.redis_key_prefix), "rules")
+
+    catalog = Catalog(lambda: load_rules(PostgresUnitOfWork(engine)), notify)
+    return Rules(
+        catalog,
+        boards,
+        boards.clock,
+        max_event_age=dt.timedelta(seconds=settings.event_max_age_seconds),
+        max_event_skew=dt.timedelta(seconds=settings.event_max_skew_seconds),
+    )
+
+
 def build_loyalty_sink(settings: Settings, client: redis.Redis) -> LoyaltySink | None:
     """The configured loyalty sink; a stream on the service's Redis unless it has its own."""
     if settings.loyalty_sink == "grpc":
@@ -118,4 +140,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(settings)
     clock = clock or SystemClock()
     boards = build_boards(engine, client, settings, clock)
-    return App(settings, engine, client, clock, loyalty=sink, boards=boards)
+    rules = build_rules(engine, client, settings, boards)
+    return App(settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules)

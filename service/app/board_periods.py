@@ -7,9 +7,11 @@ import logging
 from dataclasses import dataclass
 
 import leaderboard as lb
+from service.app.badge_hooks import on_final_ranks, worst_rank_rewarded
 from service.app.board_mapping import BoardRef, period_at, redis_board
 from service.app.board_ports import REMOVED, BoardKey, ScoreRow
 from service.app.ports import UnitOfWork
+from service.app.rules import Rules
 from service.app.scores import Boards, is_closed, resolve
 from service.domain.boards import BoardDefinition, PeriodKind, finalization_grants
 from service.domain.errors import FailedPrecondition
@@ -37,8 +39,13 @@ def cause_ref(key: BoardKey) -> str:
     return f"board:{key.board_id}:{key.partition}:{key.period_id}{rookie}"
 
 
-async def finalize_period(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> Finalized:
-    """Snapshot the standings, queue the rank rewards and close the period; once only."""
+async def finalize_period(
+    ref: BoardRef, *, uow: UnitOfWork, boards: Boards, rules: Rules | None = None
+) -> Finalized:
+    """Snapshot the standings, queue the rank rewards and close the period; once only.
+
+    With `rules`, badges on the board's final ranks are earned in the same transaction.
+    """
     resolved = await resolve(ref, boards)
     board, key, period = resolved.board, resolved.key, resolved.period
     if not is_closed(board, period, boards.clock.now()):
@@ -52,6 +59,8 @@ async def finalize_period(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> 
             members = await uow.scores.finalize(key, board)
             grants = await _rank_rewards(board, key, uow)
             await uow.outbox.add(grants)
+            if rules is not None and not key.rookie:
+                await _rank_badges(key, uow, rules, boards.clock.now())
             await uow.commit()
     # Also after a retry: a finalisation whose Redis step failed is completed here.
     await _retire(board, key, period, boards)
@@ -66,6 +75,14 @@ async def _rank_rewards(
         return ()
     ranked = await uow.scores.rewarded(key, board.last_rewarded_rank)
     return finalization_grants(board, cause_ref(key), [(r.rank, r.member_id) for r in ranked])
+
+
+async def _rank_badges(key: BoardKey, uow: UnitOfWork, rules: Rules, now: dt.datetime) -> None:
+    worst = await worst_rank_rewarded(rules, key.board_id)
+    if worst:
+        ranked = await uow.scores.rewarded(key, worst)
+        members = [(r.rank, r.member_id) for r in ranked]
+        await on_final_ranks(uow, rules, key.board_id, members, cause_ref(key), now)
 
 
 async def _retire(board: BoardDefinition, key: BoardKey, period: lb.Period, boards: Boards) -> None:
@@ -122,19 +139,21 @@ async def repair(*, uow: UnitOfWork, boards: Boards, limit: int = 500) -> int:
     return len(rows)
 
 
-async def finalize_due(*, uow: UnitOfWork, boards: Boards) -> int:
+async def finalize_due(*, uow: UnitOfWork, boards: Boards, rules: Rules | None = None) -> int:
     """Finalise every board-period whose grace has passed; return how many were finalised."""
     done = 0
     for board in await boards.catalog.all():
         # One board's failure must not hold back the others' rewards.
         try:
-            done += await _finalize_board(board, uow=uow, boards=boards)
+            done += await _finalize_board(board, uow=uow, boards=boards, rules=rules)
         except Exception:
             log.exception("finalising board %s failed", board.board_id)
     return done
 
 
-async def _finalize_board(board: BoardDefinition, *, uow: UnitOfWork, boards: Boards) -> int:
+async def _finalize_board(
+    board: BoardDefinition, *, uow: UnitOfWork, boards: Boards, rules: Rules | None
+) -> int:
     now = boards.clock.now()
     closed = [p for p in _ended_periods(board, now) if is_closed(board, p, now)]
     done = 0
@@ -143,7 +162,8 @@ async def _finalize_board(board: BoardDefinition, *, uow: UnitOfWork, boards: Bo
             keys = await uow.scores.open_keys(board.board_id, period.period_id)
         for key in keys:
             ref = BoardRef(key.board_id, key.partition, key.rookie, key.period_id)
-            done += not (await finalize_period(ref, uow=uow, boards=boards)).already_final
+            finalized = await finalize_period(ref, uow=uow, boards=boards, rules=rules)
+            done += not finalized.already_final
     return done
 
 

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 
+from service.app.catalog import Catalog
 from service.app.ports import UnitOfWork
 from service.domain.boards import BoardDefinition
 from service.domain.errors import FailedPrecondition, NotFound
 from service.domain.validation import check_id
 
 
-class BoardCatalog:
-    """The current version of every board, held in memory.
-
-    Submissions and reads never query definitions. An update invalidates the catalog at once
-    in the replica that made it and, through `notify`, in the others; a reload also happens
-    after `max_age` seconds in case a notification was lost.
-    """
+class BoardCatalog(Catalog[dict[str, BoardDefinition]]):
+    """The current version of every board, by id."""
 
     def __init__(
         self,
@@ -27,47 +21,20 @@ class BoardCatalog:
         *,
         max_age: float = 30.0,
     ) -> None:
-        self._load = load
-        self._notify = notify
-        self._max_age = max_age
-        self._boards: dict[str, BoardDefinition] = {}
-        self._loaded_at = -max_age
-        self._generation = 0
-        self._lock = asyncio.Lock()
+        async def by_id() -> dict[str, BoardDefinition]:
+            return {board.board_id: board for board in await load()}
+
+        super().__init__(by_id, notify, max_age=max_age)
 
     async def get(self, board_id: str) -> BoardDefinition:
         """The board's current version, or NotFound."""
-        if time.monotonic() - self._loaded_at >= self._max_age:
-            await self._reload()
-        board = self._boards.get(board_id)
+        board = (await self.current()).get(board_id)
         if board is None:
             raise NotFound("board", board_id)
         return board
 
     async def all(self) -> list[BoardDefinition]:
-        if time.monotonic() - self._loaded_at >= self._max_age:
-            await self._reload()
-        return list(self._boards.values())
-
-    def invalidate(self) -> None:
-        """Reload on the next read; called when any replica stored a new version."""
-        self._generation += 1
-        self._loaded_at = -self._max_age
-
-    async def changed(self) -> None:
-        """Invalidate here and tell the other replicas."""
-        self.invalidate()
-        await self._notify()
-
-    async def _reload(self) -> None:
-        async with self._lock:
-            if time.monotonic() - self._loaded_at < self._max_age:
-                return  # another caller reloaded while this one waited
-            started, generation = time.monotonic(), self._generation
-            self._boards = {board.board_id: board for board in await self._load()}
-            # An invalidation during the load may have come after the rows were read.
-            if generation == self._generation:
-                self._loaded_at = started
+        return list((await self.current()).values())
 
 
 async def load_boards(uow: UnitOfWork) -> list[BoardDefinition]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from service.app.badge_hooks import on_streak
 from service.app.ports import Clock, UnitOfWork
-from service.domain import check_in as rules
+from service.app.rules import Rules
+from service.domain import check_in as streaks
 from service.domain.check_in import (
     CheckInOutcome,
     CheckInProgram,
@@ -80,12 +82,19 @@ def _writing_timezone(requested: str, state: StreakState) -> str:
     return timezone
 
 
-async def _store(uow: UnitOfWork, outcome: CheckInOutcome) -> None:
-    """Write everything an accepted check-in changed, grants included, and commit."""
+async def _store(
+    uow: UnitOfWork, outcome: CheckInOutcome, rules: Rules | None, now: dt.datetime
+) -> None:
+    """Write everything an accepted check-in changed, grants and streak badges included,
+    and commit."""
     await uow.check_ins.add_days([*outcome.frozen, outcome.record])
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
     await uow.outbox.add(outcome.grants)
+    if rules is not None:
+        record = outcome.record
+        cause = f"check_in:{record.user_id}:{record.day}"
+        await on_streak(uow, rules, record.user_id, outcome.state.current, cause, now)
     await uow.commit()
 
 
@@ -95,14 +104,19 @@ def _accepted(
     return CheckInResult(
         outcome.record,
         already_checked_in=False,
-        streak=rules.view_streak(outcome.state, program, now, timezone),
+        streak=streaks.view_streak(outcome.state, program, now, timezone),
         grants=outcome.grants,
         frozen_days=tuple(record.day for record in outcome.frozen),
     )
 
 
-async def check_in(cmd: CheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
-    """Check the user in for their local today, at most once per day."""
+async def check_in(
+    cmd: CheckIn, *, uow: UnitOfWork, clock: Clock, rules: Rules | None = None
+) -> CheckInResult:
+    """Check the user in for their local today, at most once per day.
+
+    With `rules`, streak-length badges move in the same transaction.
+    """
     check_id("user_id", cmd.user_id)
     _validated_timezone(cmd.timezone)
     now = clock.now()
@@ -110,19 +124,21 @@ async def check_in(cmd: CheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInRes
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
         program = await uow.programs.current()
-        day = rules.day_to_check_in(state, now, timezone)
+        day = streaks.day_to_check_in(state, now, timezone)
         if day is None:
             assert state.last_day is not None
             existing = await uow.check_ins.get_day(cmd.user_id, state.last_day)
             assert existing is not None
-            view = rules.view_streak(state, program, now, timezone)
+            view = streaks.view_streak(state, program, now, timezone)
             return CheckInResult(existing, already_checked_in=True, streak=view)
-        outcome = rules.check_in(state, program, day, now, timezone)
-        await _store(uow, outcome)
+        outcome = streaks.check_in(state, program, day, now, timezone)
+        await _store(uow, outcome, rules, now)
     return _accepted(outcome, program, now, timezone)
 
 
-async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock) -> CheckInResult:
+async def make_up_check_in(
+    cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock, rules: Rules | None = None
+) -> CheckInResult:
     """Spend a make-up ticket on a missed day within the program's window."""
     check_id("user_id", cmd.user_id)
     _validated_timezone(cmd.timezone)
@@ -135,8 +151,8 @@ async def make_up_check_in(cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock)
         check_window(program, day, now, timezone)  # before reading days around an absurd date
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
-        outcome = make_up(state, program, day, now, timezone, rules.covered_days(recent))
-        await _store(uow, outcome)
+        outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
+        await _store(uow, outcome, rules, now)
     return _accepted(outcome, program, now, timezone)
 
 
@@ -148,7 +164,7 @@ async def get_streak(query: GetStreak, *, uow: UnitOfWork, clock: Clock) -> Stre
         state = await uow.check_ins.get_streak(query.user_id)
         program = await uow.programs.current()
     timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
-    return rules.view_streak(state, program, clock.now(), timezone)
+    return streaks.view_streak(state, program, clock.now(), timezone)
 
 
 async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> CalendarResult:
@@ -159,7 +175,7 @@ async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> 
     async with uow:
         state = await uow.check_ins.get_streak(query.user_id)
         timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
-        today = rules.local_day(now, timezone)
+        today = streaks.local_day(now, timezone)
         first = parse_month("month", query.month) if query.month else today.replace(day=1)
         last = month_of(first)[-1]
         records = await uow.check_ins.days_between(query.user_id, first, last)
@@ -167,6 +183,6 @@ async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> 
     return CalendarResult(
         month=first,
         days=month_days(state, records, first, today),
-        streak=rules.view_streak(state, program, now, timezone),
-        today_rewards=rules.preview_rewards(state, program, now, timezone),
+        streak=streaks.view_streak(state, program, now, timezone),
+        today_rewards=streaks.preview_rewards(state, program, now, timezone),
     )

@@ -8,6 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from service.app.board_ports import BoardRepository, ScoreRepository
+from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
@@ -84,6 +85,15 @@ class UnitOfWork(Protocol):
 
     @property
     def scores(self) -> ScoreRepository: ...
+
+    @property
+    def definitions(self) -> DefinitionRepository: ...
+
+    @property
+    def rule_state(self) -> RuleStateRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

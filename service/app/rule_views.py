@@ -9,7 +9,14 @@ from dataclasses import dataclass
 from service.app.rules_ports import EventStatus
 from service.domain.rewards import Grant, Reward
 from service.domain.rules.definitions import BadgeDefinition, Level, TaskDefinition
+from service.domain.rules.explain import Check, Explanation
 from service.domain.rules.state import BadgeState, Effects, Profile, TaskCompletion
+
+# Explanations are built by the domain; handlers return them as they are.
+__all__ = [
+    "BadgeView", "Check", "Claimed", "DryRunReport", "Explanation", "ProfileView",
+    "TaskView", "TrackEvent", "Tracked",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,24 +94,3 @@ class DryRunReport:
     users_completing: int
     # Total rewards the draft would grant, summed per kind and item code.
     grant_cost: tuple[Reward, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One condition of a definition for one user: whether it holds, and why."""
-
-    name: str
-    holds: bool
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    kind: str
-    definition_id: str
-    version: int
-    checks: tuple[Check, ...]
-    progress: int
-    target: int
-    # Why no reward was granted; empty when one was.
-    reason: str

@@ -99,6 +99,14 @@ class RuleStateRepository(Protocol):
         self, completions: Sequence[TaskCompletion], at: dt.datetime
     ) -> None: ...
 
+    async def unclaimed_counts(self, user_id: str) -> dict[str, int]:
+        """Completed tiers waiting to be claimed, per task."""
+        ...
+
+    async def profiles(self, user_ids: Sequence[str]) -> dict[str, Profile]:
+        """The stored profiles of those users; unknown users are left out."""
+        ...
+
     async def badge_holders(self) -> dict[str, int]:
         """How many users hold at least the first tier of each badge."""
         ...
@@ -117,6 +125,10 @@ class EventRepository(Protocol):
 
     async def add(self, stored: StoredEvent) -> bool:
         """Store the event; False when its idempotency key is already stored."""
+        ...
+
+    async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
+        """The user's most recently received event of the type."""
         ...
 
     def replay(self, event_types: Sequence[str], since: dt.datetime) -> AsyncIterator[Event]:

@@ -85,7 +85,8 @@ def is_closed(board: BoardDefinition, period: lb.Period, now: dt.datetime) -> bo
     return period.end is not None and now >= period.end + grace
 
 
-def _submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Submission:
+def submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Submission:
+    """The checked submission; InvalidArgument, or FailedPrecondition once its period closed."""
     check_id("member_id", cmd.member_id)
     check_id("idempotency_key", cmd.idempotency_key)
     check_score("value", cmd.value)
@@ -104,19 +105,33 @@ def _submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> S
     )  # fmt: skip
 
 
+async def record_score(
+    uow: UnitOfWork, sub: Submission
+) -> tuple[list[ScoreRow], lb.MemberMetadata]:
+    """Write the submission to the ledger inside the caller's transaction.
+
+    Returns the changed aggregates (none for a repeated idempotency key) and what clients
+    show beside the member.
+    """
+    board = sub.board
+    key = BoardKey(board.board_id, sub.partition, sub.period_id)
+    if await uow.scores.lock_period(key, exclusive=False):
+        raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
+    member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
+    rookie = bool(board.rookie_days) and (
+        sub.occurred_at - member.first_seen_at <= dt.timedelta(days=board.rookie_days)
+    )
+    rows = await uow.scores.record(sub, rookie)
+    return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
+
+
 async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> Submitted:
     """Record the score in the ledger, then copy the new aggregate to Redis."""
     board = await boards.catalog.get(check_id("board_id", cmd.board_id))
-    sub = _submission(cmd, board, boards.clock.now())
+    sub = submission(cmd, board, boards.clock.now())
     key = BoardKey(board.board_id, sub.partition, sub.period_id)
     async with uow:
-        if await uow.scores.lock_period(key, exclusive=False):
-            raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
-        member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
-        rookie = bool(board.rookie_days) and (
-            sub.occurred_at - member.first_seen_at <= dt.timedelta(days=board.rookie_days)
-        )
-        rows = await uow.scores.record(sub, rookie)
+        rows, metadata = await record_score(uow, sub)
         if not rows:
             await _check_same_submission(uow, sub)
             current = await uow.scores.current(key, sub.member_id)
@@ -126,7 +141,6 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
         if any(abs(row.score) > MAX_SCORE for row in rows):
             raise InvalidArgument("value", "would take the score beyond +-2^53")
         await uow.commit()
-    metadata = lb.MemberMetadata(member.display_name, member.avatar_url)
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
 

@@ -30,18 +30,23 @@ async def _every(
         await pause(stopping, seconds)
 
 
+def _invalidate(app: App) -> None:
+    app.boards.catalog.invalidate()
+    app.rules.catalog.invalidate()
+
+
 async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
-    """Invalidate the board catalog whenever any replica stores a new definition."""
+    """Invalidate the board and rule catalogs whenever any replica stores a new definition."""
     stopping = upkeep.stopping
     while not stopping.is_set():
         try:
             async with app.redis.pubsub() as pubsub:
                 await pubsub.subscribe(definitions_channel(app.settings.redis_key_prefix))
-                app.boards.catalog.invalidate()  # changes missed while unsubscribed
+                _invalidate(app)  # changes missed while unsubscribed
                 upkeep.following.set()
                 while not stopping.is_set():
                     if await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0):
-                        app.boards.catalog.invalidate()
+                        _invalidate(app)
         except Exception as exc:  # noqa: BLE001 - reconnect after any Redis failure
             log.warning("following board definitions failed: %r", exc)
             await pause(stopping, REPAIR_INTERVAL_SECONDS)
@@ -68,7 +73,9 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
         await board_periods.repair(uow=app.uow(), boards=app.boards)
 
     async def finalize() -> None:
-        if done := await board_periods.finalize_due(uow=app.uow(), boards=app.boards):
+        if done := await board_periods.finalize_due(
+            uow=app.uow(), boards=app.boards, rules=app.rules
+        ):
             log.info("finalised %d board-periods", done)
 
     loops = (

@@ -11,6 +11,7 @@ from typing import Self
 from service.app.board_ports import BoardRepository, ScoreRepository
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
+from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Store:
     programs: list[CheckInProgram] = field(default_factory=list)
     outbox: dict[str, Grant] = field(default_factory=dict)
     commits: int = 0
+    rules: RuleStore = field(default_factory=RuleStore)
 
 
 class FakeCheckIns:
@@ -89,10 +91,14 @@ class FakeUnitOfWork:
             dict(self.committed.days),
             list(self.committed.programs),
             dict(self.committed.outbox),
+            rules=self.committed.rules.copy(),
         )
         self.check_ins = FakeCheckIns(self.pending)
         self.programs = FakePrograms(self.pending)
         self.outbox = FakeOutbox(self.pending)
+        self.definitions = FakeDefinitions(self.pending.rules)
+        self.rule_state = FakeRuleState(self.pending.rules)
+        self.events = FakeEvents(self.pending.rules)
         return self
 
     async def __aexit__(
@@ -116,4 +122,5 @@ class FakeUnitOfWork:
         self.committed.days = self.pending.days
         self.committed.programs = self.pending.programs
         self.committed.outbox = self.pending.outbox
+        self.committed.rules = self.pending.rules
         self.committed.commits += 1

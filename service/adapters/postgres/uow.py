@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
 from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
     PostgresOutbox,
     PostgresPrograms,
 )
+from service.adapters.postgres.rule_repositories import PostgresDefinitions, PostgresRuleState
 
 # What a connection that died while pooled raises on its first use.
 _DEAD_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
@@ -34,6 +36,9 @@ class PostgresUnitOfWork:
     outbox: PostgresOutbox
     boards: PostgresBoards
     scores: PostgresScores
+    definitions: PostgresDefinitions
+    rule_state: PostgresRuleState
+    events: PostgresEvents
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -56,6 +61,9 @@ class PostgresUnitOfWork:
         self.outbox = PostgresOutbox(driver)
         self.boards = PostgresBoards(conn)
         self.scores = PostgresScores(conn, driver)
+        self.definitions = PostgresDefinitions(driver)
+        self.rule_state = PostgresRuleState(driver)
+        self.events = PostgresEvents(driver)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

@@ -73,7 +73,8 @@ def check_weekdays(field: str, weekdays: tuple[int, ...]) -> None:
 
 def check_dates(starts: dt.date | None, ends: dt.date | None, *, required: bool) -> None:
     if required and (starts is None or ends is None):
-        raise InvalidArgument("starts_on", "a date-range task needs starts_on and ends_on")
+        missing = "starts_on" if starts is None else "ends_on"
+        raise InvalidArgument(missing, "a date-range task needs starts_on and ends_on")
     if starts and ends and ends < starts:
         raise InvalidArgument("ends_on", "must not be before starts_on")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import itertools
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -136,8 +137,10 @@ class BadgeCriterion:
         if on_events:
             check_event_type("criterion.event_type", self.event_type)
             validate_conditions("criterion.conditions", self.conditions)
-        elif self.event_type or self.conditions:
+        elif self.event_type:
             raise InvalidArgument("criterion.event_type", f"must be empty for {self.kind}")
+        elif self.conditions:
+            raise InvalidArgument("criterion.conditions", f"must be empty for {self.kind}")
         if self.kind is CriterionKind.TASK_COMPLETIONS:
             check_definition_id("criterion.task_id", self.task_id)
         elif self.task_id:
@@ -258,6 +261,7 @@ class LevelTable:
                 raise InvalidArgument("max_level", "must be between 2 and 1000")
             if self.base_xp * (self.max_level - 1) ** self.exponent > MAX_TARGET:
                 raise InvalidArgument("max_level", "makes the top threshold exceed 2^53 XP")
+            self._check_formula_rises()
             return
         if len(self.levels) > 1000:
             raise InvalidArgument("levels", "must hold at most 1000 levels")
@@ -273,6 +277,18 @@ class LevelTable:
             if index and not previous < level.xp <= MAX_TARGET:
                 raise InvalidArgument(f"{field}.xp", "must rise level by level")
             check_rewards(f"{field}.rewards", level.rewards)
+
+    def _check_formula_rises(self) -> None:
+        # Rounding a flat curve (exponent below 1, small base_xp) can give two levels the
+        # same threshold, and the lower of the two could never be held.
+        levels = self.table()
+        for lower, upper in itertools.pairwise(levels):
+            if upper.xp <= lower.xp:
+                raise InvalidArgument(
+                    "base_xp",
+                    f"is too small for the exponent: levels {lower.level} and {upper.level} "
+                    f"would both need {upper.xp} XP",
+                )
 
     def table(self) -> tuple[Level, ...]:
         """Every level with its threshold, the formula expanded."""

@@ -30,14 +30,18 @@ class CheckInServicer(pb_grpc.CheckInServiceServicer):
 
     async def CheckIn(self, request: pb.CheckInRequest, context: Context) -> pb.CheckInResponse:
         cmd = check_ins.CheckIn(request.user_id, request.timezone)
-        result = await check_ins.check_in(cmd, uow=self._app.uow(), clock=self._app.clock)
+        result = await check_ins.check_in(
+            cmd, uow=self._app.uow(), clock=self._app.clock, rules=self._app.rules
+        )
         return _check_in_response(result, request.user_id)
 
     async def MakeUpCheckIn(
         self, request: pb.MakeUpCheckInRequest, context: Context
     ) -> pb.MakeUpCheckInResponse:
         cmd = check_ins.MakeUpCheckIn(request.user_id, request.day, request.timezone)
-        result = await check_ins.make_up_check_in(cmd, uow=self._app.uow(), clock=self._app.clock)
+        result = await check_ins.make_up_check_in(
+            cmd, uow=self._app.uow(), clock=self._app.clock, rules=self._app.rules
+        )
         return pb.MakeUpCheckInResponse(
             check_in=convert.day_record_to_pb(result.record),
             streak=convert.streak_to_pb(request.user_id, result.streak),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from service.domain.check_in import CheckInProgram, DayRecord, Milestone, StreakView
 from service.domain.check_in_calendar import CalendarStatus
@@ -28,6 +32,25 @@ _DAY_STATUS = {
     CalendarStatus.OPEN: pb.DAY_STATUS_OPEN,
     CalendarStatus.NONE: pb.DAY_STATUS_NONE,
 }
+
+
+def instant_from_pb(message: Any, name: str, field: str) -> dt.datetime | None:
+    """The Timestamp field `name` of `message` as an aware UTC instant; None when unset."""
+    if not message.HasField(name):
+        return None
+    stamp: Timestamp = getattr(message, name)
+    try:
+        return stamp.ToDatetime(tzinfo=dt.UTC)
+    except ValueError as exc:
+        raise InvalidArgument(field, "must be a valid timestamp (years 1 to 9999)") from exc
+
+
+def instant_to_pb(value: dt.datetime | None) -> Timestamp | None:
+    return timestamp(value) if value else None
+
+
+def reward_kind_to_pb(kind: RewardKind) -> rewards_pb.RewardKind.ValueType:
+    return _KINDS[kind]
 
 
 def reward_to_pb(reward: Reward) -> rewards_pb.Reward:

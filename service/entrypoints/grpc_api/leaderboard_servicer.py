@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import leaderboard as lb
 from service.app import board_periods, board_reads, boards, scores
 from service.bootstrap import App
 from service.entrypoints.grpc_api import board_convert as convert
 from service.entrypoints.grpc_api.context import Context
+from service.entrypoints.grpc_api.convert import instant_from_pb
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as pb_grpc
 
@@ -22,9 +21,7 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
     async def SubmitScore(
         self, request: pb.SubmitScoreRequest, context: Context
     ) -> pb.SubmitScoreResponse:
-        occurred = (
-            request.occurred_at.ToDatetime(dt.UTC) if request.HasField("occurred_at") else None
-        )
+        occurred = instant_from_pb(request, "occurred_at", "occurred_at")
         cmd = scores.SubmitScore(
             request.board_id, request.member_id, request.value, request.idempotency_key,
             request.partition, occurred,
@@ -137,7 +134,7 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     ) -> pb.FinalizePeriodResponse:
         ref = convert.ref_from_pb(request.board)
         done = await board_periods.finalize_period(
-            ref, uow=self._app.uow(), boards=self._app.boards
+            ref, uow=self._app.uow(), boards=self._app.boards, rules=self._app.rules
         )
         return pb.FinalizePeriodResponse(
             period_id=done.period_id,

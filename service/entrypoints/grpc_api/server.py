@@ -21,15 +21,26 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.rules_servicer import (
+    EventServicer,
+    PlayerServicer,
+    RulesAdminServicer,
+)
 from service.gen.engagement.v1 import (
     check_in_admin_pb2,
     check_in_admin_pb2_grpc,
     check_in_pb2,
     check_in_pb2_grpc,
+    events_pb2,
+    events_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
     leaderboard_pb2,
     leaderboard_pb2_grpc,
+    player_pb2,
+    player_pb2_grpc,
+    rules_admin_pb2,
+    rules_admin_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -40,6 +51,9 @@ SERVICE_NAMES = (
     grants_pb2.DESCRIPTOR.services_by_name["GrantAdminService"].full_name,
     leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"].full_name,
     leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardAdminService"].full_name,
+    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    player_pb2.DESCRIPTOR.services_by_name["PlayerService"].full_name,
+    rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -119,6 +133,9 @@ async def start_server(app: App, address: str) -> RunningServer:
     leaderboard_pb2_grpc.add_LeaderboardAdminServiceServicer_to_server(
         LeaderboardAdminServicer(app), server
     )
+    events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app), server)
+    player_pb2_grpc.add_PlayerServiceServicer_to_server(PlayerServicer(app), server)
+    rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):

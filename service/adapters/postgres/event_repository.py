@@ -1,0 +1,101 @@
+"""Postgres implementation of the rules engine's event port: the record of every event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Sequence
+
+from service.adapters.postgres import rule_codec
+from service.adapters.postgres.driver import Driver, Row
+from service.app.rules_ports import EventStatus, StoredEvent
+from service.domain.rules.state import Event
+
+REPLAY_BATCH = 1000
+
+_EVENT_COLUMNS = (
+    "idempotency_key", "user_id", "type", "value", "attributes", "occurred_at", "received_at",
+    "status", "review", "reason", "effects",
+)  # fmt: skip
+_ADD_EVENT = f"""
+    insert into rule_events ({", ".join(_EVENT_COLUMNS)})
+    values ({", ".join(f"${n}" for n in range(1, len(_EVENT_COLUMNS) + 1))})
+    on conflict (idempotency_key) do nothing
+    returning id
+"""
+_GET_EVENT = f"select {', '.join(_EVENT_COLUMNS)} from rule_events where idempotency_key = $1"
+_LATEST_EVENT = f"""
+    select {", ".join(_EVENT_COLUMNS)} from rule_events where user_id = $1 and type = $2
+    order by received_at desc, id desc limit 1
+"""
+# Keyset pages in replay order: each page starts after the last row of the one before, so
+# it is one range of the replay index however far the replay has come.
+_REPLAY_PAGE = """
+    select id, idempotency_key, user_id, type, value, attributes, occurred_at from rule_events
+    where status = 'applied' and type = any($1::text[]) and occurred_at >= $2
+      and (user_id, occurred_at, id) > ($3::text, $4::timestamptz, $5::bigint)
+    order by user_id, occurred_at, id
+    limit $6
+"""
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        idempotency_key=row["idempotency_key"],
+        user_id=row["user_id"],
+        type=row["type"],
+        value=row["value"],
+        attributes=row["attributes"],
+        occurred_at=row["occurred_at"],
+    )
+
+
+def _stored(row: Row) -> StoredEvent:
+    return StoredEvent(
+        event=_event(row),
+        received_at=row["received_at"],
+        status=EventStatus(row["status"]),
+        effects=rule_codec.effects_from_json(row["effects"]),
+    )
+
+
+class PostgresEvents:
+    """Events as received, with what they did; one round trip per call, and per page."""
+
+    def __init__(self, driver: Driver, *, replay_batch: int = REPLAY_BATCH) -> None:
+        self._driver = driver
+        self.replay_batch = replay_batch
+
+    async def get(self, idempotency_key: str) -> StoredEvent | None:
+        row = await self._driver.fetchrow(_GET_EVENT, idempotency_key)
+        return _stored(row) if row else None
+
+    async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
+        row = await self._driver.fetchrow(_LATEST_EVENT, user_id, event_type)
+        return _stored(row) if row else None
+
+    async def add(self, stored: StoredEvent) -> bool:
+        event, effects = stored.event, stored.effects
+        row = await self._driver.fetchrow(
+            _ADD_EVENT,
+            event.idempotency_key, event.user_id, event.type, event.value,
+            json.dumps(dict(event.attributes)), event.occurred_at, stored.received_at,
+            str(stored.status), stored.status is EventStatus.REJECTED, effects.rejected,
+            rule_codec.effects_to_json(effects),
+        )  # fmt: skip
+        return row is not None
+
+    async def replay(self, event_types: Sequence[str], since: dt.datetime) -> AsyncIterator[Event]:
+        """Pages of `replay_batch` events within the caller's transaction; the caller must
+        consume them before leaving its unit of work."""
+        types = list(event_types)
+        # A key before every row the filter admits: ids start at 1, occurred_at >= since.
+        after: tuple[str, dt.datetime, int] = ("", since, 0)
+        while True:
+            rows = await self._driver.fetch(_REPLAY_PAGE, types, since, *after, self.replay_batch)
+            for row in rows:
+                yield _event(row)
+            if len(rows) < self.replay_batch:
+                return
+            last = rows[-1]
+            after = (last["user_id"], last["occurred_at"], last["id"])

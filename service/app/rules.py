@@ -1,0 +1,71 @@
+"""What the rules handlers share: the rule catalog and how an outcome is decided and stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from service.app.catalog import Catalog
+from service.app.ports import Clock, UnitOfWork
+from service.app.scores import Boards
+from service.domain.rules.ruleset import RuleSet
+from service.domain.rules.state import Outcome, Shared, TaskCompletion, UserState
+
+# Velocity limits count the events a user sent within this span.
+VELOCITY_SPAN = dt.timedelta(minutes=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """What the rules handlers need besides a unit of work."""
+
+    catalog: Catalog[RuleSet]
+    boards: Boards
+    clock: Clock
+    max_event_age: dt.timedelta = dt.timedelta(days=7)
+    max_event_skew: dt.timedelta = dt.timedelta(minutes=5)
+
+
+async def load_rules(uow: UnitOfWork) -> RuleSet:
+    async with uow:
+        return RuleSet.of(await uow.definitions.all_current())
+
+
+async def decide(uow: UnitOfWork, rules: RuleSet, evaluate: Callable[[Shared], Outcome]) -> Outcome:
+    """Evaluate, locking the badge supply and budgets the outcome consumes, until the
+    outcome only consumes what is locked; then take what it consumes."""
+    shared = Shared()
+    while True:
+        outcome = evaluate(shared)
+        supply = {b: rules.badges[b].supply for b in outcome.supply}
+        budgets = {c.cap_id: c.limit for c in rules.caps if c.cap_id in outcome.budgets}
+        supply = {b: n for b, n in supply.items() if b not in shared.supply_left}
+        budgets = {c: n for c, n in budgets.items() if c not in shared.budget_left}
+        if not supply and not budgets:
+            break
+        locked = await uow.rule_state.lock_shared(supply, budgets)
+        shared = Shared(
+            {**shared.supply_left, **locked.supply_left},
+            {**shared.budget_left, **locked.budget_left},
+        )
+    if not outcome.effects.rejected and (outcome.supply or outcome.budgets):
+        await uow.rule_state.consume_shared(outcome.supply, outcome.budgets)
+    return outcome
+
+
+async def store(
+    uow: UnitOfWork, before: UserState, outcome: Outcome, completions: Sequence[TaskCompletion]
+) -> None:
+    """Write what an applied outcome changed, new completions and grants included."""
+    if outcome.profile != before.profile:
+        await uow.rule_state.save_profile(outcome.profile)
+    changed = UserState(
+        outcome.profile,
+        tasks={t.task_id: t for t in outcome.tasks},
+        badges={b.badge_id: b for b in outcome.badges},
+        counters={c.key: c for c in outcome.counters},
+    )
+    if outcome.tasks or outcome.badges or outcome.counters or completions:
+        await uow.rule_state.save(changed, completions)
+    await uow.outbox.add(outcome.effects.grants)

@@ -1,0 +1,91 @@
+"""Where the rules engine meets the other features: boards fed by events, streak and rank badges."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from service.app import board_periods, board_reads, boards, check_ins, definitions, events
+from service.app.board_mapping import BoardRef
+from service.app.rule_views import Tracked, TrackEvent
+from service.bootstrap import App
+from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
+from service.domain.rewards import Reward, RewardKind
+from service.domain.rules.definitions import (
+    BadgeCriterion,
+    BadgeDefinition,
+    BadgeTier,
+    CriterionKind,
+)
+from service.domain.rules.state import BadgeState
+from tests.support.clock import MovableClock
+
+pytestmark = pytest.mark.integration
+
+DAILY = BoardDefinition(
+    board_id="steps",
+    title="Steps",
+    sort_order=SortOrder.HIGHER_IS_BETTER,
+    aggregation=Aggregation.SUM,
+    tie_policy=TiePolicy.FIRST_TO_REACH,
+    period=PeriodKind.DAILY,
+    source_event_types=("walk",),
+)
+
+
+async def _badge_states(app: App, user_id: str) -> dict[str, BadgeState]:
+    uow = app.uow()
+    async with uow:
+        return await uow.rule_state.badge_states(user_id)
+
+
+async def _track(app: App, user_id: str, key: str, value: int) -> Tracked:
+    cmd = TrackEvent(user_id, "walk", key, value)
+    return await events.track_event(cmd, uow=app.uow(), rules=app.rules)
+
+
+async def test_events_feed_the_boards_that_name_their_type(app: App) -> None:
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    first = await _track(app, "ana", "w1", 300)
+    await _track(app, "bob", "w2", 500)
+    repeat = await _track(app, "ana", "w1", 300)
+    _, found = await board_reads.get_rank(BoardRef("steps"), "ana", boards=app.boards)
+    assert first.effects.board_submissions == ("steps",)
+    assert repeat.duplicate
+    assert found is not None
+    assert (found.score, found.rank) == (300, 2)
+
+
+async def test_streak_badges_follow_check_ins(app: App, clock: MovableClock) -> None:
+    badge = BadgeDefinition(
+        "regular", "Regular", BadgeCriterion(CriterionKind.STREAK_LENGTH),
+        (BadgeTier("two days", 2, (Reward(RewardKind.POINTS, 20),)),),
+    )  # fmt: skip
+    await definitions.upsert_definition(badge, uow=app.uow(), rules=app.rules)
+    cmd = check_ins.CheckIn("ana", "UTC")
+    await check_ins.check_in(cmd, uow=app.uow(), clock=clock, rules=app.rules)
+    assert (await _badge_states(app, "ana"))["regular"].tier == 0
+    clock.advance(days=1)
+    await check_ins.check_in(cmd, uow=app.uow(), clock=clock, rules=app.rules)
+    assert (await _badge_states(app, "ana"))["regular"].tier == 1
+
+
+async def test_final_ranks_earn_rank_badges(app: App, clock: MovableClock) -> None:
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    podium = BadgeDefinition(
+        "podium", "Podium", BadgeCriterion(CriterionKind.BOARD_RANK, board_id="steps"),
+        (BadgeTier("top 3", 3), BadgeTier("winner", 1)),
+    )  # fmt: skip
+    await definitions.upsert_definition(podium, uow=app.uow(), rules=app.rules)
+    for n, user in enumerate(("ana", "bob", "cy", "dee")):
+        await _track(app, user, f"w{n}", 100 - n)
+    clock.current = dt.datetime(2026, 3, 11, 0, 0, 1, tzinfo=dt.UTC)
+    ref = BoardRef("steps", period_id="d2026-03-10")
+    await board_periods.finalize_period(ref, uow=app.uow(), boards=app.boards, rules=app.rules)
+    tiers = {u: (await _badge_states(app, u)).get("podium") for u in ("ana", "bob", "dee")}
+    assert tiers["ana"] is not None
+    assert tiers["ana"].tier == 2
+    assert tiers["bob"] is not None
+    assert tiers["bob"].tier == 1
+    assert tiers["dee"] is None
