@@ -36,7 +36,7 @@ class RuleStore:
     tasks: dict[tuple[str, str], TaskState] = field(default_factory=dict)
     badges: dict[tuple[str, str], BadgeState] = field(default_factory=dict)
     counters: dict[tuple[str, str], Counter] = field(default_factory=dict)
-    completions: dict[tuple[str, str, int, int], TaskCompletion] = field(default_factory=dict)
+    completions: dict[tuple[str, str, str, int, int], TaskCompletion] = field(default_factory=dict)
     awarded: dict[str, int] = field(default_factory=dict)
     spent: dict[str, int] = field(default_factory=dict)
     # In arrival order, like the identity column of rule_events.
@@ -133,7 +133,10 @@ class FakeRuleState:
         for counter in state.counters.values():
             self.store.counters[(state.profile.user_id, counter.key)] = counter
         for completion in completions:
-            key = (completion.user_id, completion.task_id, completion.run, completion.tier)
+            key = (
+                completion.user_id, completion.task_id, completion.window_id, completion.run,
+                completion.tier,
+            )  # fmt: skip
             # The primary key of task_completions: a completion is never written twice.
             assert key not in self.store.completions, f"duplicate completion {key}"
             self.store.completions[key] = rule_codec.in_utc(completion)
@@ -153,9 +156,9 @@ class FakeRuleState:
 
     def _of(self, user_id: str, task_id: str) -> list[TaskCompletion]:
         found = (
-            c for (u, t, _, _), c in self.store.completions.items() if (u, t) == (user_id, task_id)
+            c for (u, t, *_), c in self.store.completions.items() if (u, t) == (user_id, task_id)
         )
-        return sorted(found, key=lambda c: (c.run, c.tier))
+        return sorted(found, key=lambda c: (c.completed_at, c.run, c.tier))
 
     async def completions(self, user_id: str, task_id: str) -> list[TaskCompletion]:
         return self._of(user_id, task_id)
@@ -165,7 +168,7 @@ class FakeRuleState:
 
     async def mark_claimed(self, completions: Sequence[TaskCompletion], at: dt.datetime) -> None:
         for c in completions:
-            key = (c.user_id, c.task_id, c.run, c.tier)
+            key = (c.user_id, c.task_id, c.window_id, c.run, c.tier)
             stored = self.store.completions.get(key)
             # Like the update's `claimed_at is null`: the first claim's instant stays.
             if stored is not None and stored.claimed_at is None:
@@ -173,7 +176,7 @@ class FakeRuleState:
 
     async def unclaimed_counts(self, user_id: str) -> dict[str, int]:
         counts: dict[str, int] = {}
-        for (u, t, _, _), c in self.store.completions.items():
+        for (u, t, *_), c in self.store.completions.items():
             if u == user_id and c.claimed_at is None:
                 counts[t] = counts.get(t, 0) + 1
         return counts

@@ -123,11 +123,12 @@ def test_a_malformed_task_names_the_field(changes: dict[str, Any], field: str) -
     assert refused(replace(DAILY, **changes)).field == field
 
 
-@pytest.mark.parametrize("max_completions", [0, 2])
-def test_a_task_done_once_is_completed_once(max_completions: int) -> None:
-    assert refused(replace(TASK, max_completions=max_completions)).field == "max_completions"
-    replace(TASK, max_completions=max_completions, repeatable=True).validate()
-    replace(DAILY, max_completions=max_completions).validate()
+@pytest.mark.parametrize("max_completions", [0, 1])
+def test_a_task_done_once_takes_no_limit_above_one(max_completions: int) -> None:
+    replace(TASK, max_completions=max_completions).validate()
+    assert refused(replace(TASK, max_completions=2)).field == "max_completions"
+    replace(TASK, max_completions=2, repeatable=True).validate()
+    replace(DAILY, max_completions=2).validate()
 
 
 def criterion(kind: CriterionKind, **fields: Any) -> BadgeCriterion:

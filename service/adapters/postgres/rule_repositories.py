@@ -234,17 +234,19 @@ _CONSUME_SHARED = """
     on conflict (cap_id) do update set spent = b.spent + excluded.spent
 """
 _COMPLETION_SELECT = f"select {', '.join(n for n, _ in _COMPLETION_COLUMNS)} from task_completions"
-_COMPLETIONS = f"{_COMPLETION_SELECT} where user_id = $1 and task_id = $2 order by run, tier"
+_COMPLETION_ORDER = "order by completed_at, run, tier"
+_COMPLETIONS = f"{_COMPLETION_SELECT} where user_id = $1 and task_id = $2 {_COMPLETION_ORDER}"
 _LOCK_UNCLAIMED = f"""
     {_COMPLETION_SELECT} where user_id = $1 and task_id = $2 and claimed_at is null
-    order by run, tier for update
+    {_COMPLETION_ORDER} for update
 """
 # A completion claimed before keeps the instant of its first claim.
 _MARK_CLAIMED = """
     update task_completions as c set claimed_at = $1
-    from unnest($2::text[], $3::text[], $4::int[], $5::int[]) as u(user_id, task_id, run, tier)
-    where c.user_id = u.user_id and c.task_id = u.task_id and c.run = u.run
-      and c.tier = u.tier and c.claimed_at is null
+    from unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[])
+        as u(user_id, task_id, window_id, run, tier)
+    where c.user_id = u.user_id and c.task_id = u.task_id and c.window_id = u.window_id
+      and c.run = u.run and c.tier = u.tier and c.claimed_at is null
 """
 _UNCLAIMED_COUNTS = """
     select task_id, count(*) as waiting from task_completions
@@ -338,7 +340,9 @@ class PostgresRuleState:
 
     async def mark_claimed(self, completions: Sequence[TaskCompletion], at: dt.datetime) -> None:
         if completions:
-            keys = _arrays([(c.user_id, c.task_id, c.run, c.tier) for c in completions], 4)
+            keys = _arrays(
+                [(c.user_id, c.task_id, c.window_id, c.run, c.tier) for c in completions], 5
+            )
             await self._driver.execute(_MARK_CLAIMED, at, *keys)
 
     async def unclaimed_counts(self, user_id: str) -> dict[str, int]:

@@ -65,7 +65,7 @@ class TaskDefinition:
     # A repeatable task starts over after its last tier, also within the same window.
     repeatable: bool = False
     # Completions over the task's life; 0 means unlimited.
-    max_completions: int = 1
+    max_completions: int = 0
     prerequisites: tuple[str, ...] = ()
     min_level: int = 0
     # The user must hold one of these segments; empty means everyone.
@@ -103,8 +103,8 @@ class TaskDefinition:
         check_dates(self.starts_on, self.ends_on, required=self.cadence is Cadence.DATE_RANGE)
         if self.max_completions < 0:
             raise InvalidArgument("max_completions", "must not be negative")
-        if self.cadence is Cadence.ONCE and not self.repeatable and self.max_completions != 1:
-            raise InvalidArgument("max_completions", "must be 1 for a task done once")
+        if self.cadence is Cadence.ONCE and not self.repeatable and self.max_completions > 1:
+            raise InvalidArgument("max_completions", "must be 0 or 1 for a task done once")
         check_ids("prerequisites", self.prerequisites)
         if self.task_id in self.prerequisites:
             raise InvalidArgument("prerequisites", "must not name the task itself")

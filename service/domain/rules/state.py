@@ -45,7 +45,11 @@ class TaskState:
 
 @dataclass(frozen=True, slots=True)
 class TaskCompletion:
-    """A tier reached; `run` numbers the user's runs through the task from 1."""
+    """A tier reached in a window; `run` numbers the user's completed runs from 1.
+
+    A run left unfinished when its window ends keeps its number in the next window, so the
+    window is part of the identity.
+    """
 
     user_id: str
     task_id: str
@@ -60,7 +64,9 @@ class TaskCompletion:
 
     @property
     def ref(self) -> str:
-        return f"task:{self.task_id}:{self.user_id}:run-{self.run}:tier-{self.tier}"
+        return (
+            f"task:{self.task_id}:{self.user_id}:{self.window_id}:run-{self.run}:tier-{self.tier}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

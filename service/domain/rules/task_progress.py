@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from service.domain.rules.audience import audience_gap, in_rollout, rollout_bucket
 from service.domain.rules.definitions import Measure, TaskDefinition
 from service.domain.rules.state import Event, Profile, TaskChange, TaskState
-from service.domain.rules.windows import Window, local_day, window_at
+from service.domain.rules.windows import Cadence, Window, local_day, window_at
 
 _WEEKDAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -76,7 +76,7 @@ def _completion_blocker(
         return f"completed the maximum of {task.max_completions} times"
     current = in_window(task, state, task_window(task, at, timezone))
     if current and not task.repeatable and _completed_in_window(task, current):
-        return "already completed in this window"
+        return "already completed" + ("" if task.cadence is Cadence.ONCE else " in this window")
     return ""
 
 

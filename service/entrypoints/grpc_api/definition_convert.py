@@ -160,9 +160,7 @@ def task_from_pb(m: pb.TaskDefinition, field: str) -> TaskDefinition:
         starts_on=_day(m.starts_on, f"{field}.starts_on"),
         ends_on=_day(m.ends_on, f"{field}.ends_on"),
         repeatable=m.repeatable,
-        max_completions=(
-            m.max_completions if m.HasField("max_completions") else _TASK.max_completions
-        ),
+        max_completions=m.max_completions,
         prerequisites=tuple(m.prerequisites),
         min_level=m.min_level,
         segments=tuple(m.segments),

@@ -326,8 +326,8 @@ class TaskDefinition(_message.Message):
     repeatable: _builtins.bool
     """A repeatable task starts over after its last tier, also within the same window."""
     max_completions: _builtins.int
-    """Completions over the task's life; 0 means unlimited. Unset means 1, the only value
-    allowed for a task done once that is not repeatable.
+    """Completions over the task's life; 0 (the default) means unlimited. A task done once
+    that is not repeatable completes once; it takes 0 or 1 here.
     """
     min_level: _builtins.int
     """The level the user must have reached, 0 to 1000."""
@@ -381,7 +381,7 @@ class TaskDefinition(_message.Message):
         starts_on: _builtins.str = ...,
         ends_on: _builtins.str = ...,
         repeatable: _builtins.bool = ...,
-        max_completions: _builtins.int | None = ...,
+        max_completions: _builtins.int = ...,
         prerequisites: _abc.Iterable[_builtins.str] | None = ...,
         min_level: _builtins.int = ...,
         segments: _abc.Iterable[_builtins.str] | None = ...,
@@ -391,20 +391,16 @@ class TaskDefinition(_message.Message):
         archived: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_max_completions", b"_max_completions", "_rollout_percent", b"_rollout_percent", "auto_claim", b"auto_claim", "created_at", b"created_at", "max_completions", b"max_completions", "rollout_percent", b"rollout_percent"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "auto_claim", b"auto_claim", "created_at", b"created_at", "rollout_percent", b"rollout_percent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_max_completions", b"_max_completions", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__auto_claim: _TypeAlias = _typing.Literal["auto_claim"]  # noqa: Y015
     _WhichOneofArgType__auto_claim: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim"]  # noqa: Y015
-    _WhichOneofReturnType__max_completions: _TypeAlias = _typing.Literal["max_completions"]  # noqa: Y015
-    _WhichOneofArgType__max_completions: _TypeAlias = _typing.Literal["_max_completions", b"_max_completions"]  # noqa: Y015
     _WhichOneofReturnType__rollout_percent: _TypeAlias = _typing.Literal["rollout_percent"]  # noqa: Y015
     _WhichOneofArgType__rollout_percent: _TypeAlias = _typing.Literal["_rollout_percent", b"_rollout_percent"]  # noqa: Y015
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__auto_claim) -> _WhichOneofReturnType__auto_claim | None: ...
-    @_typing.overload
-    def WhichOneof(self, oneof_group: _WhichOneofArgType__max_completions) -> _WhichOneofReturnType__max_completions | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__rollout_percent) -> _WhichOneofReturnType__rollout_percent | None: ...
 

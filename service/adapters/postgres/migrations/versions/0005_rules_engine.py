@@ -130,22 +130,22 @@ def upgrade() -> None:
         "task_completions",
         sa.Column("user_id", sa.String(length=128), nullable=False),
         sa.Column("task_id", sa.String(length=64), nullable=False),
+        sa.Column("window_id", sa.String(length=64), nullable=False),
         sa.Column("run", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("tier", sa.Integer(), autoincrement=False, nullable=False),
         sa.Column("version", sa.BigInteger(), nullable=False),
-        sa.Column("window_id", sa.String(length=64), nullable=False),
         sa.Column("rewards", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("completed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("event_key", sa.String(length=512), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint(
-            "user_id", "task_id", "run", "tier", name=op.f("pk_task_completions")
+            "user_id", "task_id", "window_id", "run", "tier", name=op.f("pk_task_completions")
         ),
     )
     op.create_index(
         "ix_task_completions_unclaimed",
         "task_completions",
-        ["user_id", "task_id", "run", "tier"],
+        ["user_id", "task_id"],
         unique=False,
         postgresql_where=sa.text("claimed_at IS NULL"),
     )
