@@ -1,5 +1,5 @@
 """`engagement dev`, behind `make run`: embedded servers when none are configured, a demo
-program, and the server."""
+game, and the server."""
 
 from __future__ import annotations
 
@@ -9,33 +9,15 @@ from pathlib import Path
 
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import programs
-from service.bootstrap import build_app
-from service.domain.check_in import CheckInProgram, Milestone
-from service.domain.rewards import Reward, RewardKind
+from service.app import definitions, programs
+from service.bootstrap import App, build_app
+from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
+from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.loyalty_stub.child import StubProcess, start_stub_if_unconfigured
 from service.settings import ENV_PREFIX, Settings, load_settings
 
 DATA_DIR = Path(".data")
-
-DEMO_PROGRAM = CheckInProgram(
-    version=0,
-    cycle=(
-        *((Reward(RewardKind.POINTS, 10 * day),) for day in range(1, 7)),
-        (Reward(RewardKind.ITEM, 1, "treasure-chest"),),
-    ),
-    milestones=(
-        Milestone(7, (Reward(RewardKind.COUPON, 1, "streak-7-coupon"),)),
-        Milestone(30, (Reward(RewardKind.POINTS, 500),)),
-        Milestone(100, (Reward(RewardKind.ITEM, 1, "golden-frame"),)),
-    ),
-    starting_freezes=1,
-    freeze_earned_every_days=7,
-    max_freezes=3,
-    make_up_window_days=3,
-    make_up_tickets_per_month=2,
-)
 
 BANNER = """
 The engagement service is listening on {address} (plaintext gRPC, reflection on).
@@ -43,16 +25,28 @@ The engagement service is listening on {address} (plaintext gRPC, reflection on)
   grpcurl -plaintext {address} list
   grpcurl -plaintext -d '{{"user_id": "alice", "timezone": "Europe/Berlin"}}' \\
       {address} engagement.v1.CheckInService/CheckIn
+  grpcurl -plaintext -d '{{"user_id": "alice", "type": "order.paid", "value": 2500,
+      "attributes": {{"category": "books"}}, "idempotency_key": "order-1"}}' \
+      {address} engagement.v1.EventService/TrackEvent
+  grpcurl -plaintext -d '{{"user_id": "alice"}}' {address} engagement.v1.PlayerService/ListTasks
 Press Ctrl-C to stop it and every server it started.
 """
+
+
+async def load_demo(app: App) -> None:
+    """The demo program and rules, into a database that has none of its own yet."""
+    if (await programs.get_program(uow=app.uow())).version == 0:
+        await programs.update_program(DEMO_PROGRAM, uow=app.uow())
+    if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
+        for definition in DEMO_DEFINITIONS:
+            await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:
     app = build_app(settings)
     try:
         await migrate.upgrade(app.engine)
-        if (await programs.get_program(uow=app.uow())).version == 0:
-            await programs.update_program(DEMO_PROGRAM, uow=app.uow())
+        await load_demo(app)
     finally:
         await app.close()
     return await cli.serve(settings, banner=BANNER)

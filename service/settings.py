@@ -43,6 +43,9 @@ class Settings(DatabaseSettings):
     redis_pool_size: int = Field(default=64, ge=1, le=10_000)
     health_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # How far an event's occurred_at may lie behind or ahead of the server's clock.
+    event_max_age_seconds: float = Field(default=7 * 86400.0, gt=0, le=90 * 86400)
+    event_max_skew_seconds: float = Field(default=300.0, ge=0, le=86400)
     # Delivery of the grant outbox to the core loyalty system (see the README's "Grant delivery").
     loyalty_sink: Literal["none", "grpc", "redis_stream"] = "none"
     loyalty_address: str = Field(default="", validate_default=True)
@@ -52,10 +55,6 @@ class Settings(DatabaseSettings):
     loyalty_stream_maxlen: int = Field(default=0, ge=0)
     loyalty_stream_dedup_seconds: float = Field(default=86400.0, ge=0, le=30 * 86400)
     relay_in_process: bool = True
-    # How far an event's occurred_at may lie behind or ahead of the server's clock.
-    event_max_age_seconds: float = Field(default=7 * 86400.0, gt=0, le=90 * 86400)
-    event_max_skew_seconds: float = Field(default=300.0, ge=0, le=86400)
-
     relay_batch_size: int = Field(default=500, ge=1, le=1000)
     relay_concurrency: int = Field(default=2, ge=1, le=32)
     relay_poll_interval_seconds: float = Field(default=0.1, gt=0, le=60)
