@@ -15,6 +15,7 @@ from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
+from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
 from service.app.rules import Rules, load_rules
@@ -37,6 +38,8 @@ class App:
     loyalty: LoyaltySink | None
     boards: Boards
     rules: Rules
+    # TrackEvent calls, committed in groups.
+    events: EventIntake
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -141,4 +144,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     boards = build_boards(engine, client, settings, clock)
     rules = build_rules(engine, client, settings, boards)
-    return App(settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules)
+    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules)
+    return App(
+        settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules, events=intake
+    )

@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
+import asyncio
 import datetime as dt
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from service.app.board_ports import ScoreRow
+from service.app.event_group import apply_group
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
-from service.app.rules import VELOCITY_SPAN, Rules, decide, store
-from service.app.rules_ports import EventStatus, StoredEvent
-from service.app.scores import SubmitScore, publish, record_score, submission
-from service.domain.boards import BoardDefinition
-from service.domain.errors import DomainError, FailedPrecondition, InvalidArgument
-from service.domain.rules.engine import evaluate_event
-from service.domain.rules.ruleset import RuleSet
+from service.app.rules import Rules
+from service.domain.errors import InvalidArgument
 from service.domain.rules.state import Event
 from service.domain.validation import check_id, parse_timezone
 
@@ -74,31 +69,9 @@ def _validated(cmd: TrackEvent, rules: Rules, now: dt.datetime) -> Event:
     return validated(cmd, now, max_age=rules.max_event_age, max_skew=rules.max_event_skew)
 
 
-def _same(stored: Event, event: Event) -> None:
-    """A reused idempotency key must name the same event, or it is a caller's bug."""
-    if stored.user_id != event.user_id:
-        raise FailedPrecondition(
-            f"idempotency_key {event.idempotency_key!r} was used for another user's event"
-        )
-    if dataclasses.replace(stored, occurred_at=event.occurred_at) != event:
-        raise FailedPrecondition(
-            f"idempotency_key {event.idempotency_key!r} was used for a different event"
-        )
-
-
 async def track_event(cmd: TrackEvent, *, uow: UnitOfWork, rules: Rules) -> Tracked:
     """Apply one event once: a repeated idempotency key returns the stored effects."""
-    now = rules.clock.now()
-    event = _validated(cmd, rules, now)
-    ruleset = await rules.catalog.current()
-    boards = await _boards_fed_by(event.type, rules)
-    async with uow:
-        tracked, scores = await _apply(
-            uow, event, cmd.timezone, ruleset=ruleset, boards=boards, rules=rules, now=now
-        )
-        await uow.commit()
-    await _publish(scores, rules, uow)
-    return tracked
+    return (await track_events([cmd], uow=uow, rules=rules))[0]
 
 
 async def track_events(
@@ -113,96 +86,88 @@ async def track_events(
         try:
             events.append(_validated(cmd, rules, now))
         except InvalidArgument as exc:
+            if len(cmds) == 1:
+                raise
             raise InvalidArgument(f"events[{index}].{exc.field}", exc.rule) from exc
-    ruleset = await rules.catalog.current()
-    results: dict[int, Tracked] = {}
-    published: list[Published] = []
-    # Users are locked in id order so that concurrent batches cannot deadlock; each user's
-    # events keep their order.
-    order = sorted(range(len(events)), key=lambda i: events[i].user_id)
-    async with uow:
-        for index in order:
-            event = events[index]
-            boards = await _boards_fed_by(event.type, rules)
-            tracked, scores = await _apply(
-                uow, event, cmds[index].timezone, ruleset=ruleset, boards=boards, rules=rules,
-                now=now,
-            )  # fmt: skip
-            results[index] = tracked
-            published.extend(scores)
-        await uow.commit()
-    await _publish(published, rules, uow)
-    return [results[i] for i in range(len(events))]
+    timezones = [cmd.timezone for cmd in cmds]
+    results = await apply_group(events, timezones, uow=uow, rules=rules, now=now, all_or_none=True)
+    return [r for r in results if isinstance(r, Tracked)]
 
 
-Published = tuple[BoardDefinition, list[ScoreRow]]
+_Waiting = tuple[Event, str, "asyncio.Future[Tracked]"]
 
 
-async def _boards_fed_by(event_type: str, rules: Rules) -> list[BoardDefinition]:
-    return [b for b in await rules.boards.catalog.all() if event_type in b.source_event_types]
+class EventIntake:
+    """Group commit of TrackEvent: concurrent calls share one transaction.
 
+    A call that finds fewer than `groups_in_flight` groups running starts one; calls that
+    arrive meanwhile wait and go together in the next group, up to `max_group` events. A
+    lone call waits for nothing, and under load the round trips of a transaction are shared
+    by many events. One event's failure never fails the others of its group.
+    """
 
-async def _apply(
-    uow: UnitOfWork,
-    event: Event,
-    timezone: str,
-    *,
-    ruleset: RuleSet,
-    boards: list[BoardDefinition],
-    rules: Rules,
-    now: dt.datetime,
-) -> tuple[Tracked, list[Published]]:
-    """Decide and store one event inside the caller's transaction."""
-    profile = await uow.rule_state.lock_profile(event.user_id, timezone)
-    stored = await uow.events.get(event.idempotency_key)
-    if stored is not None:
-        _same(stored.event, event)
-        return Tracked(stored.effects, stored.status, duplicate=True), []
-    state = await uow.rule_state.load(profile, ruleset.velocity_types, now - VELOCITY_SPAN)
-    outcome = await decide(
-        uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now)
-    )
-    effects, status, scores = outcome.effects, EventStatus.REJECTED, []
-    if not effects.rejected:
-        status = EventStatus.APPLIED
-        await store(uow, state, outcome, effects.completions)
-        scores = await _record_scores(uow, event, boards, now)
-        effects = dataclasses.replace(
-            effects, board_submissions=tuple(b.board_id for b, _ in scores)
-        )
-    if not await uow.events.add(StoredEvent(event, now, status, effects)):
-        raise FailedPrecondition(
-            f"idempotency_key {event.idempotency_key!r} was used for another user's event"
-        )
-    return Tracked(effects, status, duplicate=False), scores
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        rules: Rules,
+        *,
+        max_group: int = 128,
+        groups_in_flight: int = 2,
+    ) -> None:
+        self._uow = uow
+        self._rules = rules
+        self._max_group = max_group
+        self._groups_in_flight = groups_in_flight
+        self._waiting: list[_Waiting] = []
+        self._running = 0
+        self._tasks: set[asyncio.Task[None]] = set()
 
+    async def track(self, cmd: TrackEvent) -> Tracked:
+        event = _validated(cmd, self._rules, self._rules.clock.now())
+        future: asyncio.Future[Tracked] = asyncio.get_running_loop().create_future()
+        self._waiting.append((event, cmd.timezone, future))
+        if self._running < self._groups_in_flight:
+            self._running += 1
+            # A task of its own: a caller cancelled mid-group must not abandon the others.
+            task = asyncio.create_task(self._drain())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return await future
 
-async def _record_scores(
-    uow: UnitOfWork, event: Event, boards: list[BoardDefinition], now: dt.datetime
-) -> list[Published]:
-    """Submit the event's value to every board fed by its type; a board whose period is
-    closed or final, or whose partition attribute is missing, is skipped."""
-    recorded = []
-    for board in boards:
-        partition = (
-            event.attributes.get(board.partition_attribute, "") if board.partition_attribute else ""
-        )
-        cmd = SubmitScore(
-            board.board_id, event.user_id, event.value, f"event:{event.idempotency_key}",
-            partition, event.occurred_at,
-        )  # fmt: skip
+    async def _drain(self) -> None:
         try:
-            rows, _ = await record_score(uow, submission(cmd, board, now))
-        except DomainError as exc:
-            log.info(
-                "event %s not scored on board %s: %s", event.idempotency_key, board.board_id, exc
-            )
-            continue
-        recorded.append((board, rows))
-    return recorded
+            while self._waiting:
+                group = self._waiting[: self._max_group]
+                del self._waiting[: self._max_group]
+                await self._settle(group)
+        finally:
+            self._running -= 1
+
+    async def _settle(self, group: list[_Waiting]) -> None:
+        try:
+            results = await apply_group(
+                [event for event, _, _ in group], [timezone for _, timezone, _ in group],
+                uow=self._uow(), rules=self._rules, now=self._rules.clock.now(),
+                all_or_none=False,
+            )  # fmt: skip
+        except Exception as exc:  # noqa: BLE001 - handed to the callers, mapped there
+            if len(group) == 1:
+                _resolve(group[0][2], exc)
+                return
+            # Say a key was taken concurrently by another user's event: alone, each event
+            # gets its own answer.
+            log.info("retrying a group of %d events one by one: %r", len(group), exc)
+            for waiting in group:
+                await self._settle([waiting])
+            return
+        for (_, _, future), result in zip(group, results, strict=True):
+            _resolve(future, result)
 
 
-async def _publish(published: list[Published], rules: Rules, uow: UnitOfWork) -> None:
-    for board, rows in published:
-        if rows:
-            await publish(board, rows, rules.boards, uow)
+def _resolve(future: asyncio.Future[Tracked], result: Tracked | BaseException) -> None:
+    if future.done():  # the caller went away
+        return
+    if isinstance(result, BaseException):
+        future.set_exception(result)
+    else:
+        future.set_result(result)

@@ -58,12 +58,7 @@ def _replay_user(
             )
         )
         cost.extend(g.reward for g in outcome.effects.grants)
-        state = UserState(
-            outcome.profile,
-            tasks={**state.tasks, **{t.task_id: t for t in outcome.tasks}},
-            badges={**state.badges, **{b.badge_id: b for b in outcome.badges}},
-            counters={**state.counters, **{c.key: c for c in outcome.counters}},
-        )
+        state = state.after(outcome)
     return done, cost
 
 

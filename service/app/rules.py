@@ -67,5 +67,5 @@ async def store(
         counters={c.key: c for c in outcome.counters},
     )
     if outcome.tasks or outcome.badges or outcome.counters or completions:
-        await uow.rule_state.save(changed, completions)
+        await uow.rule_state.save([changed], completions)
     await uow.outbox.add(outcome.effects.grants)

@@ -65,9 +65,18 @@ class RuleStateRepository(Protocol):
         """
         ...
 
+    async def lock_profiles(self, timezones: Mapping[str, str]) -> dict[str, Profile]:
+        """lock_profile for every user id in `timezones`, locked in id order so that
+        concurrent transactions cannot deadlock."""
+        ...
+
     async def get_profile(self, user_id: str) -> Profile | None: ...
 
     async def save_profile(self, profile: Profile) -> None: ...
+
+    async def save_xp(self, profiles: Sequence[Profile]) -> None:
+        """Store the XP and level of each (locked) profile."""
+        ...
 
     async def load(
         self, profile: Profile, velocity_types: Sequence[str], since: dt.datetime
@@ -76,8 +85,17 @@ class RuleStateRepository(Protocol):
         each of `velocity_types` the user sent at or after `since`."""
         ...
 
-    async def save(self, state: UserState, completions: Sequence[TaskCompletion]) -> None:
-        """Upsert the given task states, badge states and counters; insert completions."""
+    async def load_many(
+        self, profiles: Sequence[Profile], velocity_types: Sequence[str], since: dt.datetime
+    ) -> dict[str, UserState]:
+        """load for each profile, in one round trip."""
+        ...
+
+    async def save(
+        self, states: Sequence[UserState], completions: Sequence[TaskCompletion]
+    ) -> None:
+        """Upsert the task states, badge states and counters the states hold (only what
+        changed); insert the completions."""
         ...
 
     async def lock_shared(self, supply: Mapping[str, int], budgets: Mapping[str, int]) -> Shared:
@@ -121,10 +139,12 @@ class RuleStateRepository(Protocol):
 class EventRepository(Protocol):
     """Events as received, with what they did: the idempotency record of TrackEvent."""
 
-    async def get(self, idempotency_key: str) -> StoredEvent | None: ...
+    async def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, StoredEvent]:
+        """The stored events among those keys, by key."""
+        ...
 
-    async def add(self, stored: StoredEvent) -> bool:
-        """Store the event; False when its idempotency key is already stored."""
+    async def add_many(self, stored: Sequence[StoredEvent]) -> set[str]:
+        """Store the events; return the keys stored, leaving out keys already taken."""
         ...
 
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:

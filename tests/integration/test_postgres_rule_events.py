@@ -67,6 +67,10 @@ EFFECTS = Effects(
 )
 
 
+async def _add(uow: UnitOfWork, stored: StoredEvent) -> bool:
+    return stored.event.idempotency_key in await uow.events.add_many([stored])
+
+
 def stored_event(
     key: str,
     user_id: str = "ana",
@@ -93,13 +97,13 @@ async def test_an_event_reads_back_exactly_and_its_key_is_stored_once(uow: UnitO
     first = stored_event("order-1")
     again = dataclasses.replace(first, effects=Effects(rejected="other"))
     async with uow:
-        assert await uow.events.add(first)
-        assert not await uow.events.add(again)
+        assert await _add(uow, first)
+        assert not await _add(uow, again)
         await uow.commit()
 
     async with uow:
-        got = await uow.events.get("order-1")
-        assert await uow.events.get("order-2") is None
+        got = (await uow.events.get_many(["order-1"])).get("order-1")
+        assert (await uow.events.get_many(["order-2"])).get("order-2") is None
     assert got == first
     assert got.effects.task_changes[0].window_end is not None
     assert got.effects.task_changes[0].window_end.tzinfo is dt.UTC
@@ -111,12 +115,12 @@ async def test_a_rejected_event_is_flagged_for_review_with_its_reason(
     uow = PostgresUnitOfWork(engine)
     rejected = stored_event("order-9", status=EventStatus.REJECTED)
     async with uow:
-        await uow.events.add(rejected)
-        await uow.events.add(stored_event("order-10"))
+        await _add(uow, rejected)
+        await _add(uow, stored_event("order-10"))
         await uow.commit()
 
     async with uow:
-        assert await uow.events.get("order-9") == rejected
+        assert (await uow.events.get_many(["order-9"])).get("order-9") == rejected
     async with engine.connect() as conn:
         rows = (await conn.execute(sa.select(rule_events).order_by(rule_events.c.id))).all()
     assert [(r.status, r.review, r.reason) for r in rows] == [
@@ -137,7 +141,7 @@ async def test_latest_is_the_users_last_received_event_of_the_type(
     ]
     async with uow:
         for stored in sent:
-            await uow.events.add(stored)
+            await _add(uow, stored)
         await uow.commit()
 
     async with uow:
@@ -156,8 +160,8 @@ async def test_load_counts_the_users_recent_events_of_the_velocity_types(
     ]  # fmt: skip
     async with uow:
         for n, (user_id, event_type, received_at) in enumerate(sent):
-            await uow.events.add(stored_event(f"k{n}", user_id, event_type, received_at))
-        await uow.events.add(stored_event("k-rejected", status=EventStatus.REJECTED))
+            await _add(uow, stored_event(f"k{n}", user_id, event_type, received_at))
+        await _add(uow, stored_event("k-rejected", status=EventStatus.REJECTED))
         await uow.commit()
 
     async with uow:
@@ -215,6 +219,6 @@ async def test_replay_pages_through_applied_events_by_user_then_occurrence(
 
 async def test_replay_of_nothing_yields_nothing(uow: UnitOfWork) -> None:
     async with uow:
-        await uow.events.add(stored_event("only", event_type="login"))
+        await _add(uow, stored_event("only", event_type="login"))
         assert [e async for e in uow.events.replay(["purchase"], T0)] == []
         assert [e async for e in uow.events.replay([], T0)] == []

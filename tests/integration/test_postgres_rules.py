@@ -254,8 +254,8 @@ def _completion(user_id: str, run: int, tier: int) -> TaskCompletion:
 async def test_save_then_load_gives_back_the_users_rows_only(uow: UnitOfWork) -> None:
     first = _state("ana", 2, BERLIN_NOON)
     async with uow:
-        await uow.rule_state.save(first, [_completion("ana", 1, 1)])
-        await uow.rule_state.save(_state("bo", 9, None), [])
+        await uow.rule_state.save([first], [_completion("ana", 1, 1)])
+        await uow.rule_state.save([_state("bo", 9, None)], [])
         await uow.commit()
     async with uow:
         loaded = await uow.rule_state.load(Profile("ana"), [], T0)
@@ -271,7 +271,7 @@ async def test_save_then_load_gives_back_the_users_rows_only(uow: UnitOfWork) ->
         counters={"cap:weekly-xp": Counter("cap:weekly-xp", "week-2026-03-16", 5)},
     )
     async with uow:
-        await uow.rule_state.save(changed, [_completion("ana", 1, 2)])
+        await uow.rule_state.save([changed], [_completion("ana", 1, 2)])
         await uow.commit()
     async with uow:
         loaded = await uow.rule_state.load(Profile("ana"), [], T0)
@@ -326,7 +326,7 @@ async def test_claiming_locks_waiting_completions_and_keeps_the_first_claim_time
     state = UserState(Profile("ana"))
     done = [_completion("ana", run, tier) for run, tier in ((2, 1), (1, 2), (1, 1))]
     async with uow:
-        await uow.rule_state.save(state, [*done, _completion("bo", 1, 1)])
+        await uow.rule_state.save([state], [*done, _completion("bo", 1, 1)])
         await uow.commit()
 
     async with uow:
@@ -349,10 +349,10 @@ async def test_claiming_locks_waiting_completions_and_keeps_the_first_claim_time
 
 async def test_badge_holders_count_users_with_a_tier(uow: UnitOfWork) -> None:
     async with uow:
-        await uow.rule_state.save(_state("ana", 1, T0), [])
-        await uow.rule_state.save(_state("bo", 1, T0), [])
+        await uow.rule_state.save([_state("ana", 1, T0)], [])
+        await uow.rule_state.save([_state("bo", 1, T0)], [])
         locked = UserState(Profile("cy"), badges={"early": BadgeState("cy", "early", 1, 5)})
-        await uow.rule_state.save(locked, [_completion("cy", 1, 1)])
+        await uow.rule_state.save([locked], [_completion("cy", 1, 1)])
         await uow.commit()
 
     async with uow:

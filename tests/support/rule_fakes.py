@@ -102,8 +102,16 @@ class FakeRuleState:
         self.store.profiles[user_id] = profile
         return profile
 
+    async def lock_profiles(self, timezones: Mapping[str, str]) -> dict[str, Profile]:
+        return {u: await self.lock_profile(u, tz) for u, tz in sorted(timezones.items())}
+
     async def get_profile(self, user_id: str) -> Profile | None:
         return self.store.profiles.get(user_id)
+
+    async def save_xp(self, profiles: Sequence[Profile]) -> None:
+        for p in profiles:
+            stored = self.store.profiles[p.user_id]
+            self.store.profiles[p.user_id] = replace(stored, xp=p.xp, level=p.level)
 
     async def save_profile(self, profile: Profile) -> None:
         self.store.profiles[profile.user_id] = profile
@@ -125,13 +133,21 @@ class FakeRuleState:
             recent_events={t: recent.count(t) for t in velocity_types},
         )
 
-    async def save(self, state: UserState, completions: Sequence[TaskCompletion]) -> None:
-        for task in state.tasks.values():
-            self.store.tasks[(task.user_id, task.task_id)] = task
-        for badge in state.badges.values():
-            self.store.badges[(badge.user_id, badge.badge_id)] = rule_codec.in_utc(badge)
-        for counter in state.counters.values():
-            self.store.counters[(state.profile.user_id, counter.key)] = counter
+    async def load_many(
+        self, profiles: Sequence[Profile], velocity_types: Sequence[str], since: dt.datetime
+    ) -> dict[str, UserState]:
+        return {p.user_id: await self.load(p, velocity_types, since) for p in profiles}
+
+    async def save(
+        self, states: Sequence[UserState], completions: Sequence[TaskCompletion]
+    ) -> None:
+        for state in states:
+            for task in state.tasks.values():
+                self.store.tasks[(task.user_id, task.task_id)] = task
+            for badge in state.badges.values():
+                self.store.badges[(badge.user_id, badge.badge_id)] = rule_codec.in_utc(badge)
+            for counter in state.counters.values():
+                self.store.counters[(state.profile.user_id, counter.key)] = counter
         for completion in completions:
             key = (
                 completion.user_id, completion.task_id, completion.window_id, completion.run,
@@ -202,10 +218,14 @@ class FakeEvents:
     def __init__(self, store: RuleStore) -> None:
         self.store = store
 
-    async def get(self, idempotency_key: str) -> StoredEvent | None:
-        return self.store.events.get(idempotency_key)
+    async def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, StoredEvent]:
+        events = self.store.events
+        return {key: events[key] for key in idempotency_keys if key in events}
 
-    async def add(self, stored: StoredEvent) -> bool:
+    async def add_many(self, stored: Sequence[StoredEvent]) -> set[str]:
+        return {s.event.idempotency_key for s in stored if self._add(s)}
+
+    def _add(self, stored: StoredEvent) -> bool:
         key = stored.event.idempotency_key
         if key in self.store.events:
             return False

@@ -17,13 +17,23 @@ _EVENT_COLUMNS = (
     "idempotency_key", "user_id", "type", "value", "attributes", "occurred_at", "received_at",
     "status", "review", "reason", "effects",
 )  # fmt: skip
-_ADD_EVENT = f"""
+_EVENT_TYPES = (
+    "text", "text", "text", "bigint", "jsonb", "timestamptz", "timestamptz", "text", "boolean",
+    "text", "jsonb",
+)  # fmt: skip
+# JSON documents travel as text arrays (asyncpg has no jsonb[] codec) and are cast per row.
+_ADD_EVENTS = f"""
     insert into rule_events ({", ".join(_EVENT_COLUMNS)})
-    values ({", ".join(f"${n}" for n in range(1, len(_EVENT_COLUMNS) + 1))})
+    select {", ".join(f"{c}::{t}" for c, t in zip(_EVENT_COLUMNS, _EVENT_TYPES, strict=True))}
+    from unnest({
+    ", ".join(f"${n}::{'text' if t == 'jsonb' else t}[]" for n, t in enumerate(_EVENT_TYPES, 1))
+}) as u({", ".join(_EVENT_COLUMNS)})
     on conflict (idempotency_key) do nothing
-    returning id
+    returning idempotency_key
 """
-_GET_EVENT = f"select {', '.join(_EVENT_COLUMNS)} from rule_events where idempotency_key = $1"
+_GET_EVENTS = f"""
+    select {", ".join(_EVENT_COLUMNS)} from rule_events where idempotency_key = any($1::text[])
+"""
 _LATEST_EVENT = f"""
     select {", ".join(_EVENT_COLUMNS)} from rule_events where user_id = $1 and type = $2
     order by received_at desc, id desc limit 1
@@ -59,6 +69,16 @@ def _stored(row: Row) -> StoredEvent:
     )
 
 
+def _event_row(stored: StoredEvent) -> tuple[object, ...]:
+    event, effects = stored.event, stored.effects
+    return (
+        event.idempotency_key, event.user_id, event.type, event.value,
+        json.dumps(dict(event.attributes)), event.occurred_at, stored.received_at,
+        str(stored.status), stored.status is EventStatus.REJECTED, effects.rejected,
+        rule_codec.effects_to_json(effects),
+    )  # fmt: skip
+
+
 class PostgresEvents:
     """Events as received, with what they did; one round trip per call, and per page."""
 
@@ -66,24 +86,20 @@ class PostgresEvents:
         self._driver = driver
         self.replay_batch = replay_batch
 
-    async def get(self, idempotency_key: str) -> StoredEvent | None:
-        row = await self._driver.fetchrow(_GET_EVENT, idempotency_key)
-        return _stored(row) if row else None
+    async def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, StoredEvent]:
+        rows = await self._driver.fetch(_GET_EVENTS, list(idempotency_keys))
+        return {row["idempotency_key"]: _stored(row) for row in rows}
 
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
         row = await self._driver.fetchrow(_LATEST_EVENT, user_id, event_type)
         return _stored(row) if row else None
 
-    async def add(self, stored: StoredEvent) -> bool:
-        event, effects = stored.event, stored.effects
-        row = await self._driver.fetchrow(
-            _ADD_EVENT,
-            event.idempotency_key, event.user_id, event.type, event.value,
-            json.dumps(dict(event.attributes)), event.occurred_at, stored.received_at,
-            str(stored.status), stored.status is EventStatus.REJECTED, effects.rejected,
-            rule_codec.effects_to_json(effects),
-        )  # fmt: skip
-        return row is not None
+    async def add_many(self, stored: Sequence[StoredEvent]) -> set[str]:
+        if not stored:
+            return set()
+        rows = [_event_row(s) for s in stored]
+        columns = [list(column) for column in zip(*rows, strict=True)]
+        return {r["idempotency_key"] for r in await self._driver.fetch(_ADD_EVENTS, *columns)}
 
     async def replay(self, event_types: Sequence[str], since: dt.datetime) -> AsyncIterator[Event]:
         """Pages of `replay_batch` events within the caller's transaction; the caller must

@@ -1,15 +1,12 @@
-"""Postgres implementations of the rules engine's definition and user-state ports."""
+"""Postgres implementation of the rules engine's user-state port."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from service.adapters.postgres import rule_codec
 from service.adapters.postgres.driver import Driver, Row
-from service.domain.rules.checks import DefinitionKind
-from service.domain.rules.ruleset import Definition
 from service.domain.rules.state import (
     BadgeState,
     Counter,
@@ -21,70 +18,20 @@ from service.domain.rules.state import (
 )
 
 # Prebuilt SQL run on the driver, which prepares each text once per connection.
-_DEFINITION_COLUMNS = "kind, definition_id, version, config, archived, created_at"
-_ALL_CURRENT = f"""
-    select distinct on (kind, definition_id) {_DEFINITION_COLUMNS} from rule_definitions
-    order by kind, definition_id, version desc
-"""
-_LIST = f"""
-    select distinct on (definition_id) {_DEFINITION_COLUMNS} from rule_definitions
-    where kind = $1 order by definition_id, version desc
-"""
-_GET = f"""
-    select {_DEFINITION_COLUMNS} from rule_definitions
-    where kind = $1 and definition_id = $2 order by version desc limit 1
-"""
-_LOCK_ID = "select pg_advisory_xact_lock(hashtext($1))"
-_ADD = """
-    insert into rule_definitions (kind, definition_id, version, config, archived)
-    select $1::text, $2::text, coalesce(max(version), 0) + 1, $3::jsonb, $4::boolean
-    from rule_definitions where kind = $1::text and definition_id = $2::text
-    returning version, created_at
-"""
-
-
-class PostgresDefinitions:
-    """Versions of every definition kind; the newest version of an id is the current one."""
-
-    def __init__(self, driver: Driver) -> None:
-        self._driver = driver
-
-    async def all_current(self) -> list[Definition]:
-        rows = await self._driver.fetch(_ALL_CURRENT)
-        return [rule_codec.definition_from_row(row) for row in rows]
-
-    async def get(self, kind: DefinitionKind, definition_id: str) -> Definition | None:
-        row = await self._driver.fetchrow(_GET, str(kind), definition_id)
-        return rule_codec.definition_from_row(row) if row else None
-
-    async def add(self, definition: Definition) -> Definition:
-        kind, definition_id = str(definition.KIND), definition.definition_id
-        # Versions of one id are serialised; other ids are not blocked. The lock is taken
-        # in a statement of its own so that the insert's snapshot sees the previous holder's
-        # committed version.
-        await self._driver.execute(_LOCK_ID, f"rule:{kind}:{definition_id}")
-        config = rule_codec.definition_to_json(definition)
-        row = await self._driver.fetchrow(_ADD, kind, definition_id, config, definition.archived)
-        assert row is not None
-        # As get() will read it back: instants on UTC.
-        stored = dataclasses.replace(
-            definition, version=row["version"], created_at=row["created_at"]
-        )
-        return rule_codec.in_utc(stored)
-
-    # Last: the method's name shadows the builtin for the annotations below it.
-    async def list(self, kind: DefinitionKind) -> list[Definition]:
-        rows = await self._driver.fetch(_LIST, str(kind))
-        return [rule_codec.definition_from_row(row) for row in rows]
-
-
 _PROFILE_COLUMNS = "user_id, timezone, segments, xp, level"
-# The upsert takes the row's lock and returns it in one round trip, also for a new user.
-# $2 is the new timezone, or null to keep the stored one.
-_LOCK_PROFILE = f"""
+# The upsert takes the rows' locks, in user order, and returns them in one round trip, also
+# for new users. An empty timezone keeps the stored one.
+_LOCK_PROFILES = f"""
+    with wanted as (
+        select user_id, nullif(timezone, '') as timezone
+        from unnest($1::text[], $2::text[]) as u(user_id, timezone)
+    )
     insert into rule_profiles as p ({_PROFILE_COLUMNS})
-    values ($1, coalesce($2::text, $3::text), $4, $5, $6)
-    on conflict (user_id) do update set timezone = coalesce($2::text, p.timezone)
+    select user_id, coalesce(timezone, $3::text), $4::text[], $5::bigint, $6::int
+    from wanted order by user_id
+    on conflict (user_id) do update set timezone = coalesce(
+        (select w.timezone from wanted as w where w.user_id = excluded.user_id), p.timezone
+    )
     returning {_PROFILE_COLUMNS}
 """
 _GET_PROFILE = f"select {_PROFILE_COLUMNS} from rule_profiles where user_id = $1"
@@ -95,20 +42,27 @@ _SAVE_PROFILE = f"""
         updated_at = now()
 """
 _BLANK = Profile(user_id="")
+_SAVE_XP = """
+    update rule_profiles as p set xp = u.xp, level = u.level, updated_at = now()
+    from unnest($1::text[], $2::bigint[], $3::int[]) as u(user_id, xp, level)
+    where p.user_id = u.user_id
+"""
 
-# Everything the rules engine reads about one user, in one round trip: each part is an
+# Everything the rules engine reads about some users, in one round trip: each part is an
 # array of anonymous records, which asyncpg decodes into tuples of typed values.
 _LOAD = """
     select
+        u.user_id,
         array(select row(task_id, version, window_id, progress, tiers_reached, completions)
-              from task_states where user_id = $1) as tasks,
+              from task_states as t where t.user_id = u.user_id) as tasks,
         array(select row(badge_id, version, progress, tier, earned_at)
-              from badge_states where user_id = $1) as badges,
+              from badge_states as b where b.user_id = u.user_id) as badges,
         array(select row(key, window_id, amount)
-              from rule_counters where user_id = $1) as counters,
-        array(select row(type, count(*)) from rule_events
-              where user_id = $1 and type = any($2::text[]) and received_at >= $3
+              from rule_counters as c where c.user_id = u.user_id) as counters,
+        array(select row(type, count(*)) from rule_events as e
+              where e.user_id = u.user_id and type = any($2::text[]) and received_at >= $3
               group by type) as recent
+    from unnest($1::text[]) as u(user_id)
 """
 
 _TASK_COLUMNS = (
@@ -268,12 +222,14 @@ class PostgresRuleState:
         self._driver = driver
 
     async def lock_profile(self, user_id: str, timezone: str) -> Profile:
-        row = await self._driver.fetchrow(
-            _LOCK_PROFILE, user_id, timezone or None, _BLANK.timezone, list(_BLANK.segments),
-            _BLANK.xp, _BLANK.level,
+        return (await self.lock_profiles({user_id: timezone}))[user_id]
+
+    async def lock_profiles(self, timezones: Mapping[str, str]) -> dict[str, Profile]:
+        rows = await self._driver.fetch(
+            _LOCK_PROFILES, list(timezones), list(timezones.values()), _BLANK.timezone,
+            list(_BLANK.segments), _BLANK.xp, _BLANK.level,
         )  # fmt: skip
-        assert row is not None
-        return _profile(row)
+        return {row["user_id"]: _profile(row) for row in rows}
 
     async def get_profile(self, user_id: str) -> Profile | None:
         row = await self._driver.fetchrow(_GET_PROFILE, user_id)
@@ -285,27 +241,44 @@ class PostgresRuleState:
             _SAVE_PROFILE, p.user_id, p.timezone, list(p.segments), p.xp, p.level
         )
 
+    async def save_xp(self, profiles: Sequence[Profile]) -> None:
+        if profiles:
+            rows = [(p.user_id, p.xp, p.level) for p in profiles]
+            await self._driver.execute(_SAVE_XP, *_arrays(rows, 3))
+
     async def load(
         self, profile: Profile, velocity_types: Sequence[str], since: dt.datetime
     ) -> UserState:
-        user_id = profile.user_id
-        row = await self._driver.fetchrow(_LOAD, user_id, list(velocity_types), since)
-        assert row is not None
-        recent = dict(row["recent"])
-        return UserState(
-            profile=profile,
-            tasks={r[0]: TaskState(user_id, *r) for r in row["tasks"]},
-            badges={r[0]: BadgeState(user_id, *r) for r in row["badges"]},
-            counters={r[0]: Counter(*r) for r in row["counters"]},
-            recent_events={t: recent.get(t, 0) for t in velocity_types},
-        )
+        return (await self.load_many([profile], velocity_types, since))[profile.user_id]
 
-    async def save(self, state: UserState, completions: Sequence[TaskCompletion]) -> None:
-        user_id = state.profile.user_id
+    async def load_many(
+        self, profiles: Sequence[Profile], velocity_types: Sequence[str], since: dt.datetime
+    ) -> dict[str, UserState]:
+        by_id = {p.user_id: p for p in profiles}
+        rows = await self._driver.fetch(_LOAD, list(by_id), list(velocity_types), since)
+        states = {}
+        for row in rows:
+            user_id, recent = row["user_id"], dict(row["recent"])
+            states[user_id] = UserState(
+                profile=by_id[user_id],
+                tasks={r[0]: TaskState(user_id, *r) for r in row["tasks"]},
+                badges={r[0]: BadgeState(user_id, *r) for r in row["badges"]},
+                counters={r[0]: Counter(*r) for r in row["counters"]},
+                recent_events={t: recent.get(t, 0) for t in velocity_types},
+            )
+        return states
+
+    async def save(
+        self, states: Sequence[UserState], completions: Sequence[TaskCompletion]
+    ) -> None:
         parts: tuple[list[tuple[object, ...]], ...] = (
-            [_task_row(s) for s in state.tasks.values()],
-            [_badge_row(s) for s in state.badges.values()],
-            [(user_id, c.key, c.window_id, c.amount) for c in state.counters.values()],
+            [_task_row(t) for s in states for t in s.tasks.values()],
+            [_badge_row(b) for s in states for b in s.badges.values()],
+            [
+                (s.profile.user_id, c.key, c.window_id, c.amount)
+                for s in states
+                for c in s.counters.values()
+            ],
             [_completion_row(c) for c in completions],
         )
         if not any(parts):

@@ -9,6 +9,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
+from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.repositories import (
@@ -16,7 +17,7 @@ from service.adapters.postgres.repositories import (
     PostgresOutbox,
     PostgresPrograms,
 )
-from service.adapters.postgres.rule_repositories import PostgresDefinitions, PostgresRuleState
+from service.adapters.postgres.rule_repositories import PostgresRuleState
 
 # What a connection that died while pooled raises on its first use.
 _DEAD_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)

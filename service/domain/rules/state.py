@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from service.domain.rewards import Grant, Reward
 
@@ -97,6 +97,32 @@ class UserState:
     counters: Mapping[str, Counter] = field(default_factory=dict)
     # Events of each type the user sent within the last minute, for velocity caps.
     recent_events: Mapping[str, int] = field(default_factory=dict)
+
+    def after(self, outcome: Outcome) -> UserState:
+        """This state with what an applied outcome changed."""
+        return UserState(
+            outcome.profile,
+            tasks={**self.tasks, **{t.task_id: t for t in outcome.tasks}},
+            badges={**self.badges, **{b.badge_id: b for b in outcome.badges}},
+            counters={**self.counters, **{c.key: c for c in outcome.counters}},
+            recent_events=self.recent_events,
+        )
+
+    def changed_since(self, before: UserState) -> UserState:
+        """Only the task states, badge states and counters that differ from `before`."""
+        return UserState(
+            self.profile,
+            tasks={k: v for k, v in self.tasks.items() if before.tasks.get(k) != v},
+            badges={k: v for k, v in self.badges.items() if before.badges.get(k) != v},
+            counters={k: v for k, v in self.counters.items() if before.counters.get(k) != v},
+        )
+
+    def seen(self, event_type: str) -> UserState:
+        """This state once the user sent one more event of the type (applied or not)."""
+        if event_type not in self.recent_events:
+            return self
+        recent = {**self.recent_events, event_type: self.recent_events[event_type] + 1}
+        return replace(self, recent_events=recent)
 
 
 @dataclass(frozen=True, slots=True)

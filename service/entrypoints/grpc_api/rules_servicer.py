@@ -25,7 +25,7 @@ class EventServicer(events_grpc.EventServiceServicer):
         self, request: events_pb.TrackEventRequest, context: Context
     ) -> events_pb.TrackEventResponse:
         cmd = convert.track_event_from_pb(request)
-        tracked = await events.track_event(cmd, uow=self._app.uow(), rules=self._app.rules)
+        tracked = await self._app.events.track(cmd)
         return events_pb.TrackEventResponse(effects=convert.tracked_to_pb(tracked))
 
     async def TrackEvents(

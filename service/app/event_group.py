@@ -1,0 +1,165 @@
+"""One transaction for a group of events: set-based reads and writes, rules in between."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Sequence
+
+from service.app.board_ports import ScoreRow
+from service.app.ports import UnitOfWork
+from service.app.rule_views import Tracked
+from service.app.rules import VELOCITY_SPAN, Rules, decide
+from service.app.rules_ports import EventStatus, StoredEvent
+from service.app.scores import SubmitScore, publish, record_score, submission
+from service.domain.boards import BoardDefinition
+from service.domain.errors import DomainError, FailedPrecondition
+from service.domain.rewards import Grant
+from service.domain.rules.engine import evaluate_event
+from service.domain.rules.ruleset import RuleSet
+from service.domain.rules.state import Event, TaskCompletion, UserState
+
+log = logging.getLogger(__name__)
+
+Published = tuple[BoardDefinition, list[ScoreRow]]
+
+
+async def apply_group(
+    events: Sequence[Event],
+    timezones: Sequence[str],
+    *,
+    uow: UnitOfWork,
+    rules: Rules,
+    now: dt.datetime,
+    all_or_none: bool,
+) -> list[Tracked | DomainError]:
+    """Apply the events in order in one transaction, each once.
+
+    An event that cannot be applied (its key was used for a different event) gets its error
+    in place of a result; with `all_or_none` the first such error is raised instead and
+    nothing is stored. Scores reach Redis after the commit.
+    """
+    ruleset = await rules.catalog.current()
+    boards = await rules.boards.catalog.all()
+    async with uow:
+        group = _Group(uow, ruleset, boards, now)
+        results = await group.apply(events, timezones)
+        errors = [r for r in results if isinstance(r, DomainError)]
+        if all_or_none and errors:
+            raise errors[0]
+        await group.write()
+        await uow.commit()
+    for board, rows in group.scores:
+        if rows:
+            await publish(board, rows, rules.boards, uow)
+    return results
+
+
+class _Group:
+    """The state of one group's transaction: users' rule state, and what to write."""
+
+    def __init__(
+        self, uow: UnitOfWork, ruleset: RuleSet, boards: list[BoardDefinition], now: dt.datetime
+    ) -> None:
+        self.uow, self.ruleset, self.boards, self.now = uow, ruleset, boards, now
+        self.before: dict[str, UserState] = {}
+        self.states: dict[str, UserState] = {}
+        self.stored: dict[str, StoredEvent] = {}
+        self.recorded: dict[str, StoredEvent] = {}
+        self.completions: list[TaskCompletion] = []
+        self.grants: list[Grant] = []
+        self.scores: list[Published] = []
+
+    async def apply(
+        self, events: Sequence[Event], timezones: Sequence[str]
+    ) -> list[Tracked | DomainError]:
+        zones: dict[str, str] = {}
+        for event, timezone in zip(events, timezones, strict=True):
+            zones[event.user_id] = timezone or zones.get(event.user_id, "")
+        profiles = await self.uow.rule_state.lock_profiles(zones)
+        self.stored = await self.uow.events.get_many(sorted({e.idempotency_key for e in events}))
+        since = self.now - VELOCITY_SPAN
+        self.before = await self.uow.rule_state.load_many(
+            list(profiles.values()), self.ruleset.velocity_types, since
+        )
+        self.states = dict(self.before)
+        return [await self._apply(event) for event in events]
+
+    async def _apply(self, event: Event) -> Tracked | DomainError:
+        key = event.idempotency_key
+        known = self.recorded.get(key) or self.stored.get(key)
+        if known is not None:
+            try:
+                _same(known.event, event)
+            except FailedPrecondition as exc:
+                return exc
+            return Tracked(known.effects, known.status, duplicate=True)
+        state, ruleset, now = self.states[event.user_id], self.ruleset, self.now
+        outcome = await decide(
+            self.uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now)
+        )
+        effects, status = outcome.effects, EventStatus.REJECTED
+        if not effects.rejected:
+            status, state = EventStatus.APPLIED, state.after(outcome)
+            self.completions += effects.completions
+            self.grants += effects.grants
+            scored = await self._score(event)
+            effects = dataclasses.replace(effects, board_submissions=scored)
+        self.states[event.user_id] = state.seen(event.type)
+        self.recorded[key] = StoredEvent(event, now, status, effects)
+        return Tracked(effects, status, duplicate=False)
+
+    async def _score(self, event: Event) -> tuple[str, ...]:
+        """Submit the event's value to every board fed by its type; a board whose period is
+        closed or final, or whose partition attribute is missing, is skipped."""
+        scored = []
+        for board in self.boards:
+            if event.type not in board.source_event_types:
+                continue
+            attribute = board.partition_attribute
+            cmd = SubmitScore(
+                board.board_id, event.user_id, event.value, f"event:{event.idempotency_key}",
+                event.attributes.get(attribute, "") if attribute else "", event.occurred_at,
+            )  # fmt: skip
+            try:
+                rows, _ = await record_score(self.uow, submission(cmd, board, self.now))
+            except DomainError as exc:
+                log.info(
+                    "event %s not scored on %s: %s", event.idempotency_key, board.board_id, exc
+                )
+                continue
+            self.scores.append((board, rows))
+            scored.append(board.board_id)
+        return tuple(scored)
+
+    async def write(self) -> None:
+        """Everything the group changed, in a few statements whatever its size."""
+        before, after = self.before, self.states
+        await self.uow.rule_state.save_xp(
+            [s.profile for u, s in after.items() if s.profile != before[u].profile]
+        )
+        changed = [s.changed_since(before[u]) for u, s in after.items()]
+        await self.uow.rule_state.save(changed, self.completions)
+        await self.uow.outbox.add(self.grants)
+        records = list(self.recorded.values())
+        stored = await self.uow.events.add_many(records)
+        for record in records:
+            if record.event.idempotency_key not in stored:  # taken meanwhile, by another user
+                _taken_by_another_user(record.event)
+
+
+def _same(stored: Event, event: Event) -> None:
+    """A reused idempotency key must name the same event, or it is a caller's bug."""
+    if stored.user_id != event.user_id:
+        _taken_by_another_user(event)
+    if dataclasses.replace(stored, occurred_at=event.occurred_at) != event:
+        raise FailedPrecondition(
+            f"idempotency_key {event.idempotency_key!r} was used for a different event"
+        )
+
+
+def _taken_by_another_user(event: Event) -> None:
+    raise FailedPrecondition(
+        f"idempotency_key {event.idempotency_key!r} was used for another user's event"
+    )

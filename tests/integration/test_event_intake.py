@@ -1,0 +1,113 @@
+"""Group commit of TrackEvent: concurrent calls share transactions, never each other's fate."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from service.adapters.postgres.uow import PostgresUnitOfWork
+from service.app import definitions
+from service.app.events import EventIntake
+from service.app.ports import UnitOfWork
+from service.app.rule_views import Tracked, TrackEvent
+from service.bootstrap import App
+from service.domain.errors import FailedPrecondition
+from service.domain.rewards import Reward, RewardKind
+from service.domain.rules.definitions import TaskDefinition, TaskTier
+
+pytestmark = pytest.mark.integration
+
+FIRST_BUY = TaskDefinition(
+    "first-buy", "First buy", "purchase", (TaskTier(1, (Reward(RewardKind.POINTS, 5),)),)
+)
+
+
+class CountingUnitsOfWork:
+    """Hands out Postgres units of work and counts them; the first `failing` commits fail."""
+
+    def __init__(self, engine: AsyncEngine, failing: int = 0) -> None:
+        self.engine, self.made, self.failing = engine, 0, failing
+
+    def __call__(self) -> UnitOfWork:
+        self.made += 1
+        if self.failing:
+            self.failing -= 1
+            return FailingCommit(self.engine)
+        return PostgresUnitOfWork(self.engine)
+
+
+class FailingCommit(PostgresUnitOfWork):
+    async def commit(self) -> None:
+        raise OSError("connection reset during commit")
+
+
+async def _rows(engine: AsyncEngine, table: str) -> int:
+    async with engine.connect() as conn:
+        return int((await conn.execute(sa.text(f"select count(*) from {table}"))).scalar_one())
+
+
+async def _track_all(intake: EventIntake, cmds: list[TrackEvent]) -> list[Tracked | BaseException]:
+    return await asyncio.gather(*(intake.track(cmd) for cmd in cmds), return_exceptions=True)
+
+
+async def test_concurrent_calls_share_transactions(app: App, engine: AsyncEngine) -> None:
+    await definitions.upsert_definition(FIRST_BUY, uow=app.uow(), rules=app.rules)
+    units = CountingUnitsOfWork(engine)
+    intake = EventIntake(units, app.rules, max_group=32)
+    cmds = [TrackEvent(f"u{n:03}", "purchase", f"k{n}") for n in range(100)]
+
+    results = await _track_all(intake, cmds)
+
+    assert all(isinstance(r, Tracked) and len(r.effects.grants) == 1 for r in results)
+    assert [r.effects.grants[0].user_id for r in results if isinstance(r, Tracked)] == [
+        c.user_id for c in cmds
+    ]
+    assert units.made <= 10
+    assert await _rows(engine, "grant_outbox") == 100
+    assert await _rows(engine, "rule_events") == 100
+
+
+async def test_one_key_sent_concurrently_is_applied_once(app: App, engine: AsyncEngine) -> None:
+    await definitions.upsert_definition(FIRST_BUY, uow=app.uow(), rules=app.rules)
+    intake = EventIntake(app.uow, app.rules)
+
+    results = await _track_all(intake, [TrackEvent("ana", "purchase", "same")] * 20)
+
+    tracked = [r for r in results if isinstance(r, Tracked)]
+    assert len(tracked) == 20
+    assert sum(not r.duplicate for r in tracked) == 1
+    assert await _rows(engine, "grant_outbox") == 1
+
+
+async def test_a_misused_key_fails_only_its_own_call(app: App, engine: AsyncEngine) -> None:
+    intake = EventIntake(app.uow, app.rules)
+    cmds = [
+        TrackEvent("ana", "purchase", "k1", value=1),
+        TrackEvent("ana", "purchase", "k1", value=2),
+        TrackEvent("bob", "purchase", "k1", value=1),
+        TrackEvent("cy", "purchase", "k2"),
+    ]
+
+    results = await _track_all(intake, cmds)
+
+    assert isinstance(results[0], Tracked)
+    assert isinstance(results[1], FailedPrecondition)
+    assert "different event" in str(results[1])
+    assert isinstance(results[2], FailedPrecondition)
+    assert "another user" in str(results[2])
+    assert isinstance(results[3], Tracked)
+    assert await _rows(engine, "rule_events") == 2
+
+
+async def test_a_failed_group_is_retried_event_by_event(app: App, engine: AsyncEngine) -> None:
+    units = CountingUnitsOfWork(engine, failing=1)
+    intake = EventIntake(units, app.rules)
+    cmds = [TrackEvent(f"u{n}", "purchase", f"k{n}") for n in range(5)]
+
+    results = await _track_all(intake, cmds)
+
+    assert all(isinstance(r, Tracked) for r in results)
+    assert await _rows(engine, "rule_events") == 5
