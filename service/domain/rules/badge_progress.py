@@ -41,8 +41,9 @@ def advance_badge(
     when the badge is limited: `supply_left` None means the caller has not locked the
     supply yet and the tier is assumed available.
     """
-    if not badge.available(at):
-        return BadgeAdvance(state, ())
+    settled = measure == state.progress and state.version == badge.version and not badge.supply
+    if settled or not badge.available(at):
+        return BadgeAdvance(state, ())  # nothing can move
     best = tiers_for(badge, measure)
     if state.tier == 0 and badge.supply and supply_left == 0:
         best = 0

@@ -116,6 +116,8 @@ class _Evaluation:
                     f"reached {level.name}", kind="level", definition=LEVELS_ID,
                     version=table.version,
                 )  # fmt: skip
+        # Also without a level-up: a badge defined after users passed its level is earned
+        # at their next step.
         for badge in self.rules.badges_by_kind.get(CriterionKind.LEVEL_REACHED, ()):
             self.move_badge(badge, self.profile.level, at)
 

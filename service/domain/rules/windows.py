@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import zoneinfo
 from dataclasses import dataclass
 
@@ -33,6 +34,8 @@ def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return naive.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
+# Rules ask for the same windows many times per event; the function is pure.
+@functools.lru_cache(maxsize=4096)
 def window_at(
     cadence: Cadence,
     at: dt.datetime,
