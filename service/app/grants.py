@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
-import hashlib
-import json
 from dataclasses import dataclass, field
 
 from service.app.grant_ports import (
@@ -17,6 +13,7 @@ from service.app.grant_ports import (
     LoyaltyCannotList,
     LoyaltySink,
 )
+from service.app.paging import decode_page_token, encode_page_token
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import OutboxGrant, OutboxStats, Reconciliation, reconcile
 from service.domain.validation import check_id
@@ -46,30 +43,6 @@ class GrantPage:
 class ReconcileGrants:
     created_after: dt.datetime | None
     created_before: dt.datetime | None
-
-
-def _filter_digest(where: GrantFilter) -> str:
-    return hashlib.sha256(repr(where).encode()).hexdigest()[:16]
-
-
-def encode_page_token(before_id: int, where: GrantFilter) -> str:
-    """An opaque token for the page after `before_id`, bound to the filters it was made for."""
-    doc = json.dumps({"before": before_id, "filter": _filter_digest(where)})
-    return base64.urlsafe_b64encode(doc.encode()).decode()
-
-
-def decode_page_token(token: str, where: GrantFilter) -> int | None:
-    """The id the next page starts below, or None for the first page."""
-    if not token:
-        return None
-    try:
-        doc = json.loads(base64.urlsafe_b64decode(token.encode()))
-        before, digest = int(doc["before"]), str(doc["filter"])
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidArgument("page_token", "is not a token this service issued") from exc
-    if digest != _filter_digest(where):
-        raise InvalidArgument("page_token", "was issued for other filters")
-    return before
 
 
 def _check_grant_id(field: str, value: str) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter as Tally
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
+from service.app.paging import decode_page_token, encode_page_token
 from service.app.ports import UnitOfWork
 from service.app.rule_views import DryRunReport, Explanation
 from service.app.rules import Rules
+from service.app.rules_ports import StoredEvent
 from service.domain.errors import InvalidArgument, NotFound
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.badge_progress import blank
@@ -21,6 +24,8 @@ from service.domain.rules.state import Event, Profile, Shared, UserState
 from service.domain.validation import check_id
 
 MAX_DRY_RUN_DAYS = 90
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
 _PROFILE_BATCH = 500
 
 
@@ -138,3 +143,31 @@ async def _last_event(uow: UnitOfWork, user_id: str, event_type: str) -> LastEve
         return None
     stored = await uow.events.latest(user_id, event_type)
     return LastEvent(stored.event, stored.effects.rejected) if stored else None
+
+
+@dataclass(frozen=True, slots=True)
+class ListFlagged:
+    user_id: str = ""
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedPage:
+    events: tuple[StoredEvent, ...]
+    next_page_token: str
+
+
+async def list_flagged(query: ListFlagged, *, uow: UnitOfWork) -> FlaggedPage:
+    """Events a cap or velocity limit rejected, newest first, for a person to review."""
+    if query.user_id:
+        check_id("user_id", query.user_id)
+    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
+        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
+    size = query.page_size or DEFAULT_PAGE_SIZE
+    where = ("flagged", query.user_id)
+    before = decode_page_token(query.page_token, where)
+    async with uow:
+        found = await uow.events.flagged(query.user_id, before, size + 1)
+    token = encode_page_token(found[size - 1][0], where) if len(found) > size else ""
+    return FlaggedPage(tuple(stored for _, stored in found[:size]), token)

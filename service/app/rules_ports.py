@@ -147,6 +147,13 @@ class EventRepository(Protocol):
         """Store the events; return the keys stored, leaving out keys already taken."""
         ...
 
+    async def flagged(
+        self, user_id: str, before_id: int | None, limit: int
+    ) -> list[tuple[int, StoredEvent]]:
+        """Events flagged for review (rejected), newest first, with their ids; of one user
+        when `user_id` is not empty, and below `before_id` when it is given."""
+        ...
+
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
         """The user's most recently received event of the type."""
         ...

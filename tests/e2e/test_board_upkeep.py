@@ -1,4 +1,4 @@
-"""Background upkeep across replicas: definition changes reach every catalog."""
+"""Background upkeep across replicas: board and rule definition changes reach every catalog."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import dataclasses
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import boards
+from service.app import boards, definitions
 from service.bootstrap import build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
+from service.domain.rules.definitions import TaskDefinition, TaskTier
 from service.entrypoints.board_upkeep import start_board_upkeep
 from service.settings import Settings
 from tests.support.clock import MovableClock
@@ -39,6 +40,27 @@ async def test_a_definition_change_reaches_the_other_replicas(
             return (await reader.boards.catalog.get("xp")).title == "Experience"
 
         await wait_until(renamed_there, within=10, what="the rename to reach the other replica")
+    finally:
+        await upkeep.stop()
+        await writer.close()
+        await reader.close()
+
+
+async def test_a_rule_change_reaches_the_other_replicas(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    writer, reader = build_app(settings, clock), build_app(settings, clock)
+    upkeep = start_board_upkeep(reader)
+    task = TaskDefinition("buy", "Buy", "purchase", (TaskTier(1),))
+    try:
+        await asyncio.wait_for(upkeep.following.wait(), 10)
+        assert "buy" not in (await reader.rules.catalog.current()).tasks  # loaded, now cached
+        await definitions.upsert_definition(task, uow=writer.uow(), rules=writer.rules)
+
+        async def defined_there() -> bool:
+            return "buy" in (await reader.rules.catalog.current()).tasks
+
+        await wait_until(defined_there, within=10, what="the task to reach the other replica")
     finally:
         await upkeep.stop()
         await writer.close()

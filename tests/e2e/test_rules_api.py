@@ -171,3 +171,23 @@ async def test_profiles_show_level_and_segments(channel: grpc.aio.Channel) -> No
     profile = (await player.GetProfile(player_pb.GetProfileRequest(user_id="ana"))).profile
     assert list(segments.segments) == ["beta", "vip"]
     assert (profile.level, profile.xp_to_next_level, profile.next_level_name) == (1, 100, "Level 2")
+
+
+async def test_flagged_events_are_listed_for_review(channel: grpc.aio.Channel) -> None:
+    admin = admin_grpc.RulesAdminServiceStub(channel)
+    sender = events_grpc.EventServiceStub(channel)
+    velocity = defs.CapDefinition(
+        cap_id="invites", title="Invites", kind=defs.CAP_KIND_VELOCITY, limit=1,
+        event_type="invite",
+    )  # fmt: skip
+    await admin.UpsertDefinition(
+        admin_pb.UpsertDefinitionRequest(definition=defs.Definition(cap=velocity))
+    )
+    await sender.TrackEvent(_invite("ana", "a"))
+    rejected = await sender.TrackEvent(_invite("ana", "b"))
+    listed = await admin.ListFlaggedEvents(admin_pb.ListFlaggedEventsRequest(user_id="ana"))
+    assert rejected.effects.status == events_pb.EVENT_STATUS_REJECTED
+    assert [(e.idempotency_key, e.attributes["status"]) for e in listed.events] == [
+        ("b", "signed_up")
+    ]
+    assert listed.events[0].reason == rejected.effects.rejected_reason

@@ -147,6 +147,26 @@ async def test_velocity_limits_events_per_minute(app: App, clock: MovableClock) 
     assert (await _track(app, "ana", "t5", "tap")).status is EventStatus.APPLIED
 
 
+async def test_rejected_events_wait_for_review_newest_first(app: App) -> None:
+    await _define(app, CapDefinition("taps", "Taps", CapKind.VELOCITY, 1, event_type="tap"))
+    for n in range(5):
+        await _track(app, "ana" if n < 4 else "bob", f"t{n}", "tap")
+    first = await insight.list_flagged(insight.ListFlagged(page_size=2), uow=app.uow())
+    rest = await insight.list_flagged(
+        insight.ListFlagged(page_size=2, page_token=first.next_page_token), uow=app.uow()
+    )
+    anas = await insight.list_flagged(insight.ListFlagged("ana"), uow=app.uow())
+    assert [s.event.idempotency_key for s in first.events] == ["t3", "t2"]
+    assert [s.event.idempotency_key for s in rest.events] == ["t1"]
+    assert rest.next_page_token == ""
+    assert first.events[0].effects.rejected.startswith("velocity:taps")
+    assert len(anas.events) == 3
+    with pytest.raises(InvalidArgument, match="page_token"):
+        await insight.list_flagged(
+            insight.ListFlagged("ana", page_token=first.next_page_token), uow=app.uow()
+        )
+
+
 async def test_a_campaign_budget_is_shared_by_all_users(app: App, engine: AsyncEngine) -> None:
     await _define(
         app,

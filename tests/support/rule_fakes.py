@@ -237,6 +237,19 @@ class FakeEvents:
         self.store.events[key] = rule_codec.in_utc(replace(stored, event=event, effects=effects))
         return True
 
+    async def flagged(
+        self, user_id: str, before_id: int | None, limit: int
+    ) -> list[tuple[int, StoredEvent]]:
+        numbered = list(enumerate(self.store.events.values(), 1))
+        found = [
+            (n, s)
+            for n, s in reversed(numbered)
+            if s.status is EventStatus.REJECTED
+            and (not user_id or s.event.user_id == user_id)
+            and (before_id is None or n < before_id)
+        ]
+        return found[:limit]
+
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
         found = [
             s

@@ -8,7 +8,7 @@ import pytest
 
 from service.adapters.outbox.backoff import BackoffPolicy
 from service.app.grant_ports import GrantFilter
-from service.app.grants import decode_page_token, encode_page_token
+from service.app.paging import decode_page_token, encode_page_token
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import (
     DeliveryOutcome,

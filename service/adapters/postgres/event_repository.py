@@ -34,6 +34,11 @@ _ADD_EVENTS = f"""
 _GET_EVENTS = f"""
     select {", ".join(_EVENT_COLUMNS)} from rule_events where idempotency_key = any($1::text[])
 """
+_FLAGGED = f"""
+    select id, {", ".join(_EVENT_COLUMNS)} from rule_events
+    where review and ($1 = '' or user_id = $1) and ($2::bigint is null or id < $2)
+    order by id desc limit $3
+"""
 _LATEST_EVENT = f"""
     select {", ".join(_EVENT_COLUMNS)} from rule_events where user_id = $1 and type = $2
     order by received_at desc, id desc limit 1
@@ -89,6 +94,12 @@ class PostgresEvents:
     async def get_many(self, idempotency_keys: Sequence[str]) -> dict[str, StoredEvent]:
         rows = await self._driver.fetch(_GET_EVENTS, list(idempotency_keys))
         return {row["idempotency_key"]: _stored(row) for row in rows}
+
+    async def flagged(
+        self, user_id: str, before_id: int | None, limit: int
+    ) -> list[tuple[int, StoredEvent]]:
+        rows = await self._driver.fetch(_FLAGGED, user_id, before_id, limit)
+        return [(row["id"], _stored(row)) for row in rows]
 
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:
         row = await self._driver.fetchrow(_LATEST_EVENT, user_id, event_type)

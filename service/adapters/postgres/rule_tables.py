@@ -130,6 +130,8 @@ rule_events = sa.Table(
     sa.Column("effects", JSONB, nullable=False),
     # Velocity caps count a user's recent events of one type.
     sa.Index("ix_rule_events_velocity", "user_id", "type", "received_at"),
+    # Operators page through the events waiting for review, newest first.
+    sa.Index("ix_rule_events_review", "id", postgresql_where=sa.text("review")),
     # Replay pages through applied events in its own order, one index range per page.
     sa.Index(
         "ix_rule_events_replay",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from service.app.insight import FlaggedPage
 from service.app.rule_views import (
     BadgeView,
     Claimed,
@@ -215,4 +216,23 @@ def explanation_to_pb(explanation: Explanation) -> admin_pb.ExplainProgressRespo
         progress=explanation.progress,
         target=explanation.target,
         reason=explanation.reason,
+    )
+
+
+def flagged_to_pb(page: FlaggedPage) -> admin_pb.ListFlaggedEventsResponse:
+    return admin_pb.ListFlaggedEventsResponse(
+        events=[
+            admin_pb.FlaggedEvent(
+                idempotency_key=s.event.idempotency_key,
+                user_id=s.event.user_id,
+                type=s.event.type,
+                value=s.event.value,
+                attributes=dict(s.event.attributes),
+                occurred_at=instant_to_pb(s.event.occurred_at),
+                received_at=instant_to_pb(s.received_at),
+                reason=s.effects.rejected,
+            )
+            for s in page.events
+        ],
+        next_page_token=page.next_page_token,
     )

@@ -145,3 +145,9 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
             request.user_id, list(request.segments), uow=self._app.uow()
         )
         return admin_pb.SetUserSegmentsResponse(segments=profile.segments)
+
+    async def ListFlaggedEvents(
+        self, request: admin_pb.ListFlaggedEventsRequest, context: Context
+    ) -> admin_pb.ListFlaggedEventsResponse:
+        query = insight.ListFlagged(request.user_id, request.page_size, request.page_token)
+        return convert.flagged_to_pb(await insight.list_flagged(query, uow=self._app.uow()))

@@ -24,45 +24,56 @@ _sym_db = _symbol_database.Default()
 
 from service.gen.engagement.v1 import definitions_pb2 as engagement_dot_v1_dot_definitions__pb2
 from service.gen.engagement.v1 import rewards_pb2 as engagement_dot_v1_dot_rewards__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65ngagement/v1/rules_admin.proto\x12\rengagement.v1\x1a\x1f\x65ngagement/v1/definitions.proto\x1a\x1b\x65ngagement/v1/rewards.proto\"<\n\rProgressCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05holds\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"H\n\x17UpsertDefinitionRequest\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"I\n\x18UpsertDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"Z\n\x14GetDefinitionRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\"F\n\x15GetDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"_\n\x16ListDefinitionsRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x18\n\x10include_archived\x18\x02 \x01(\x08\"I\n\x17ListDefinitionsResponse\x12.\n\x0b\x64\x65\x66initions\x18\x01 \x03(\x0b\x32\x19.engagement.v1.Definition\"^\n\x18\x41rchiveDefinitionRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\"J\n\x19\x41rchiveDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"V\n\x17\x44ryRunDefinitionRequest\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\"\xa0\x01\n\x18\x44ryRunDefinitionResponse\x12\x0c\n\x04\x64\x61ys\x18\x01 \x01(\x05\x12\x18\n\x10\x65vents_evaluated\x18\x02 \x01(\x03\x12\x17\n\x0fusers_evaluated\x18\x03 \x01(\x03\x12\x18\n\x10users_completing\x18\x04 \x01(\x03\x12)\n\ngrant_cost\x18\x05 \x03(\x0b\x32\x15.engagement.v1.Reward\"m\n\x16\x45xplainProgressRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x03 \x01(\t\"\xce\x01\n\x17\x45xplainProgressResponse\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12,\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x1c.engagement.v1.ProgressCheck\x12\x10\n\x08progress\x18\x05 \x01(\x03\x12\x0e\n\x06target\x18\x06 \x01(\x03\x12\x0e\n\x06reason\x18\x07 \x01(\t\";\n\x16SetUserSegmentsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08segments\x18\x02 \x03(\t\"+\n\x17SetUserSegmentsResponse\x12\x10\n\x08segments\x18\x01 \x03(\t2\xc7\x05\n\x11RulesAdminService\x12\x63\n\x10UpsertDefinition\x12&.engagement.v1.UpsertDefinitionRequest\x1a\'.engagement.v1.UpsertDefinitionResponse\x12Z\n\rGetDefinition\x12#.engagement.v1.GetDefinitionRequest\x1a$.engagement.v1.GetDefinitionResponse\x12`\n\x0fListDefinitions\x12%.engagement.v1.ListDefinitionsRequest\x1a&.engagement.v1.ListDefinitionsResponse\x12\x66\n\x11\x41rchiveDefinition\x12\'.engagement.v1.ArchiveDefinitionRequest\x1a(.engagement.v1.ArchiveDefinitionResponse\x12\x63\n\x10\x44ryRunDefinition\x12&.engagement.v1.DryRunDefinitionRequest\x1a\'.engagement.v1.DryRunDefinitionResponse\x12`\n\x0f\x45xplainProgress\x12%.engagement.v1.ExplainProgressRequest\x1a&.engagement.v1.ExplainProgressResponse\x12`\n\x0fSetUserSegments\x12%.engagement.v1.SetUserSegmentsRequest\x1a&.engagement.v1.SetUserSegmentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x65ngagement/v1/rules_admin.proto\x12\rengagement.v1\x1a\x1f\x65ngagement/v1/definitions.proto\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"<\n\rProgressCheck\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05holds\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"H\n\x17UpsertDefinitionRequest\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"I\n\x18UpsertDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"Z\n\x14GetDefinitionRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\"F\n\x15GetDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"_\n\x16ListDefinitionsRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x18\n\x10include_archived\x18\x02 \x01(\x08\"I\n\x17ListDefinitionsResponse\x12.\n\x0b\x64\x65\x66initions\x18\x01 \x03(\x0b\x32\x19.engagement.v1.Definition\"^\n\x18\x41rchiveDefinitionRequest\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\"J\n\x19\x41rchiveDefinitionResponse\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\"V\n\x17\x44ryRunDefinitionRequest\x12-\n\ndefinition\x18\x01 \x01(\x0b\x32\x19.engagement.v1.Definition\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\"\xa0\x01\n\x18\x44ryRunDefinitionResponse\x12\x0c\n\x04\x64\x61ys\x18\x01 \x01(\x05\x12\x18\n\x10\x65vents_evaluated\x18\x02 \x01(\x03\x12\x17\n\x0fusers_evaluated\x18\x03 \x01(\x03\x12\x18\n\x10users_completing\x18\x04 \x01(\x03\x12)\n\ngrant_cost\x18\x05 \x03(\x0b\x32\x15.engagement.v1.Reward\"m\n\x16\x45xplainProgressRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12+\n\x04kind\x18\x02 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x03 \x01(\t\"\xce\x01\n\x17\x45xplainProgressResponse\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.engagement.v1.DefinitionKind\x12\x15\n\rdefinition_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12,\n\x06\x63hecks\x18\x04 \x03(\x0b\x32\x1c.engagement.v1.ProgressCheck\x12\x10\n\x08progress\x18\x05 \x01(\x03\x12\x0e\n\x06target\x18\x06 \x01(\x03\x12\x0e\n\x06reason\x18\x07 \x01(\t\";\n\x16SetUserSegmentsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08segments\x18\x02 \x03(\t\"+\n\x17SetUserSegmentsResponse\x12\x10\n\x08segments\x18\x01 \x03(\t\"\xbb\x02\n\x0c\x46laggedEvent\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\x03\x12?\n\nattributes\x18\x05 \x03(\x0b\x32+.engagement.v1.FlaggedEvent.AttributesEntry\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0breceived_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x08 \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"R\n\x18ListFlaggedEventsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"a\n\x19ListFlaggedEventsResponse\x12+\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1b.engagement.v1.FlaggedEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xaf\x06\n\x11RulesAdminService\x12\x63\n\x10UpsertDefinition\x12&.engagement.v1.UpsertDefinitionRequest\x1a\'.engagement.v1.UpsertDefinitionResponse\x12Z\n\rGetDefinition\x12#.engagement.v1.GetDefinitionRequest\x1a$.engagement.v1.GetDefinitionResponse\x12`\n\x0fListDefinitions\x12%.engagement.v1.ListDefinitionsRequest\x1a&.engagement.v1.ListDefinitionsResponse\x12\x66\n\x11\x41rchiveDefinition\x12\'.engagement.v1.ArchiveDefinitionRequest\x1a(.engagement.v1.ArchiveDefinitionResponse\x12\x63\n\x10\x44ryRunDefinition\x12&.engagement.v1.DryRunDefinitionRequest\x1a\'.engagement.v1.DryRunDefinitionResponse\x12`\n\x0f\x45xplainProgress\x12%.engagement.v1.ExplainProgressRequest\x1a&.engagement.v1.ExplainProgressResponse\x12`\n\x0fSetUserSegments\x12%.engagement.v1.SetUserSegmentsRequest\x1a&.engagement.v1.SetUserSegmentsResponse\x12\x66\n\x11ListFlaggedEvents\x12\'.engagement.v1.ListFlaggedEventsRequest\x1a(.engagement.v1.ListFlaggedEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engagement.v1.rules_admin_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROGRESSCHECK']._serialized_start=112
-  _globals['_PROGRESSCHECK']._serialized_end=172
-  _globals['_UPSERTDEFINITIONREQUEST']._serialized_start=174
-  _globals['_UPSERTDEFINITIONREQUEST']._serialized_end=246
-  _globals['_UPSERTDEFINITIONRESPONSE']._serialized_start=248
-  _globals['_UPSERTDEFINITIONRESPONSE']._serialized_end=321
-  _globals['_GETDEFINITIONREQUEST']._serialized_start=323
-  _globals['_GETDEFINITIONREQUEST']._serialized_end=413
-  _globals['_GETDEFINITIONRESPONSE']._serialized_start=415
-  _globals['_GETDEFINITIONRESPONSE']._serialized_end=485
-  _globals['_LISTDEFINITIONSREQUEST']._serialized_start=487
-  _globals['_LISTDEFINITIONSREQUEST']._serialized_end=582
-  _globals['_LISTDEFINITIONSRESPONSE']._serialized_start=584
-  _globals['_LISTDEFINITIONSRESPONSE']._serialized_end=657
-  _globals['_ARCHIVEDEFINITIONREQUEST']._serialized_start=659
-  _globals['_ARCHIVEDEFINITIONREQUEST']._serialized_end=753
-  _globals['_ARCHIVEDEFINITIONRESPONSE']._serialized_start=755
-  _globals['_ARCHIVEDEFINITIONRESPONSE']._serialized_end=829
-  _globals['_DRYRUNDEFINITIONREQUEST']._serialized_start=831
-  _globals['_DRYRUNDEFINITIONREQUEST']._serialized_end=917
-  _globals['_DRYRUNDEFINITIONRESPONSE']._serialized_start=920
-  _globals['_DRYRUNDEFINITIONRESPONSE']._serialized_end=1080
-  _globals['_EXPLAINPROGRESSREQUEST']._serialized_start=1082
-  _globals['_EXPLAINPROGRESSREQUEST']._serialized_end=1191
-  _globals['_EXPLAINPROGRESSRESPONSE']._serialized_start=1194
-  _globals['_EXPLAINPROGRESSRESPONSE']._serialized_end=1400
-  _globals['_SETUSERSEGMENTSREQUEST']._serialized_start=1402
-  _globals['_SETUSERSEGMENTSREQUEST']._serialized_end=1461
-  _globals['_SETUSERSEGMENTSRESPONSE']._serialized_start=1463
-  _globals['_SETUSERSEGMENTSRESPONSE']._serialized_end=1506
-  _globals['_RULESADMINSERVICE']._serialized_start=1509
-  _globals['_RULESADMINSERVICE']._serialized_end=2220
+  _globals['_FLAGGEDEVENT_ATTRIBUTESENTRY']._loaded_options = None
+  _globals['_FLAGGEDEVENT_ATTRIBUTESENTRY']._serialized_options = b'8\001'
+  _globals['_PROGRESSCHECK']._serialized_start=145
+  _globals['_PROGRESSCHECK']._serialized_end=205
+  _globals['_UPSERTDEFINITIONREQUEST']._serialized_start=207
+  _globals['_UPSERTDEFINITIONREQUEST']._serialized_end=279
+  _globals['_UPSERTDEFINITIONRESPONSE']._serialized_start=281
+  _globals['_UPSERTDEFINITIONRESPONSE']._serialized_end=354
+  _globals['_GETDEFINITIONREQUEST']._serialized_start=356
+  _globals['_GETDEFINITIONREQUEST']._serialized_end=446
+  _globals['_GETDEFINITIONRESPONSE']._serialized_start=448
+  _globals['_GETDEFINITIONRESPONSE']._serialized_end=518
+  _globals['_LISTDEFINITIONSREQUEST']._serialized_start=520
+  _globals['_LISTDEFINITIONSREQUEST']._serialized_end=615
+  _globals['_LISTDEFINITIONSRESPONSE']._serialized_start=617
+  _globals['_LISTDEFINITIONSRESPONSE']._serialized_end=690
+  _globals['_ARCHIVEDEFINITIONREQUEST']._serialized_start=692
+  _globals['_ARCHIVEDEFINITIONREQUEST']._serialized_end=786
+  _globals['_ARCHIVEDEFINITIONRESPONSE']._serialized_start=788
+  _globals['_ARCHIVEDEFINITIONRESPONSE']._serialized_end=862
+  _globals['_DRYRUNDEFINITIONREQUEST']._serialized_start=864
+  _globals['_DRYRUNDEFINITIONREQUEST']._serialized_end=950
+  _globals['_DRYRUNDEFINITIONRESPONSE']._serialized_start=953
+  _globals['_DRYRUNDEFINITIONRESPONSE']._serialized_end=1113
+  _globals['_EXPLAINPROGRESSREQUEST']._serialized_start=1115
+  _globals['_EXPLAINPROGRESSREQUEST']._serialized_end=1224
+  _globals['_EXPLAINPROGRESSRESPONSE']._serialized_start=1227
+  _globals['_EXPLAINPROGRESSRESPONSE']._serialized_end=1433
+  _globals['_SETUSERSEGMENTSREQUEST']._serialized_start=1435
+  _globals['_SETUSERSEGMENTSREQUEST']._serialized_end=1494
+  _globals['_SETUSERSEGMENTSRESPONSE']._serialized_start=1496
+  _globals['_SETUSERSEGMENTSRESPONSE']._serialized_end=1539
+  _globals['_FLAGGEDEVENT']._serialized_start=1542
+  _globals['_FLAGGEDEVENT']._serialized_end=1857
+  _globals['_FLAGGEDEVENT_ATTRIBUTESENTRY']._serialized_start=1808
+  _globals['_FLAGGEDEVENT_ATTRIBUTESENTRY']._serialized_end=1857
+  _globals['_LISTFLAGGEDEVENTSREQUEST']._serialized_start=1859
+  _globals['_LISTFLAGGEDEVENTSREQUEST']._serialized_end=1941
+  _globals['_LISTFLAGGEDEVENTSRESPONSE']._serialized_start=1943
+  _globals['_LISTFLAGGEDEVENTSRESPONSE']._serialized_end=2040
+  _globals['_RULESADMINSERVICE']._serialized_start=2043
+  _globals['_RULESADMINSERVICE']._serialized_end=2858
 # @@protoc_insertion_point(module_scope)

@@ -70,6 +70,11 @@ class RulesAdminServiceStub:
                 request_serializer=engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsResponse.FromString,
                 _registered_method=True)
+        self.ListFlaggedEvents = channel.unary_unary(
+                '/engagement.v1.RulesAdminService/ListFlaggedEvents',
+                request_serializer=engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RulesAdminServiceServicer:
@@ -127,6 +132,13 @@ class RulesAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListFlaggedEvents(self, request, context):
+        """Events a cap or velocity limit rejected, newest first, for a person to review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RulesAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +176,11 @@ def add_RulesAdminServiceServicer_to_server(servicer, server):
                     servicer.SetUserSegments,
                     request_deserializer=engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsResponse.SerializeToString,
+            ),
+            'ListFlaggedEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFlaggedEvents,
+                    request_deserializer=engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +373,33 @@ class RulesAdminService:
             '/engagement.v1.RulesAdminService/SetUserSegments',
             engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsRequest.SerializeToString,
             engagement_dot_v1_dot_rules__admin__pb2.SetUserSegmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFlaggedEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.RulesAdminService/ListFlaggedEvents',
+            engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsRequest.SerializeToString,
+            engagement_dot_v1_dot_rules__admin__pb2.ListFlaggedEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,8 @@ class RulesAdminServiceStub:
     """Why a user has (or lacks) progress and rewards on one task or badge."""
     SetUserSegments: _grpc.UnaryUnaryMultiCallable[_rules_admin_pb2.SetUserSegmentsRequest, _rules_admin_pb2.SetUserSegmentsResponse]
     """Replaces the segments a user holds; tasks and boosts can target segments."""
+    ListFlaggedEvents: _grpc.UnaryUnaryMultiCallable[_rules_admin_pb2.ListFlaggedEventsRequest, _rules_admin_pb2.ListFlaggedEventsResponse]
+    """Events a cap or velocity limit rejected, newest first, for a person to review."""
 
 @_typing.type_check_only
 class RulesAdminServiceAsyncStub(RulesAdminServiceStub):
@@ -75,6 +77,8 @@ class RulesAdminServiceAsyncStub(RulesAdminServiceStub):
     """Why a user has (or lacks) progress and rewards on one task or badge."""
     SetUserSegments: _aio.UnaryUnaryMultiCallable[_rules_admin_pb2.SetUserSegmentsRequest, _rules_admin_pb2.SetUserSegmentsResponse]  # type: ignore[assignment]
     """Replaces the segments a user holds; tasks and boosts can target segments."""
+    ListFlaggedEvents: _aio.UnaryUnaryMultiCallable[_rules_admin_pb2.ListFlaggedEventsRequest, _rules_admin_pb2.ListFlaggedEventsResponse]  # type: ignore[assignment]
+    """Events a cap or velocity limit rejected, newest first, for a person to review."""
 
 class RulesAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Definitions of the rules engine and insight into them, for game ops."""
@@ -138,5 +142,13 @@ class RulesAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rules_admin_pb2.SetUserSegmentsResponse, _abc.Awaitable[_rules_admin_pb2.SetUserSegmentsResponse]]:
         """Replaces the segments a user holds; tasks and boosts can target segments."""
+
+    @_abc_1.abstractmethod
+    def ListFlaggedEvents(
+        self,
+        request: _rules_admin_pb2.ListFlaggedEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rules_admin_pb2.ListFlaggedEventsResponse, _abc.Awaitable[_rules_admin_pb2.ListFlaggedEventsResponse]]:
+        """Events a cap or velocity limit rejected, newest first, for a person to review."""
 
 def add_RulesAdminServiceServicer_to_server(servicer: RulesAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

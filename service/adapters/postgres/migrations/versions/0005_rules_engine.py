@@ -105,6 +105,13 @@ def upgrade() -> None:
     op.create_index(
         "ix_rule_events_velocity", "rule_events", ["user_id", "type", "received_at"], unique=False
     )
+    op.create_index(
+        "ix_rule_events_review",
+        "rule_events",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("review"),
+    )
     op.create_table(
         "rule_profiles",
         sa.Column("user_id", sa.String(length=128), nullable=False),
@@ -178,6 +185,9 @@ def downgrade() -> None:
     op.drop_table("task_completions")
     op.drop_table("rule_profiles")
     op.drop_index("ix_rule_events_velocity", table_name="rule_events")
+    op.drop_index(
+        "ix_rule_events_review", table_name="rule_events", postgresql_where=sa.text("review")
+    )
     op.drop_index(
         "ix_rule_events_replay",
         table_name="rule_events",
