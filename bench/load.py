@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import grpc
 
-# A scenario makes one call on a channel; the int is a per-process sequence number.
+# A scenario makes one call on a channel; the ints are the worker and a per-process sequence
+# number. A call that returns a string names an outcome worth counting, e.g. "rejected".
 Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
+Outcome = tuple[list[float], int, dict[str, int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +24,8 @@ class Result:
     latencies_ms: list[float]
     errors: int
     seconds: float
+    # Outcomes the calls named, and failed calls by status code.
+    notes: dict[str, int] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -33,10 +38,9 @@ class Result:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _drive(
-    address: str, call: Call, worker: int, in_flight: int, seconds: float
-) -> tuple[list[float], int]:
+async def _drive(address: str, call: Call, worker: int, in_flight: int, seconds: float) -> Outcome:
     latencies: list[float] = []
+    notes: Counter[str] = Counter()
     errors = 0
     counter = 0
     deadline = time.perf_counter() + seconds
@@ -49,14 +53,17 @@ async def _drive(
                 counter += 1
                 started = time.perf_counter()
                 try:
-                    await call(channel, worker, counter)
-                except grpc.aio.AioRpcError:
+                    outcome = await call(channel, worker, counter)
+                except grpc.aio.AioRpcError as exc:
                     errors += 1
+                    notes[exc.code().name] += 1
                     continue
                 latencies.append((time.perf_counter() - started) * 1000)
+                if isinstance(outcome, str):
+                    notes[outcome] += 1
 
         await asyncio.gather(*(loop() for _ in range(in_flight)))
-    return latencies, errors
+    return latencies, errors, dict(notes)
 
 
 def _worker(
@@ -86,6 +93,15 @@ def run_load(address: str, call: Call, *, processes: int, in_flight: int, second
     for process in workers:
         process.join()
     elapsed = time.perf_counter() - started
-    latencies = [ms for result in results for ms in result[0]]  # type: ignore[index]
-    errors = sum(result[1] for result in results)  # type: ignore[index]
-    return Result(latencies, errors, min(elapsed, seconds) if latencies else elapsed)
+    outcomes: list[Outcome] = results  # type: ignore[assignment]
+    latencies = [ms for result in outcomes for ms in result[0]]
+    errors = sum(result[1] for result in outcomes)
+    notes: Counter[str] = Counter()
+    for result in outcomes:
+        notes.update(result[2])
+    return Result(
+        latencies,
+        errors,
+        min(elapsed, seconds) if latencies else elapsed,
+        dict(sorted(notes.items())),
+    )

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import grpc
@@ -20,10 +21,8 @@ import psutil
 from grpc_health.v1 import health_pb2
 
 from bench.load import Result, run_load
-from bench.scenarios import SCENARIOS, seed
-from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
-from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
-from service.gen.engagement.v1 import rewards_pb2
+from bench.scenarios import SCENARIOS
+from bench.seed import Seeded, seed
 from service.health import wait_for_health
 
 
@@ -62,16 +61,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare(address: str) -> None:
+async def _prepare(address: str) -> Seeded:
     async with grpc.aio.insecure_channel(address) as channel:
         await asyncio.wait_for(channel.channel_ready(), 60)
         await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
-        reward = rewards_pb2.Reward(kind=rewards_pb2.REWARD_KIND_POINTS, amount=10)
-        program = admin_pb.CheckInProgram(cycle=[admin_pb.CycleDay(rewards=[reward])] * 7)
-        await admin_grpc.CheckInAdminServiceStub(channel).UpdateCheckInProgram(
-            admin_pb.UpdateCheckInProgramRequest(program=program)
-        )
-        await seed(channel)
+        return await seed(channel)
 
 
 def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, object]:
@@ -84,17 +78,26 @@ def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, ob
         "errors": result.errors,
         "ratio_to_noop": round(result.rps / baseline, 3) if baseline else None,
         "server_cpu_percent": round(cpu, 1),
+        "notes": result.notes,
     }
 
 
-def _print(rows: list[dict[str, object]], rss_mb: float, command: str) -> None:
+def _notes(notes: object) -> str:
+    """Counted outcomes, e.g. "rejected=3", and failed calls by status code."""
+    assert isinstance(notes, dict)
+    return " ".join(f"{name}={count}" for name, count in notes.items())
+
+
+def _print(rows: list[dict[str, object]], rss_mb: float, command: str, seeded: str) -> None:
     print(f"\n$ {command}")
+    print(seeded)
     header = f"{'scenario':<18}{'rps':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-    print(header + f"{'ratio':>8}{'srv cpu%':>10}")
+    print(header + f"{'ratio':>8}{'srv cpu%':>10}  notes")
     for r in rows:
         print(
             f"{r['scenario']:<18}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
-            f"{r['errors']:>8}{r['ratio_to_noop']!s:>8}{r['server_cpu_percent']:>10}"
+            f"{r['errors']:>8}{r['ratio_to_noop']!s:>8}{r['server_cpu_percent']:>10}  "
+            f"{_notes(r['notes'])}"
         )
     print(f"server peak RSS: {rss_mb:.0f} MB")
 
@@ -115,21 +118,23 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
         server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
         try:
-            rows, rss = _measure(address, server.pid, names, args)
+            seeded, rows, rss = _measure(address, server.pid, names, args)
         finally:
             server.terminate()
             server.wait(30)
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
-    _print(rows, rss, command)
+    _print(rows, rss, command, seeded.describe())
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({"command": command, "rows": rows, "rss_mb": rss}, indent=2))
+    report = {"command": command, "seeded": asdict(seeded), "rows": rows, "rss_mb": rss}
+    args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 
 def _measure(
     address: str, pid: int, names: list[str], args: argparse.Namespace
-) -> tuple[list[dict[str, object]], float]:
-    asyncio.run(_prepare(address))
+) -> tuple[Seeded, list[dict[str, object]], float]:
+    seeded = asyncio.run(_prepare(address))
+    print(seeded.describe(), flush=True)
     process = psutil.Process(pid)
     rows: list[dict[str, object]] = []
     baseline = 0.0
@@ -145,7 +150,7 @@ def _measure(
         peak_rss = max(peak_rss, process.memory_info().rss / 2**20)
         baseline = baseline or result.rps
         rows.append(_row(name, result, baseline, 100 * used / elapsed))
-    return rows, peak_rss
+    return seeded, rows, peak_rss
 
 
 if __name__ == "__main__":

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.game import CATEGORIES, HOT_TYPE, SUMMED
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
+from service.gen.engagement.v1 import events_pb2 as ev_pb
+from service.gen.engagement.v1 import events_pb2_grpc as ev_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as lb_pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
+from service.gen.engagement.v1 import player_pb2 as player_pb
+from service.gen.engagement.v1 import player_pb2_grpc as player_grpc
 
 Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
 
@@ -78,8 +84,61 @@ async def get_rank(channel: grpc.aio.Channel, worker: int, n: int) -> object:
     return await lb_grpc.LeaderboardServiceStub(channel).GetRank(request)
 
 
-# A mobile app's traffic, in twentieths: opening the app reads the streak and the player's rank
-# most often; checking in and scoring are the writes.
+def _player(worker: int, n: int) -> str:
+    """A seeded user picked by Fibonacci hashing of n, so that a scenario called on every 30th n
+    in the mixed profile still reaches most of them; the two workers, whose counts run side by
+    side, are offset so that they rarely ask for the same user at once."""
+    hashed = (n * 0x9E3779B1) % 2**32 * SEEDED_USERS >> 32
+    return f"seed-{(hashed + worker * 499) % SEEDED_USERS}"
+
+
+def event_value(n: int) -> int:
+    """An amount of 1 to 200, e.g. a purchase's total in currency units."""
+    return 1 + n * 53 % 200
+
+
+def event_attributes(n: int, event_type: str) -> dict[str, str]:
+    """What an app reports with an event; most task and badge conditions test these."""
+    attributes = {
+        "category": CATEGORIES[n % len(CATEGORIES)],
+        "channel": ("app", "web")[n % 3 == 0],
+    }
+    if event_type in SUMMED:
+        attributes["amount"] = str(n * 37 % 1000)
+    if n % 10 < 3:
+        attributes["campaign"] = "spring"
+    return attributes
+
+
+async def track_event(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """A purchase by a seeded user, never seen before: 7 tasks, 6 badges, 2 boards, a boost and
+    the caps follow the type. Returns "applied", or "rejected" when a cap turned it down."""
+    request = ev_pb.TrackEventRequest(
+        user_id=_player(worker, n),
+        type=HOT_TYPE,
+        value=event_value(n),
+        attributes=event_attributes(n, HOT_TYPE),
+        idempotency_key=f"bench-{uuid.uuid4().hex}",  # unique across scenarios and runs
+    )
+    response = await ev_grpc.EventServiceStub(channel).TrackEvent(request)
+    return "rejected" if response.effects.status == ev_pb.EVENT_STATUS_REJECTED else "applied"
+
+
+async def get_profile(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """A seeded user's level and XP."""
+    request = player_pb.GetProfileRequest(user_id=_player(worker, n))
+    return await player_grpc.PlayerServiceStub(channel).GetProfile(request)
+
+
+async def list_tasks(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+    """The tasks a seeded user sees, with progress in their current windows."""
+    request = player_pb.ListTasksRequest(user_id=_player(worker, n))
+    return await player_grpc.PlayerServiceStub(channel).ListTasks(request)
+
+
+# A mobile app's traffic, in thirtieths: opening the app reads the streak, the player's rank,
+# profile and tasks most often; checking in, scoring and the events that the app's actions
+# cause (TrackEvent) are the writes.
 MIXED_WEIGHTS: tuple[tuple[Call, int], ...] = (
     (check_in, 2),
     (get_streak, 5),
@@ -88,6 +147,9 @@ MIXED_WEIGHTS: tuple[tuple[Call, int], ...] = (
     (get_rank, 4),
     (around_me, 2),
     (top_100, 2),
+    (track_event, 4),
+    (get_profile, 3),
+    (list_tasks, 3),
 )
 _MIXED = [call for call, weight in MIXED_WEIGHTS for _ in range(weight)]
 
@@ -107,24 +169,8 @@ SCENARIOS: dict[str, Call] = {
     "top_100": top_100,
     "around_me": around_me,
     "get_rank": get_rank,
+    "track_event": track_event,
+    "get_profile": get_profile,
+    "list_tasks": list_tasks,
     "mixed": mixed,
 }
-
-
-async def seed(channel: grpc.aio.Channel) -> None:
-    """Check in the users the read scenarios ask about, and put each on the bench board."""
-    board = lb_pb.Board(
-        board_id="bench",
-        title="Bench",
-        sort_order=lb_pb.SORT_ORDER_HIGHER_IS_BETTER,
-        aggregation=lb_pb.AGGREGATION_SUM,
-        tie_policy=lb_pb.TIE_POLICY_FIRST_TO_REACH,
-        period=lb_pb.Period(kind=lb_pb.PERIOD_KIND_ALL_TIME),
-    )
-    await lb_grpc.LeaderboardAdminServiceStub(channel).UpsertBoard(
-        lb_pb.UpsertBoardRequest(board=board)
-    )
-    stub = pb_grpc.CheckInServiceStub(channel)
-    for i in range(SEEDED_USERS):
-        await stub.CheckIn(pb.CheckInRequest(user_id=f"seed-{i}", timezone="UTC"))
-        await submit_score(channel, -1, i)
