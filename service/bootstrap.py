@@ -65,7 +65,9 @@ def build_engine(settings: DatabaseSettings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        # Overflow connections are closed when returned: under steady load that is a new
+        # connection per call. Callers wait for a pooled one instead.
+        max_overflow=0,
         pool_pre_ping=False,
         pool_timeout=timeout,
         connect_args={"timeout": timeout, "command_timeout": timeout},

@@ -20,7 +20,7 @@ class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
 
     database_url: str = Field(description="postgresql:// URL of the source-of-truth database")
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
 
     @field_validator("database_url")

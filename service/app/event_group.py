@@ -7,12 +7,12 @@ import datetime as dt
 import logging
 from collections.abc import Sequence
 
-from service.app.board_ports import ScoreRow
+from service.app.board_ports import ScoreRow, Submission
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide
 from service.app.rules_ports import EventStatus, StoredEvent
-from service.app.scores import SubmitScore, publish, record_score, submission
+from service.app.scores import SubmitScore, publish_all, record_score, submission
 from service.domain.boards import BoardDefinition
 from service.domain.errors import DomainError, FailedPrecondition
 from service.domain.rewards import Grant
@@ -50,9 +50,9 @@ async def apply_group(
             raise errors[0]
         await group.write()
         await uow.commit()
-    for board, rows in group.scores:
-        if rows:
-            await publish(board, rows, rules.boards, uow)
+    # Concurrently: the group's callers all wait for the last copy.
+    copies = [(board, row) for board, rows in group.scores for row in rows]
+    await publish_all(copies, rules.boards, uow)
     return results
 
 
@@ -69,6 +69,7 @@ class _Group:
         self.recorded: dict[str, StoredEvent] = {}
         self.completions: list[TaskCompletion] = []
         self.grants: list[Grant] = []
+        self.submissions: list[Submission] = []
         self.scores: list[Published] = []
 
     async def apply(
@@ -104,15 +105,15 @@ class _Group:
             status, state = EventStatus.APPLIED, state.after(outcome)
             self.completions += effects.completions
             self.grants += effects.grants
-            scored = await self._score(event)
+            scored = self._score(event)
             effects = dataclasses.replace(effects, board_submissions=scored)
         self.states[event.user_id] = state.seen(event.type)
         self.recorded[key] = StoredEvent(event, now, status, effects)
         return Tracked(effects, status, duplicate=False)
 
-    async def _score(self, event: Event) -> tuple[str, ...]:
-        """Submit the event's value to every board fed by its type; a board whose period is
-        closed or final, or whose partition attribute is missing, is skipped."""
+    def _score(self, event: Event) -> tuple[str, ...]:
+        """Plan a submission of the event's value to every board fed by its type; a board
+        whose period is closed, or whose partition attribute is missing, is skipped."""
         scored = []
         for board in self.boards:
             if event.type not in board.source_event_types:
@@ -123,18 +124,28 @@ class _Group:
                 event.attributes.get(attribute, "") if attribute else "", event.occurred_at,
             )  # fmt: skip
             try:
-                rows, _ = await record_score(self.uow, submission(cmd, board, self.now))
+                self.submissions.append(submission(cmd, board, self.now))
             except DomainError as exc:
-                log.info(
-                    "event %s not scored on %s: %s", event.idempotency_key, board.board_id, exc
-                )
+                key, board_id = event.idempotency_key, board.board_id
+                log.info("event %s not scored on %s: %s", key, board_id, exc)
                 continue
-            self.scores.append((board, rows))
             scored.append(board.board_id)
         return tuple(scored)
 
+    async def _record_scores(self) -> None:
+        # In one order for every group, so that two groups creating the same new period of
+        # a board wait for each other instead of deadlocking.
+        for sub in sorted(self.submissions, key=_submission_order):
+            try:
+                rows, _ = await record_score(self.uow, sub)
+            except FailedPrecondition as exc:  # finalised since the submission was planned
+                log.info("score %s not recorded: %s", sub.idempotency_key, exc)
+                continue
+            self.scores.append((sub.board, rows))
+
     async def write(self) -> None:
         """Everything the group changed, in a few statements whatever its size."""
+        await self._record_scores()
         before, after = self.before, self.states
         await self.uow.rule_state.save_xp(
             [s.profile for u, s in after.items() if s.profile != before[u].profile]
@@ -147,6 +158,10 @@ class _Group:
         for record in records:
             if record.event.idempotency_key not in stored:  # taken meanwhile, by another user
                 _taken_by_another_user(record.event)
+
+
+def _submission_order(sub: Submission) -> tuple[str, str, str, str, str]:
+    return (sub.board.board_id, sub.partition, sub.period_id, sub.member_id, sub.idempotency_key)
 
 
 def _same(stored: Event, event: Event) -> None:

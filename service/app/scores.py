@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -170,25 +171,44 @@ async def publish(
 
     Returns the main board's rank, or 0 when Redis could not say.
     """
-    rank = 0
-    for row in rows:
-        try:
-            placed = await redis_board(boards.redis, board, row.key).put(
-                row.member_id,
-                row.score,
-                reached_at_ms=row.reached_at_ms,
-                revision=row.revision,
-                metadata=metadata,
-            )
-        except (redis.exceptions.RedisError, OSError) as exc:
-            log.warning("queueing a Redis repair of %s/%s: %s", row.key, row.member_id, exc)
-            async with repair_uow:
-                await repair_uow.scores.queue_repair([row])
-                await repair_uow.commit()
-            continue
-        if not row.key.rookie:
-            rank = placed
-    return rank
+    placed = await publish_all([(board, row) for row in rows], boards, repair_uow, metadata)
+    main = [rank for row, rank in zip(rows, placed, strict=True) if not row.key.rookie]
+    return next((rank for rank in main if rank is not None), 0)
+
+
+async def publish_all(
+    copies: Sequence[tuple[BoardDefinition, ScoreRow]],
+    boards: Boards,
+    repair_uow: UnitOfWork,
+    metadata: lb.MemberMetadata | None = None,
+) -> list[int | None]:
+    """Copy committed aggregates to Redis concurrently; queue repairs, in one transaction,
+    for the copies that fail. Returns the rank each copy placed its member at, None for a
+    failed one."""
+
+    async def put(board: BoardDefinition, row: ScoreRow) -> int:
+        return await redis_board(boards.redis, board, row.key).put(
+            row.member_id, row.score, reached_at_ms=row.reached_at_ms, revision=row.revision,
+            metadata=metadata,
+        )  # fmt: skip
+
+    outcomes = await asyncio.gather(*(put(b, r) for b, r in copies), return_exceptions=True)
+    placed: list[int | None] = []
+    failed: list[ScoreRow] = []
+    for (_, row), outcome in zip(copies, outcomes, strict=True):
+        if isinstance(outcome, redis.exceptions.RedisError | OSError):
+            log.warning("queueing a Redis repair of %s/%s: %s", row.key, row.member_id, outcome)
+            failed.append(row)
+            placed.append(None)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            placed.append(outcome)
+    if failed:
+        async with repair_uow:
+            await repair_uow.scores.queue_repair(failed)
+            await repair_uow.commit()
+    return placed
 
 
 async def set_metadata(
