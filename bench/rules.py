@@ -267,17 +267,6 @@ def _stream(rng: random.Random, users: list[str], count: int) -> list[Planned]:
     return planned[:count]
 
 
-def _store(state: UserState, outcome: Outcome) -> UserState:
-    if outcome.effects.rejected:
-        return state
-    return UserState(
-        outcome.profile,
-        {**state.tasks, **{t.task_id: t for t in outcome.tasks}},
-        {**state.badges, **{b.badge_id: b for b in outcome.badges}},
-        {**state.counters, **{c.key: c for c in outcome.counters}},
-    )
-
-
 def _recent(history: deque[tuple[dt.datetime, str]], at: dt.datetime) -> dict[str, int]:
     while history and at - history[0][0] >= dt.timedelta(minutes=1):
         history.popleft()
@@ -314,7 +303,7 @@ def _evaluate(
         outcome = evaluate_event(event, state, rules, shared, at)
         timings.append(clock() - started)
         history.append((at, event_type))
-        states[user] = _store(state, outcome)
+        states[user] = state if outcome.effects.rejected else state.after(outcome)
         _count(tally, outcome)
     return timings
 

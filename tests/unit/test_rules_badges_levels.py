@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -22,20 +21,16 @@ from service.domain.rules.definitions import (
     TaskDefinition,
     TaskTier,
 )
-from service.domain.rules.engine import evaluate_event, evaluate_measure
-from service.domain.rules.ruleset import Definition, RuleSet
 from service.domain.rules.state import (
     BadgeState,
     BadgeUnlock,
     Effects,
-    Event,
     LevelUp,
     Outcome,
-    Profile,
     Shared,
-    UserState,
 )
 from service.domain.rules.windows import Cadence
+from tests.support.rule_player import Player
 
 UTC = dt.UTC
 USER = "user-1"
@@ -66,45 +61,6 @@ def on_events(event_type: str, *conditions: Condition, total: bool = False) -> B
 
 
 RISING = (BadgeTier("Bronze", 1), BadgeTier("Silver", 3), BadgeTier("Gold", 5))
-
-
-class Player:
-    """One user's state, moved through the engine and stored as a caller would store it."""
-
-    def __init__(
-        self,
-        definitions: Iterable[Definition],
-        profile: Profile | None = None,
-        shared: Shared | None = None,
-    ) -> None:
-        self.rules = RuleSet.of(definitions)
-        self.state = UserState(profile or Profile(USER))
-        self.shared = shared or Shared()
-        self.sent = 0
-
-    def send(
-        self, event_type: str = "purchase", value: int = 1, at: dt.datetime = NOW, **attrs: str
-    ) -> Outcome:
-        self.sent += 1
-        event = Event(f"e{self.sent}", USER, event_type, value, attrs, at)
-        return self.store(evaluate_event(event, self.state, self.rules, self.shared, at))
-
-    def measure(self, kind: CriterionKind, measure: int, cause: str, board_id: str = "") -> Outcome:
-        outcome = evaluate_measure(
-            self.state, self.rules, self.shared, NOW, kind=kind, measure=measure, cause=cause,
-            board_id=board_id,
-        )  # fmt: skip
-        return self.store(outcome)
-
-    def store(self, outcome: Outcome) -> Outcome:
-        assert not outcome.effects.rejected
-        self.state = UserState(
-            outcome.profile,
-            {**self.state.tasks, **{t.task_id: t for t in outcome.tasks}},
-            {**self.state.badges, **{b.badge_id: b for b in outcome.badges}},
-            {**self.state.counters, **{c.key: c for c in outcome.counters}},
-        )
-        return outcome
 
 
 def unlocked(outcome: Outcome) -> list[tuple[str, int, str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -12,20 +11,19 @@ import pytest
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.boosts import multiplier_percent
 from service.domain.rules.definitions import Level, LevelTable, TaskDefinition, TaskTier
-from service.domain.rules.engine import evaluate_claim, evaluate_event
+from service.domain.rules.engine import evaluate_claim
 from service.domain.rules.modifiers import BoostDefinition, CapDefinition, CapKind
-from service.domain.rules.ruleset import Definition, RuleSet
+from service.domain.rules.ruleset import Definition
 from service.domain.rules.state import (
     Counter,
     Effects,
-    Event,
     LevelUp,
     Outcome,
     Profile,
     Shared,
-    UserState,
 )
 from service.domain.rules.windows import Cadence
+from tests.support.rule_player import Player
 
 UTC = dt.UTC
 USER = "user-1"
@@ -73,45 +71,6 @@ def cap(cap_id: str, kind: CapKind, limit: int, **changes: Any) -> CapDefinition
     definition = CapDefinition(cap_id, cap_id.title(), kind, limit, **changes)
     definition.validate()
     return definition
-
-
-class Player:
-    """One user's state, moved through the engine and stored as a caller would store it."""
-
-    def __init__(
-        self,
-        definitions: Iterable[Definition],
-        profile: Profile | None = None,
-        shared: Shared | None = None,
-    ) -> None:
-        self.rules = RuleSet.of(definitions)
-        self.state = UserState(profile or Profile(USER))
-        self.shared = shared or Shared()
-        self.sent = 0
-
-    def send(
-        self,
-        event_type: str = "purchase",
-        at: dt.datetime = NOW,
-        recent: Mapping[str, int] | None = None,
-    ) -> Outcome:
-        self.sent += 1
-        event = Event(f"e{self.sent}", USER, event_type, 1, {}, at)
-        state = replace(self.state, recent_events=recent or {})
-        return self.store(evaluate_event(event, state, self.rules, self.shared, at))
-
-    def store(self, outcome: Outcome) -> Outcome:
-        if not outcome.effects.rejected:
-            self.state = UserState(
-                outcome.profile,
-                {**self.state.tasks, **{t.task_id: t for t in outcome.tasks}},
-                {**self.state.badges, **{b.badge_id: b for b in outcome.badges}},
-                {**self.state.counters, **{c.key: c for c in outcome.counters}},
-            )
-        return outcome
-
-    def amounts(self, event_type: str = "purchase", at: dt.datetime = NOW) -> list[int]:
-        return [g.reward.amount for g in self.send(event_type, at).effects.grants]
 
 
 def test_a_boost_applies_within_its_time_window() -> None:

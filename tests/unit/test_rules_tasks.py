@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
@@ -22,7 +21,6 @@ from service.domain.rules.definitions import (
     TaskTier,
 )
 from service.domain.rules.engine import evaluate_claim, evaluate_event
-from service.domain.rules.ruleset import Definition, RuleSet
 from service.domain.rules.state import (
     BadgeState,
     BadgeUnlock,
@@ -34,10 +32,9 @@ from service.domain.rules.state import (
     TaskChange,
     TaskCompletion,
     TaskState,
-    UserState,
 )
-from service.domain.rules.task_progress import blocker
 from service.domain.rules.windows import Cadence
+from tests.support.rule_player import Player
 
 UTC = dt.UTC
 USER = "user-1"
@@ -67,38 +64,6 @@ def task(task_id: str = "buy", **changes: Any) -> TaskDefinition:
     definition = replace(base, **changes)
     definition.validate()
     return definition
-
-
-class Player:
-    """One user's state, moved through the engine and stored as a caller would store it."""
-
-    def __init__(self, definitions: Iterable[Definition], profile: Profile | None = None) -> None:
-        self.rules = RuleSet.of(definitions)
-        self.state = UserState(profile or Profile(USER))
-        self.sent = 0
-
-    def send(
-        self, event_type: str = "purchase", value: int = 1, at: dt.datetime = NOW, **attrs: str
-    ) -> Outcome:
-        self.sent += 1
-        event = Event(f"e{self.sent}", USER, event_type, value, attrs, at)
-        outcome = evaluate_event(event, self.state, self.rules, Shared(), at)
-        self.store(outcome)
-        return outcome
-
-    def store(self, outcome: Outcome) -> None:
-        if outcome.effects.rejected:
-            return
-        self.state = UserState(
-            outcome.profile,
-            {**self.state.tasks, **{t.task_id: t for t in outcome.tasks}},
-            {**self.state.badges, **{b.badge_id: b for b in outcome.badges}},
-            {**self.state.counters, **{c.key: c for c in outcome.counters}},
-        )
-
-    def blocker(self, task_id: str, at: dt.datetime = NOW) -> str:
-        definition = self.rules.tasks[task_id]
-        return blocker(definition, self.state.profile, self.state.tasks, at)
 
 
 def grant_keys(outcome: Outcome) -> list[str]:
