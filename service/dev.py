@@ -26,7 +26,7 @@ The engagement service is listening on {address} (plaintext gRPC, reflection on)
   grpcurl -plaintext -d '{{"user_id": "alice", "timezone": "Europe/Berlin"}}' \\
       {address} engagement.v1.CheckInService/CheckIn
   grpcurl -plaintext -d '{{"user_id": "alice", "type": "order.paid", "value": 2500,
-      "attributes": {{"category": "books"}}, "idempotency_key": "order-1"}}' \
+      "attributes": {{"category": "books"}}, "idempotency_key": "order-1"}}' \\
       {address} engagement.v1.EventService/TrackEvent
   grpcurl -plaintext -d '{{"user_id": "alice"}}' {address} engagement.v1.PlayerService/ListTasks
 Press Ctrl-C to stop it and every server it started.
