@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -85,6 +85,12 @@ class ScoreRepository(Protocol):
 
     async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
         """Record that the member scored on the board at `at`; return what is known of it."""
+        ...
+
+    async def touch_members(
+        self, board_id: str, first_scores: Mapping[str, dt.datetime]
+    ) -> dict[str, MemberInfo]:
+        """touch_member for each member and instant, in member order, in one round trip."""
         ...
 
     async def set_metadata(

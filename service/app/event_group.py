@@ -5,14 +5,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Sequence
 
-from service.app.board_ports import ScoreRow, Submission
+from service.app.board_ports import BoardKey, ScoreRow, Submission
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide
 from service.app.rules_ports import EventStatus, StoredEvent
-from service.app.scores import SubmitScore, publish_all, record_score, submission
+from service.app.scores import SubmitScore, is_rookie, publish_all, submission
 from service.domain.boards import BoardDefinition
 from service.domain.errors import DomainError, FailedPrecondition
 from service.domain.rewards import Grant
@@ -50,9 +51,15 @@ async def apply_group(
             raise errors[0]
         await group.write()
         await uow.commit()
-    # Concurrently: the group's callers all wait for the last copy.
-    copies = [(board, row) for board, rows in group.scores for row in rows]
-    await publish_all(copies, rules.boards, uow)
+    # Only each member's newest aggregate, and concurrently: the group's callers all wait
+    # for the last copy.
+    newest: dict[tuple[BoardKey, str], tuple[BoardDefinition, ScoreRow]] = {}
+    for board, rows in group.scores:
+        for row in rows:
+            seen = newest.get((row.key, row.member_id))
+            if seen is None or seen[1].revision < row.revision:
+                newest[row.key, row.member_id] = (board, row)
+    await publish_all(list(newest.values()), rules.boards, uow)
     return results
 
 
@@ -133,15 +140,27 @@ class _Group:
         return tuple(scored)
 
     async def _record_scores(self) -> None:
+        """Record the planned scores, a board-period at a time: one period lock and one
+        member upsert per board-period, then a ledger statement per score."""
+        by_key: dict[BoardKey, list[Submission]] = defaultdict(list)
+        for sub in self.submissions:
+            by_key[BoardKey(sub.board.board_id, sub.partition, sub.period_id)].append(sub)
         # In one order for every group, so that two groups creating the same new period of
         # a board wait for each other instead of deadlocking.
-        for sub in sorted(self.submissions, key=_submission_order):
-            try:
-                rows, _ = await record_score(self.uow, sub)
-            except FailedPrecondition as exc:  # finalised since the submission was planned
-                log.info("score %s not recorded: %s", sub.idempotency_key, exc)
+        for key in sorted(by_key, key=lambda k: (k.board_id, k.partition, k.period_id)):
+            subs = sorted(by_key[key], key=lambda s: s.member_id)  # stable: arrival order stays
+            if await self.uow.scores.lock_period(key, exclusive=False):
+                log.info("%d scores not recorded: period %s is final", len(subs), key)
                 continue
-            self.scores.append((sub.board, rows))
+            first: dict[str, dt.datetime] = {}
+            for sub in subs:
+                first[sub.member_id] = min(
+                    sub.occurred_at, first.get(sub.member_id, sub.occurred_at)
+                )
+            members = await self.uow.scores.touch_members(key.board_id, first)
+            for sub in subs:
+                rows = await self.uow.scores.record(sub, is_rookie(sub, members[sub.member_id]))
+                self.scores.append((sub.board, rows))
 
     async def write(self) -> None:
         """Everything the group changed, in a few statements whatever its size."""
@@ -158,10 +177,6 @@ class _Group:
         for record in records:
             if record.event.idempotency_key not in stored:  # taken meanwhile, by another user
                 _taken_by_another_user(record.event)
-
-
-def _submission_order(sub: Submission) -> tuple[str, str, str, str, str]:
-    return (sub.board.board_id, sub.partition, sub.period_id, sub.member_id, sub.idempotency_key)
 
 
 def _same(stored: Event, event: Event) -> None:

@@ -12,7 +12,7 @@ import redis.exceptions
 
 import leaderboard as lb
 from service.app.board_mapping import BoardRef, check_partition, period_at, period_of, redis_board
-from service.app.board_ports import BoardKey, ScoreRow, Submission
+from service.app.board_ports import BoardKey, MemberInfo, ScoreRow, Submission
 from service.app.boards import BoardCatalog
 from service.app.ports import Clock, UnitOfWork
 from service.domain.boards import MAX_SCORE, BoardDefinition, check_score
@@ -106,6 +106,12 @@ def submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Su
     )  # fmt: skip
 
 
+def is_rookie(sub: Submission, member: MemberInfo) -> bool:
+    """Whether the submission also counts on the rookie board: the member is new there."""
+    days = sub.board.rookie_days
+    return bool(days) and sub.occurred_at - member.first_seen_at <= dt.timedelta(days=days)
+
+
 async def record_score(
     uow: UnitOfWork, sub: Submission
 ) -> tuple[list[ScoreRow], lb.MemberMetadata]:
@@ -119,10 +125,7 @@ async def record_score(
     if await uow.scores.lock_period(key, exclusive=False):
         raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
     member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
-    rookie = bool(board.rookie_days) and (
-        sub.occurred_at - member.first_seen_at <= dt.timedelta(days=board.rookie_days)
-    )
-    rows = await uow.scores.record(sub, rookie)
+    rows = await uow.scores.record(sub, is_rookie(sub, member))
     return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
 
 

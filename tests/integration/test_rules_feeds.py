@@ -57,6 +57,21 @@ async def test_events_feed_the_boards_that_name_their_type(app: App) -> None:
     assert (found.score, found.rank) == (300, 2)
 
 
+async def test_a_batch_scores_each_member_once_per_event(app: App) -> None:
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    batch = [
+        TrackEvent("ana", "walk", "w1", 300),
+        TrackEvent("bob", "walk", "w2", 400),
+        TrackEvent("ana", "walk", "w3", 200),
+    ]
+    await events.track_events(batch, uow=app.uow(), rules=app.rules)
+    _, page = await board_reads.get_page(BoardRef("steps"), 1, 10, boards=app.boards)
+    assert [(e.member_id, e.score, e.rank) for e in page.entries] == [
+        ("ana", 500, 1),
+        ("bob", 400, 2),
+    ]
+
+
 async def test_streak_badges_follow_check_ins(app: App, clock: MovableClock) -> None:
     badge = BadgeDefinition(
         "regular", "Regular", BadgeCriterion(CriterionKind.STREAK_LENGTH),

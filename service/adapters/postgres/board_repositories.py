@@ -125,12 +125,14 @@ _PERIOD_LOCK = """
 _PERIOD_LOCK_EXCLUSIVE = _PERIOD_LOCK.replace(
     "pg_advisory_xact_lock_shared", "pg_advisory_xact_lock"
 )
-_TOUCH_MEMBER = """
+# Rows are inserted, and so locked, in member order: concurrent callers cannot deadlock.
+_TOUCH_MEMBERS = """
     insert into board_members (board_id, member_id, first_seen_at)
-    values ($1, $2, $3)
+    select $1, u.member_id, u.at from unnest($2::text[], $3::timestamptz[]) as u(member_id, at)
+    order by u.member_id
     on conflict (board_id, member_id) do update
         set first_seen_at = least(board_members.first_seen_at, excluded.first_seen_at)
-    returning first_seen_at, display_name, avatar_url
+    returning member_id, first_seen_at, display_name, avatar_url
 """
 _RECORDED = """
     select member_id, partition, value from score_ledger
@@ -215,9 +217,18 @@ class PostgresScores:
         return bool(row["final"])
 
     async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
-        row = await self._driver.fetchrow(_TOUCH_MEMBER, board_id, member_id, at)
-        assert row is not None
-        return MemberInfo(row["first_seen_at"], row["display_name"], row["avatar_url"])
+        return (await self.touch_members(board_id, {member_id: at}))[member_id]
+
+    async def touch_members(
+        self, board_id: str, first_scores: Mapping[str, dt.datetime]
+    ) -> dict[str, MemberInfo]:
+        rows = await self._driver.fetch(
+            _TOUCH_MEMBERS, board_id, list(first_scores), list(first_scores.values())
+        )
+        return {
+            r["member_id"]: MemberInfo(r["first_seen_at"], r["display_name"], r["avatar_url"])
+            for r in rows
+        }
 
     async def set_metadata(
         self, board_id: str, member_id: str, display_name: str, avatar_url: str, at: dt.datetime
