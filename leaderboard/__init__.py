@@ -1,6 +1,6 @@
 """Standalone async leaderboard library on Redis sorted sets; it never imports the service."""
 
-from leaderboard.board import Leaderboard, Leaderboards
+from leaderboard.board import Leaderboard, Leaderboards, Put
 from leaderboard.errors import (
     IdempotencyConflict,
     InvalidArgument,
@@ -45,6 +45,7 @@ __all__ = [
     "Period",
     "PeriodKind",
     "PeriodSpec",
+    "Put",
     "ScoreOutOfRange",
     "ScoreOverflow",
     "Season",

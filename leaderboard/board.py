@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from leaderboard import bulk, lua
 from leaderboard.encoding import (
@@ -43,7 +44,7 @@ from leaderboard.replies import (
     slice_entries,
     text,
 )
-from leaderboard.scripts import Arg, RedisClient, run
+from leaderboard.scripts import Arg, RedisClient, run, run_many
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MAX_PAGE_NUMBER = 2**32  # a sorted set holds at most 2^32 - 1 members
@@ -116,6 +117,21 @@ class Leaderboard:
         here after it commits: copies can arrive out of order, so a put whose `revision` is
         not above the member's last one changes nothing. `remove` forgets the revision.
         """
+        keys, args = self.put_call(
+            member_id, score, reached_at_ms=reached_at_ms, revision=revision, metadata=metadata
+        )
+        return self.put_rank(await run(self._client, lua.PUT, keys, args))
+
+    def put_call(
+        self,
+        member_id: str,
+        score: int,
+        *,
+        reached_at_ms: int,
+        revision: int,
+        metadata: MemberMetadata | None = None,
+    ) -> tuple[list[str], list[Arg]]:
+        """The checked keys and arguments of a put, for `Leaderboards.put_many`."""
         check_member_id(member_id)
         check_score(score)
         check_at_ms(reached_at_ms, "reached_at_ms")
@@ -125,7 +141,11 @@ class Leaderboard:
         keys = [*self.keys.data, self.keys.expiry, self.keys.revisions]
         args: list[Arg] = [member_id, score, reached_prefix(reached_at_ms), sign, revision]
         args += [*_metadata_args(metadata), self._policy]
-        position, ahead, distinct_ahead = text(await run(self._client, lua.PUT, keys, args)).split()
+        return keys, args
+
+    def put_rank(self, reply: object) -> int:
+        """The member's rank from a put's reply."""
+        position, ahead, distinct_ahead = text(reply).split()
         anchor = Anchor(int(position), int(ahead), int(distinct_ahead))
         return member_rank(anchor, self.board.tie_policy)
 
@@ -261,6 +281,31 @@ class Leaderboards:
     def period(self, board: BoardConfig, period_id: str) -> Leaderboard:
         """The board-period `period_id` of `board` (see `leaderboard.periods` for ids)."""
         return Leaderboard(self._client, board, period_id, key_prefix=self.key_prefix)
+
+    async def put_many(self, puts: Sequence[Put]) -> list[int]:
+        """Several `Leaderboard.put`s in one pipeline (one round trip per node); the ranks,
+        in order. A failure fails them all."""
+        calls = [
+            put.board.put_call(
+                put.member_id, put.score, reached_at_ms=put.reached_at_ms,
+                revision=put.revision, metadata=put.metadata,
+            )
+            for put in puts
+        ]  # fmt: skip
+        replies = await run_many(self._client, lua.PUT, calls)
+        return [put.board.put_rank(reply) for put, reply in zip(puts, replies, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    """One `Leaderboard.put`, for `Leaderboards.put_many`."""
+
+    board: Leaderboard
+    member_id: str
+    score: int
+    reached_at_ms: int
+    revision: int
+    metadata: MemberMetadata | None = None
 
 
 def _metadata_args(value: MemberMetadata | None) -> list[Arg]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 from collections.abc import Sequence
@@ -28,3 +29,30 @@ async def run(client: RedisClient, source: str, keys: Sequence[str], args: Seque
         # A cluster client sends SCRIPT LOAD to every primary, so any slot can run it next.
         await client.script_load(source)
         return await client.evalsha(sha, len(keys), *keys, *args)
+
+
+async def run_many(
+    client: RedisClient, source: str, calls: Sequence[tuple[Sequence[str], Sequence[Arg]]]
+) -> list[Any]:
+    """One EVALSHA per call in one pipeline; on NOSCRIPT, SCRIPT LOAD and the whole pipeline
+    again, so only scripts whose calls may run twice (like PUT, by revision) belong here.
+
+    redis-py refuses EVALSHA in cluster pipelines: there the calls go concurrently instead.
+    """
+    if isinstance(client, RedisCluster):
+        return list(await asyncio.gather(*(run(client, source, k, a) for k, a in calls)))
+
+    async def execute() -> list[Any]:
+        pipe = client.pipeline(transaction=False)
+        for keys, args in calls:
+            pipe.evalsha(sha, len(keys), *keys, *args)
+        return list(await pipe.execute())
+
+    if not calls:
+        return []
+    sha = _sha(source)
+    try:
+        return await execute()
+    except NoScriptError:
+        await client.script_load(source)
+        return await execute()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -185,33 +184,23 @@ async def publish_all(
     repair_uow: UnitOfWork,
     metadata: lb.MemberMetadata | None = None,
 ) -> list[int | None]:
-    """Copy committed aggregates to Redis concurrently; queue repairs, in one transaction,
-    for the copies that fail. Returns the rank each copy placed its member at, None for a
-    failed one."""
-
-    async def put(board: BoardDefinition, row: ScoreRow) -> int:
-        return await redis_board(boards.redis, board, row.key).put(
-            row.member_id, row.score, reached_at_ms=row.reached_at_ms, revision=row.revision,
-            metadata=metadata,
-        )  # fmt: skip
-
-    outcomes = await asyncio.gather(*(put(b, r) for b, r in copies), return_exceptions=True)
-    placed: list[int | None] = []
-    failed: list[ScoreRow] = []
-    for (_, row), outcome in zip(copies, outcomes, strict=True):
-        if isinstance(outcome, redis.exceptions.RedisError | OSError):
-            log.warning("queueing a Redis repair of %s/%s: %s", row.key, row.member_id, outcome)
-            failed.append(row)
-            placed.append(None)
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            placed.append(outcome)
-    if failed:
-        async with repair_uow:
-            await repair_uow.scores.queue_repair(failed)
-            await repair_uow.commit()
-    return placed
+    """Copy committed aggregates to Redis in one pipeline; should it fail, queue them all for
+    repair in one transaction. Returns the rank each copy placed its member at, or Nones."""
+    puts = [
+        lb.Put(
+            redis_board(boards.redis, board, row.key), row.member_id, row.score,
+            row.reached_at_ms, row.revision, metadata,
+        )
+        for board, row in copies
+    ]  # fmt: skip
+    try:
+        return list(await boards.redis.put_many(puts))
+    except (redis.exceptions.RedisError, OSError) as exc:
+        log.warning("queueing Redis repairs of %d aggregates: %s", len(copies), exc)
+    async with repair_uow:
+        await repair_uow.scores.queue_repair([row for _, row in copies])
+        await repair_uow.commit()
+    return [None] * len(copies)
 
 
 async def set_metadata(

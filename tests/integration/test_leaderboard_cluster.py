@@ -16,6 +16,7 @@ from leaderboard import (
     Leaderboards,
     LoadEntry,
     MemberMetadata,
+    Put,
     SortOrder,
     SubmitResult,
     TiePolicy,
@@ -111,5 +112,10 @@ async def test_the_main_operations_on_a_three_master_cluster(
         )
         assert (await again.submit("ann", 9, at_ms=T0)).rank == 1
         assert (await again.submit("ann", 12, at_ms=T0)).score == 9
+
+        # One pipeline across the three masters, after they forgot the scripts again.
+        await client.script_flush()
+        puts = [Put(board, "zed", 1, T0, 1) for board in chosen]
+        assert await boards.put_many(puts) == [1, 1, 1]
     finally:
         await client.aclose()

@@ -11,6 +11,7 @@ from leaderboard import (
     Leaderboards,
     LoadEntry,
     MemberMetadata,
+    Put,
     TiePolicy,
 )
 
@@ -76,3 +77,29 @@ async def test_only_dense_boards_keep_a_distinct_score_index(
         1,
         1 if policy is not TiePolicy.FIRST_TO_REACH else 2,
     ]
+
+
+async def test_put_many_applies_every_put_in_one_pipeline(
+    redis_client: redis.Redis, redis_prefix: str
+) -> None:
+    boards = Leaderboards(redis_client, key_prefix=redis_prefix)
+    xp = boards.period(BoardConfig("xp"), "all")
+    coins = boards.period(BoardConfig("coins"), "all")
+    await redis_client.script_flush()  # the pipeline loads the script and runs again
+
+    ranks = await boards.put_many(
+        [
+            Put(xp, "ann", 50, T0, 1),
+            Put(coins, "ann", 5, T0, 1),
+            Put(xp, "bob", 70, T0, 1),
+            Put(xp, "ann", 40, T0, 2, MemberMetadata("Ann")),
+            Put(xp, "bob", 10, T0, 1),  # an older revision: ignored
+        ]
+    )
+
+    assert ranks == [1, 1, 1, 2, 1]
+    assert [(e.member_id, e.score) for e in await xp.top(10)] == [("bob", 70), ("ann", 40)]
+    found = await xp.rank_of("ann")
+    assert found is not None
+    assert found.metadata == MemberMetadata("Ann")
+    assert await boards.put_many([]) == []
