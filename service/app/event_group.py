@@ -51,16 +51,19 @@ async def apply_group(
             raise errors[0]
         await group.write()
         await uow.commit()
-    # Only each member's newest aggregate, and concurrently: the group's callers all wait
-    # for the last copy.
+    await publish_all(_newest(group.scores), rules.boards, uow)
+    return results
+
+
+def _newest(scores: list[Published]) -> list[tuple[BoardDefinition, ScoreRow]]:
+    """Each member's newest aggregate per board-period: older ones would be ignored anyway."""
     newest: dict[tuple[BoardKey, str], tuple[BoardDefinition, ScoreRow]] = {}
-    for board, rows in group.scores:
+    for board, rows in scores:
         for row in rows:
             seen = newest.get((row.key, row.member_id))
             if seen is None or seen[1].revision < row.revision:
                 newest[row.key, row.member_id] = (board, row)
-    await publish_all(list(newest.values()), rules.boards, uow)
-    return results
+    return list(newest.values())
 
 
 class _Group:
@@ -163,7 +166,8 @@ class _Group:
                 self.scores.append((sub.board, rows))
 
     async def write(self) -> None:
-        """Everything the group changed, in a few statements whatever its size."""
+        """Everything the group changed: a few statements whatever its size, plus one per
+        score on a board."""
         await self._record_scores()
         before, after = self.before, self.states
         await self.uow.rule_state.save_xp(
@@ -183,6 +187,7 @@ def _same(stored: Event, event: Event) -> None:
     """A reused idempotency key must name the same event, or it is a caller's bug."""
     if stored.user_id != event.user_id:
         _taken_by_another_user(event)
+    # A retry without occurred_at gets the instant it arrived, so that field may differ.
     if dataclasses.replace(stored, occurred_at=event.occurred_at) != event:
         raise FailedPrecondition(
             f"idempotency_key {event.idempotency_key!r} was used for a different event"
