@@ -60,12 +60,7 @@ async def store(
     """Write what an applied outcome changed, new completions and grants included."""
     if outcome.profile != before.profile:
         await uow.rule_state.save_profile(outcome.profile)
-    changed = UserState(
-        outcome.profile,
-        tasks={t.task_id: t for t in outcome.tasks},
-        badges={b.badge_id: b for b in outcome.badges},
-        counters={c.key: c for c in outcome.counters},
-    )
-    if outcome.tasks or outcome.badges or outcome.counters or completions:
+    changed = before.after(outcome).changed_since(before)
+    if changed.tasks or changed.badges or changed.counters or completions:
         await uow.rule_state.save([changed], completions)
     await uow.outbox.add(outcome.effects.grants)
