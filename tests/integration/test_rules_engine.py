@@ -294,3 +294,29 @@ async def test_a_batch_is_validated_whole_and_applied_in_order(
     results = await events.track_events(good, uow=app.uow(), rules=app.rules)
     assert [r.effects.task_changes[0].progress for r in results] == [1, 2]
     assert results[1].effects.completions
+
+
+async def test_segments_levels_and_prerequisites_decide_who_takes_part(app: App) -> None:
+    levels = LevelTable(levels=(Level(1, "Rookie", 0), Level(2, "Regular", 10)))
+    await _define(
+        app,
+        levels,
+        _task("welcome", "signup", tiers=(TaskTier(1, (Reward(RewardKind.XP, 10),)),)),
+        _task("vip-buy", segments=("vip",), prerequisites=("welcome",)),
+        _task("regular-buy", min_level=2),
+    )
+    await player.set_segments("ana", ["vip"], uow=app.uow())
+
+    before = await _track(app, "ana", "b1")
+    await _track(app, "ana", "s1", "signup")
+    after = await _track(app, "ana", "b2")
+    outsider = await _track(app, "bob", "b3")
+
+    assert before.effects.task_changes == ()
+    assert {c.task_id for c in after.effects.task_changes} == {"vip-buy", "regular-buy"}
+    assert outsider.effects.task_changes == ()
+    views = {
+        v.task.task_id: v for v in await player.list_tasks("bob", uow=app.uow(), rules=app.rules)
+    }
+    assert views["vip-buy"].blocked == "requires one of the segments vip"
+    assert views["regular-buy"].blocked == "requires level 2, user is level 1"
