@@ -74,6 +74,11 @@ async def test_tiers_complete_in_order_and_a_retry_changes_nothing(
 
     assert [c.tier for c in third.effects.completions] == [1]
     assert third.effects.grants[0].reward.item_code == "5-off"
+    assert third.effects.grants[0].cause_ref == "task:invite/event:i4"
+    assert (third.effects.grants[0].cause_kind, third.effects.grants[0].definition_version) == (
+        "task",
+        1,
+    )
     assert again.effects.duplicate
     assert list(again.effects.grants) == list(third.effects.grants)
     player = player_grpc.PlayerServiceStub(channel)

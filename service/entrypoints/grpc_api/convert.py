@@ -76,6 +76,8 @@ def grant_to_pb(grant: Grant) -> rewards_pb.Grant:
         reward=reward_to_pb(grant.reward),
         reason=grant.reason,
         cause_ref=grant.cause_ref,
+        cause_kind=grant.cause_kind,
+        definition_version=grant.definition_version,
     )
 
 

@@ -91,13 +91,23 @@ class Grant(_message.Message):
     REWARD_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     CAUSE_REF_FIELD_NUMBER: _builtins.int
+    CAUSE_KIND_FIELD_NUMBER: _builtins.int
+    DEFINITION_VERSION_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     """Derived from the cause; the loyalty system deduplicates on it."""
     user_id: _builtins.str
     reason: _builtins.str
     """Human-readable reason, e.g. "check-in day 3 of 7"."""
     cause_ref: _builtins.str
-    """What caused the grant, e.g. "check_in:user-1:2026-11-22"."""
+    """What caused the grant, e.g. "check_in:user-1:2026-11-22", or
+    "task:invite/event:order-1": the definition and the event.
+    """
+    cause_kind: _builtins.str
+    """The kind of cause: "check_in", "check_in_milestone", "board_finalization", "task",
+    "badge" or "level".
+    """
+    definition_version: _builtins.int
+    """The version of the program or definition that decided the grant."""
     @_builtins.property
     def reward(self) -> Global___Reward: ...
     def __init__(
@@ -108,10 +118,12 @@ class Grant(_message.Message):
         reward: Global___Reward | None = ...,
         reason: _builtins.str = ...,
         cause_ref: _builtins.str = ...,
+        cause_kind: _builtins.str = ...,
+        definition_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["reward", b"reward"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cause_ref", b"cause_ref", "idempotency_key", b"idempotency_key", "reason", b"reason", "reward", b"reward", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cause_kind", b"cause_kind", "cause_ref", b"cause_ref", "definition_version", b"definition_version", "idempotency_key", b"idempotency_key", "reason", b"reason", "reward", b"reward", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
