@@ -48,6 +48,7 @@ class App:
         return PostgresGrantStore(self.engine)
 
     async def close(self) -> None:
+        await self.events.aclose()
         if self.loyalty is not None:
             await self.loyalty.close()
         await self.redis.aclose()

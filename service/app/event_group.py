@@ -13,13 +13,13 @@ from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide
 from service.app.rules_ports import EventStatus, StoredEvent
-from service.app.scores import SubmitScore, is_rookie, publish_all, submission
-from service.domain.boards import BoardDefinition
-from service.domain.errors import DomainError, FailedPrecondition
+from service.app.scores import EVENT_KEY_PREFIX, SubmitScore, is_rookie, publish_all, submission
+from service.domain.boards import MAX_SCORE, BoardDefinition
+from service.domain.errors import DomainError, FailedPrecondition, InvalidArgument
 from service.domain.rewards import Grant
 from service.domain.rules.engine import evaluate_event
 from service.domain.rules.ruleset import RuleSet
-from service.domain.rules.state import Event, TaskCompletion, UserState
+from service.domain.rules.state import Event, Shared, TaskCompletion, UserState
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ async def apply_group(
             raise errors[0]
         await group.write()
         await uow.commit()
+    # The events are committed now: their callers get their results whatever happens to
+    # the Redis copies (a copy that cannot even be queued for repair is logged there).
     await publish_all(_newest(group.scores), rules.boards, uow)
     return results
 
@@ -79,25 +81,41 @@ class _Group:
         self.recorded: dict[str, StoredEvent] = {}
         self.completions: list[TaskCompletion] = []
         self.grants: list[Grant] = []
+        self.shared = Shared()
+        self.planned: dict[str, list[Submission]] = {}
+        self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
         self.scores: list[Published] = []
 
     async def apply(
         self, events: Sequence[Event], timezones: Sequence[str]
     ) -> list[Tracked | DomainError]:
-        zones: dict[str, str] = {}
-        for event, timezone in zip(events, timezones, strict=True):
-            zones[event.user_id] = timezone or zones.get(event.user_id, "")
-        profiles = await self.uow.rule_state.lock_profiles(zones)
+        # Board periods first, then profiles, then shared limits: finalisation takes a
+        # period's lock before profiles, and every transaction keeps that order.
+        await self._lock_periods(events)
+        users = {e.user_id: "" for e in events}  # "": timezones change as events apply
+        profiles = await self.uow.rule_state.lock_profiles(users)
         self.stored = await self.uow.events.get_many(sorted({e.idempotency_key for e in events}))
         since = self.now - VELOCITY_SPAN
         self.before = await self.uow.rule_state.load_many(
             list(profiles.values()), self.ruleset.velocity_types, since
         )
         self.states = dict(self.before)
-        return [await self._apply(event) for event in events]
+        supply, budgets = self.ruleset.limits_for({e.type for e in events})
+        if supply or budgets:
+            self.shared = await self.uow.rule_state.lock_shared(supply, budgets)
+        return [await self._apply(e, tz) for e, tz in zip(events, timezones, strict=True)]
 
-    async def _apply(self, event: Event) -> Tracked | DomainError:
+    async def _lock_periods(self, events: Sequence[Event]) -> None:
+        """Plan the events' board submissions and lock their periods, in one order."""
+        for event in events:
+            self.planned[event.idempotency_key] = self._plan(event)
+        keys = {_key_of(sub) for subs in self.planned.values() for sub in subs}
+        for key in sorted(keys, key=lambda k: (k.board_id, k.partition, k.period_id)):
+            if await self.uow.scores.lock_period(key, exclusive=False):
+                self.final.add(key)
+
+    async def _apply(self, event: Event, timezone: str) -> Tracked | DomainError:
         key = event.idempotency_key
         known = self.recorded.get(key) or self.stored.get(key)
         if known is not None:
@@ -107,12 +125,18 @@ class _Group:
                 return exc
             return Tracked(known.effects, known.status, duplicate=True)
         state, ruleset, now = self.states[event.user_id], self.ruleset, self.now
+        if timezone:
+            state = dataclasses.replace(
+                state, profile=dataclasses.replace(state.profile, timezone=timezone)
+            )
         outcome = await decide(
-            self.uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now)
-        )
+            self.uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now),
+            self.shared,
+        )  # fmt: skip
         effects, status = outcome.effects, EventStatus.REJECTED
         if not effects.rejected:
             status, state = EventStatus.APPLIED, state.after(outcome)
+            self.shared = self.shared.taking(outcome.supply, outcome.budgets)
             self.completions += effects.completions
             self.grants += effects.grants
             scored = self._score(event)
@@ -121,40 +145,39 @@ class _Group:
         self.recorded[key] = StoredEvent(event, now, status, effects)
         return Tracked(effects, status, duplicate=False)
 
-    def _score(self, event: Event) -> tuple[str, ...]:
-        """Plan a submission of the event's value to every board fed by its type; a board
-        whose period is closed, or whose partition attribute is missing, is skipped."""
-        scored = []
+    def _plan(self, event: Event) -> list[Submission]:
+        """The event's value for every board fed by its type; a board whose period is
+        closed, or whose partition attribute is missing, is left out."""
+        planned = []
         for board in self.boards:
             if event.type not in board.source_event_types:
                 continue
             attribute = board.partition_attribute
+            key = EVENT_KEY_PREFIX + event.idempotency_key
             cmd = SubmitScore(
-                board.board_id, event.user_id, event.value, f"event:{event.idempotency_key}",
+                board.board_id, event.user_id, event.value, key,
                 event.attributes.get(attribute, "") if attribute else "", event.occurred_at,
             )  # fmt: skip
             try:
-                self.submissions.append(submission(cmd, board, self.now))
+                planned.append(submission(cmd, board, self.now))
             except DomainError as exc:
-                key, board_id = event.idempotency_key, board.board_id
-                log.info("event %s not scored on %s: %s", key, board_id, exc)
-                continue
-            scored.append(board.board_id)
-        return tuple(scored)
+                log.info("event %s not scored on %s: %s", key, board.board_id, exc)
+        return planned
+
+    def _score(self, event: Event) -> tuple[str, ...]:
+        """Take the applied event's planned submissions whose periods are not final."""
+        subs = [s for s in self.planned[event.idempotency_key] if _key_of(s) not in self.final]
+        self.submissions += subs
+        return tuple(sub.board.board_id for sub in subs)
 
     async def _record_scores(self) -> None:
-        """Record the planned scores, a board-period at a time: one period lock and one
-        member upsert per board-period, then a ledger statement per score."""
+        """Record the scores, a board-period at a time: one member upsert per board-period,
+        in member order, then a ledger statement per score."""
         by_key: dict[BoardKey, list[Submission]] = defaultdict(list)
         for sub in self.submissions:
-            by_key[BoardKey(sub.board.board_id, sub.partition, sub.period_id)].append(sub)
-        # In one order for every group, so that two groups creating the same new period of
-        # a board wait for each other instead of deadlocking.
+            by_key[_key_of(sub)].append(sub)
         for key in sorted(by_key, key=lambda k: (k.board_id, k.partition, k.period_id)):
             subs = sorted(by_key[key], key=lambda s: s.member_id)  # stable: arrival order stays
-            if await self.uow.scores.lock_period(key, exclusive=False):
-                log.info("%d scores not recorded: period %s is final", len(subs), key)
-                continue
             first: dict[str, dt.datetime] = {}
             for sub in subs:
                 first[sub.member_id] = min(
@@ -163,6 +186,10 @@ class _Group:
             members = await self.uow.scores.touch_members(key.board_id, first)
             for sub in subs:
                 rows = await self.uow.scores.record(sub, is_rookie(sub, members[sub.member_id]))
+                if any(abs(row.score) > MAX_SCORE for row in rows):
+                    raise InvalidArgument(
+                        "value", f"would take the score on board {key.board_id} beyond +-2^53"
+                    )
                 self.scores.append((sub.board, rows))
 
     async def write(self) -> None:
@@ -170,7 +197,7 @@ class _Group:
         score on a board."""
         await self._record_scores()
         before, after = self.before, self.states
-        await self.uow.rule_state.save_xp(
+        await self.uow.rule_state.save_progress(
             [s.profile for u, s in after.items() if s.profile != before[u].profile]
         )
         changed = [s.changed_since(before[u]) for u, s in after.items()]
@@ -181,6 +208,10 @@ class _Group:
         for record in records:
             if record.event.idempotency_key not in stored:  # taken meanwhile, by another user
                 _taken_by_another_user(record.event)
+
+
+def _key_of(sub: Submission) -> BoardKey:
+    return BoardKey(sub.board.board_id, sub.partition, sub.period_id)
 
 
 def _same(stored: Event, event: Event) -> None:

@@ -12,7 +12,7 @@ from service.app.event_group import apply_group
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
 from service.app.rules import Rules
-from service.domain.errors import InvalidArgument
+from service.domain.errors import DomainError, InvalidArgument
 from service.domain.rules.state import Event
 from service.domain.validation import check_id, parse_timezone
 
@@ -139,29 +139,41 @@ class EventIntake:
             while self._waiting:
                 group = self._waiting[: self._max_group]
                 del self._waiting[: self._max_group]
-                await self._settle(group)
+                # A caller that went away (a deadline, a cancellation) sends nothing.
+                await self._settle([waiting for waiting in group if not waiting[2].done()])
         finally:
             self._running -= 1
 
     async def _settle(self, group: list[_Waiting]) -> None:
+        if not group:
+            return
         try:
             results = await apply_group(
                 [event for event, _, _ in group], [timezone for _, timezone, _ in group],
                 uow=self._uow(), rules=self._rules, now=self._rules.clock.now(),
                 all_or_none=False,
             )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - handed to the callers, mapped there
+        except DomainError as exc:
             if len(group) == 1:
                 _resolve(group[0][2], exc)
                 return
-            # Say a key was taken concurrently by another user's event: alone, each event
-            # gets its own answer.
-            log.info("retrying a group of %d events one by one: %r", len(group), exc)
+            # One event's fault (a key taken meanwhile by another user, a board total out
+            # of range): alone, each event gets its own answer.
+            log.info("retrying a group of %d events one by one: %s", len(group), exc)
             for waiting in group:
                 await self._settle([waiting])
             return
+        except Exception as exc:  # noqa: BLE001 - a store failed: every caller may retry
+            for _, _, future in group:
+                _resolve(future, exc)
+            return
         for (_, _, future), result in zip(group, results, strict=True):
             _resolve(future, result)
+
+    async def aclose(self) -> None:
+        """Wait for the groups under way; calls after this are not served."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks)
 
 
 def _resolve(future: asyncio.Future[Tracked], result: Tracked | BaseException) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter as Tally
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.app.paging import decode_page_token, encode_page_token
 from service.app.ports import UnitOfWork
@@ -73,8 +73,8 @@ async def dry_run(
     """Evaluate a draft task or badge against the stored events of the last `days` days.
 
     Each user starts from nothing at the start of the span, with their current level,
-    segments and timezone; live boosts apply, caps and other definitions do not. Nothing
-    is written.
+    segments and timezone; live boosts apply, caps, prerequisites and other definitions do
+    not. Nothing is written.
     """
     if not isinstance(definition, TaskDefinition | BadgeDefinition):
         raise InvalidArgument("definition", "a dry run takes a task or a badge")
@@ -82,7 +82,13 @@ async def dry_run(
     if not 1 <= days <= MAX_DRY_RUN_DAYS:
         raise InvalidArgument("days", f"must be between 1 and {MAX_DRY_RUN_DAYS}")
     current = await rules.catalog.current()
-    ruleset = RuleSet.of([definition, *current.boosts])
+    # Alone: other definitions' progress is not replayed, so prerequisites cannot hold.
+    draft = (
+        replace(definition, prerequisites=())
+        if isinstance(definition, TaskDefinition)
+        else definition
+    )
+    ruleset = RuleSet.of([draft, *current.boosts])
     event_type = (
         definition.event_type
         if isinstance(definition, TaskDefinition)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from service.app.ports import UnitOfWork
@@ -13,7 +14,8 @@ from service.domain.rules import levels
 from service.domain.rules.badge_progress import blank, next_threshold
 from service.domain.rules.checks import MAX_LIST, check_segment
 from service.domain.rules.engine import evaluate_claim
-from service.domain.rules.state import Profile, UserState
+from service.domain.rules.ruleset import RuleSet
+from service.domain.rules.state import Outcome, Profile, Shared, TaskCompletion, UserState
 from service.domain.rules.task_progress import blocker, in_window, task_window
 from service.domain.validation import check_id
 
@@ -67,15 +69,25 @@ async def claim_task_reward(
                 raise NotFound("task", task_id)
             raise FailedPrecondition(f"no completed tier of task {task_id} waits to be claimed")
         state = await uow.rule_state.load(profile, (), now - VELOCITY_SPAN)
-        outcome = await decide(
-            uow, ruleset, lambda shared: evaluate_claim(pending, state, ruleset, shared, now)
-        )
+        # As many as the caps let through, oldest first: one large claim must not block
+        # the smaller ones forever.
+        for count in range(len(pending), 0, -1):
+            chosen = pending[:count]
+            outcome = await decide(uow, ruleset, _claiming(chosen, state, ruleset, now))
+            if not outcome.effects.rejected:
+                break
         if outcome.effects.rejected:
             raise ResourceExhausted(outcome.effects.rejected)
         await store(uow, state, outcome, ())
-        await uow.rule_state.mark_claimed(pending, now)
+        await uow.rule_state.mark_claimed(chosen, now)
         await uow.commit()
     return Claimed(outcome.effects.completions, outcome.effects.grants)
+
+
+def _claiming(
+    chosen: list[TaskCompletion], state: UserState, ruleset: RuleSet, now: dt.datetime
+) -> Callable[[Shared], Outcome]:
+    return lambda shared: evaluate_claim(chosen, state, ruleset, shared, now)
 
 
 async def list_badges(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[BadgeView]:

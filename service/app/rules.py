@@ -32,10 +32,18 @@ async def load_rules(uow: UnitOfWork) -> RuleSet:
         return RuleSet.of(await uow.definitions.all_current())
 
 
-async def decide(uow: UnitOfWork, rules: RuleSet, evaluate: Callable[[Shared], Outcome]) -> Outcome:
+async def decide(
+    uow: UnitOfWork,
+    rules: RuleSet,
+    evaluate: Callable[[Shared], Outcome],
+    shared: Shared | None = None,
+) -> Outcome:
     """Evaluate, locking the badge supply and budgets the outcome consumes, until the
-    outcome only consumes what is locked; then take what it consumes."""
-    shared = Shared()
+    outcome only consumes what is locked; then take what it consumes.
+
+    `shared` holds what the caller locked already; the caller keeps it up to date.
+    """
+    shared = shared or Shared()
     while True:
         outcome = evaluate(shared)
         supply = {b: rules.badges[b].supply for b in outcome.supply}

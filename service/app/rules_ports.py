@@ -74,8 +74,8 @@ class RuleStateRepository(Protocol):
 
     async def save_profile(self, profile: Profile) -> None: ...
 
-    async def save_xp(self, profiles: Sequence[Profile]) -> None:
-        """Store the XP and level of each (locked) profile."""
+    async def save_progress(self, profiles: Sequence[Profile]) -> None:
+        """Store the timezone, XP and level of each (locked) profile."""
         ...
 
     async def load(

@@ -25,6 +25,8 @@ MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
 # Tie-breaks count milliseconds from the Unix epoch; nothing can have been scored before it.
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MAX_DISPLAY_NAME = 64
+# Scores recorded for events carry the event's idempotency key behind this prefix.
+EVENT_KEY_PREFIX = "event:"
 MAX_AVATAR_URL = 2048
 
 
@@ -130,6 +132,10 @@ async def record_score(
 
 async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> Submitted:
     """Record the score in the ledger, then copy the new aggregate to Redis."""
+    if cmd.idempotency_key.startswith(EVENT_KEY_PREFIX):
+        raise InvalidArgument(
+            "idempotency_key", f"must not start with {EVENT_KEY_PREFIX!r}: events' scores use it"
+        )
     board = await boards.catalog.get(check_id("board_id", cmd.board_id))
     sub = submission(cmd, board, boards.clock.now())
     key = BoardKey(board.board_id, sub.partition, sub.period_id)
@@ -197,9 +203,12 @@ async def publish_all(
         return list(await boards.redis.put_many(puts))
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("queueing Redis repairs of %d aggregates: %s", len(copies), exc)
-    async with repair_uow:
-        await repair_uow.scores.queue_repair([row for _, row in copies])
-        await repair_uow.commit()
+    try:
+        async with repair_uow:
+            await repair_uow.scores.queue_repair([row for _, row in copies])
+            await repair_uow.commit()
+    except Exception:
+        log.exception("could not queue Redis repairs; RebuildBoard restores these boards")
     return [None] * len(copies)
 
 

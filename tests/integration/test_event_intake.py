@@ -9,12 +9,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import definitions
+from service.app import boards, definitions
 from service.app.events import EventIntake
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
 from service.bootstrap import App
-from service.domain.errors import FailedPrecondition
+from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
+from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.definitions import TaskDefinition, TaskTier
 
@@ -102,12 +103,39 @@ async def test_a_misused_key_fails_only_its_own_call(app: App, engine: AsyncEngi
     assert await _rows(engine, "rule_events") == 2
 
 
-async def test_a_failed_group_is_retried_event_by_event(app: App, engine: AsyncEngine) -> None:
+async def test_a_store_failure_fails_the_whole_group_and_stores_nothing(
+    app: App, engine: AsyncEngine
+) -> None:
     units = CountingUnitsOfWork(engine, failing=1)
     intake = EventIntake(units, app.rules)
     cmds = [TrackEvent(f"u{n}", "purchase", f"k{n}") for n in range(5)]
 
     results = await _track_all(intake, cmds)
+    again = await _track_all(intake, cmds)
 
-    assert all(isinstance(r, Tracked) for r in results)
+    assert all(isinstance(r, OSError) for r in results)
+    assert all(isinstance(r, Tracked) and not r.duplicate for r in again)
+    assert units.made == 2
     assert await _rows(engine, "rule_events") == 5
+
+
+async def test_one_events_fault_is_retried_alone(app: App, engine: AsyncEngine) -> None:
+    board = BoardDefinition(
+        "steps", "Steps", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE,
+        PeriodKind.ALL_TIME, source_event_types=("walk",),
+    )  # fmt: skip
+    await boards.upsert_board(board, uow=app.uow(), catalog=app.boards.catalog)
+    intake = EventIntake(app.uow, app.rules)
+    cmds = [
+        TrackEvent("ana", "walk", "k1", 2**53),
+        TrackEvent("ana", "walk", "k2", 1),  # the total would pass 2^53
+        TrackEvent("bob", "walk", "k3", 5),
+    ]
+
+    results = await _track_all(intake, cmds)
+
+    assert isinstance(results[0], Tracked)
+    assert isinstance(results[1], InvalidArgument)
+    assert "beyond" in str(results[1])
+    assert isinstance(results[2], Tracked)
+    assert await _rows(engine, "rule_events") == 2

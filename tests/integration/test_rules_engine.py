@@ -32,6 +32,7 @@ from service.domain.rules.definitions import (
 )
 from service.domain.rules.modifiers import BoostDefinition, CapDefinition, CapKind
 from service.domain.rules.ruleset import Definition
+from service.domain.rules.windows import Cadence
 from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.integration
@@ -206,6 +207,26 @@ async def test_rewards_wait_for_a_claim_when_the_task_asks_for_one(
         await player.claim_task_reward("ana", "survey", uow=app.uow(), rules=app.rules)
 
 
+async def test_claims_take_the_oldest_tiers_the_caps_let_through(
+    app: App, clock: MovableClock
+) -> None:
+    await _define(
+        app,
+        _task("daily", cadence=Cadence.DAILY, auto_claim=False, tiers=(TaskTier(1, _points(60)),)),
+        CapDefinition("daily-points", "Daily points", CapKind.USER_PERIOD, 100),
+    )
+    await _track(app, "ana", "d1")
+    clock.advance(days=1)
+    await _track(app, "ana", "d2")
+    first = await player.claim_task_reward("ana", "daily", uow=app.uow(), rules=app.rules)
+    with pytest.raises(ResourceExhausted, match="cap:daily-points"):
+        await player.claim_task_reward("ana", "daily", uow=app.uow(), rules=app.rules)
+    clock.advance(days=1)
+    second = await player.claim_task_reward("ana", "daily", uow=app.uow(), rules=app.rules)
+    assert [c.window_id for c in first.completions] == ["2026-03-10"]
+    assert [c.window_id for c in second.completions] == ["2026-03-11"]
+
+
 async def test_a_claim_over_a_cap_is_refused(app: App) -> None:
     await _define(
         app,
@@ -320,3 +341,22 @@ async def test_segments_levels_and_prerequisites_decide_who_takes_part(app: App)
     }
     assert views["vip-buy"].blocked == "requires one of the segments vip"
     assert views["regular-buy"].blocked == "requires level 2, user is level 1"
+
+
+async def test_timezones_apply_from_their_event_on_and_repeats_change_nothing(
+    app: App, clock: MovableClock
+) -> None:
+    await _define(app, _task("daily", target=5, cadence=Cadence.DAILY))
+    at = dt.datetime(2026, 3, 10, 11, 30, tzinfo=dt.UTC)  # 20:30 in Tokyo
+    late = dt.datetime(2026, 3, 9, 23, 30, tzinfo=dt.UTC)  # still the 9th in UTC
+    batch = [
+        TrackEvent("bob", "purchase", "k1", occurred_at=late),
+        TrackEvent("bob", "purchase", "k2", occurred_at=at, timezone="Asia/Tokyo"),
+    ]
+    results = await events.track_events(batch, uow=app.uow(), rules=app.rules)
+    repeat = await _track(app, "bob", "k2", timezone="America/Los_Angeles")
+
+    assert [r.effects.task_changes[0].window_id for r in results] == ["2026-03-09", "2026-03-10"]
+    assert repeat.duplicate
+    profile = await player.get_profile("bob", uow=app.uow(), rules=app.rules)
+    assert profile.profile.timezone == "Asia/Tokyo"

@@ -108,10 +108,12 @@ class FakeRuleState:
     async def get_profile(self, user_id: str) -> Profile | None:
         return self.store.profiles.get(user_id)
 
-    async def save_xp(self, profiles: Sequence[Profile]) -> None:
+    async def save_progress(self, profiles: Sequence[Profile]) -> None:
         for p in profiles:
             stored = self.store.profiles[p.user_id]
-            self.store.profiles[p.user_id] = replace(stored, xp=p.xp, level=p.level)
+            self.store.profiles[p.user_id] = replace(
+                stored, timezone=p.timezone, xp=p.xp, level=p.level
+            )
 
     async def save_profile(self, profile: Profile) -> None:
         self.store.profiles[profile.user_id] = profile

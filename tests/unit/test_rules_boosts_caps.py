@@ -328,3 +328,10 @@ def test_a_claim_is_capped_too() -> None:
     two = evaluate_claim(completions[:2], player.state, player.rules, Shared(), NOW)
     assert two.counters == (Counter("cap:daily-points", "2026-03-10", 80),)
     assert [c.run for c in two.effects.completions] == [1, 2]
+
+
+def test_late_events_count_against_the_newest_days_allowance() -> None:
+    player = Player([task(), cap("daily", CapKind.USER_PERIOD, 30)])
+    days = [utc(2026, 3, 10, 12), utc(2026, 3, 9, 12), utc(2026, 3, 10, 13), utc(2026, 3, 9, 13)]
+    rejected = [bool(player.send(at=at).effects.rejected) for at in days]
+    assert rejected == [False, False, False, True]

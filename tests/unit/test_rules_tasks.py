@@ -449,3 +449,27 @@ def test_a_tier_reached_again_in_a_new_window_gets_a_new_identity() -> None:
     assert [window for window, _ in reached] == ["2026-03-10", "2026-03-11"]
     # Both grants must reach the loyalty system: the outbox keeps one grant per key.
     assert len({ref for _, ref in reached}) == len(set(keys)) == 2
+
+
+def test_a_late_event_never_takes_a_task_back_to_an_earlier_window() -> None:
+    player = Player([daily()])
+    player.send(at=utc(2026, 3, 10, 12))
+    late = player.send(at=utc(2026, 3, 9, 23))  # yesterday, arriving today
+
+    assert late.effects == Effects()
+    assert player.blocker("buy", utc(2026, 3, 9, 23)) == (
+        "window closed: the event falls before the task's current window"
+    )
+    assert player.state.tasks["buy"].progress == 1
+    done = player.send(at=utc(2026, 3, 10, 13))
+    assert [c.window_id for c in done.effects.completions] == ["2026-03-10"]
+
+
+def test_switching_timezones_cannot_complete_a_day_twice() -> None:
+    player = Player([daily(tiers=(TaskTier(1, (points(20),)),))])
+    instant = utc(2026, 3, 10, 12)
+    completions: list[TaskCompletion] = []
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12", "Pacific/Kiritimati", "Etc/GMT+12"):
+        player.state = replace(player.state, profile=replace(player.state.profile, timezone=zone))
+        completions += player.send(at=instant).effects.completions
+    assert [c.window_id for c in completions] == ["2026-03-11"]

@@ -36,9 +36,12 @@ _GET_EVENTS = f"""
 """
 _FLAGGED = f"""
     select id, {", ".join(_EVENT_COLUMNS)} from rule_events
-    where review and ($1 = '' or user_id = $1) and ($2::bigint is null or id < $2)
+    where review and ($2::bigint is null or id < $2) {{user}}
     order by id desc limit $3
 """
+# Two texts rather than `$1 = '' or user_id = $1`, so each plan uses its own index.
+_FLAGGED_ALL = _FLAGGED.format(user="and $1 = ''")
+_FLAGGED_OF_USER = _FLAGGED.format(user="and user_id = $1")
 _LATEST_EVENT = f"""
     select {", ".join(_EVENT_COLUMNS)} from rule_events where user_id = $1 and type = $2
     order by received_at desc, id desc limit 1
@@ -98,7 +101,8 @@ class PostgresEvents:
     async def flagged(
         self, user_id: str, before_id: int | None, limit: int
     ) -> list[tuple[int, StoredEvent]]:
-        rows = await self._driver.fetch(_FLAGGED, user_id, before_id, limit)
+        query = _FLAGGED_OF_USER if user_id else _FLAGGED_ALL
+        rows = await self._driver.fetch(query, user_id, before_id, limit)
         return [(row["id"], _stored(row)) for row in rows]
 
     async def latest(self, user_id: str, event_type: str) -> StoredEvent | None:

@@ -42,9 +42,10 @@ _SAVE_PROFILE = f"""
         updated_at = now()
 """
 _BLANK = Profile(user_id="")
-_SAVE_XP = """
-    update rule_profiles as p set xp = u.xp, level = u.level, updated_at = now()
-    from unnest($1::text[], $2::bigint[], $3::int[]) as u(user_id, xp, level)
+_SAVE_PROGRESS = """
+    update rule_profiles as p
+    set timezone = u.timezone, xp = u.xp, level = u.level, updated_at = now()
+    from unnest($1::text[], $2::text[], $3::bigint[], $4::int[]) as u(user_id, timezone, xp, level)
     where p.user_id = u.user_id
 """
 
@@ -241,10 +242,10 @@ class PostgresRuleState:
             _SAVE_PROFILE, p.user_id, p.timezone, list(p.segments), p.xp, p.level
         )
 
-    async def save_xp(self, profiles: Sequence[Profile]) -> None:
+    async def save_progress(self, profiles: Sequence[Profile]) -> None:
         if profiles:
-            rows = [(p.user_id, p.xp, p.level) for p in profiles]
-            await self._driver.execute(_SAVE_XP, *_arrays(rows, 3))
+            rows = [(p.user_id, p.timezone, p.xp, p.level) for p in profiles]
+            await self._driver.execute(_SAVE_PROGRESS, *_arrays(rows, 4))
 
     async def load(
         self, profile: Profile, velocity_types: Sequence[str], since: dt.datetime

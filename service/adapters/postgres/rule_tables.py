@@ -130,8 +130,9 @@ rule_events = sa.Table(
     sa.Column("effects", JSONB, nullable=False),
     # Velocity caps count a user's recent events of one type.
     sa.Index("ix_rule_events_velocity", "user_id", "type", "received_at"),
-    # Operators page through the events waiting for review, newest first.
+    # Operators page through the events waiting for review, newest first, or one user's.
     sa.Index("ix_rule_events_review", "id", postgresql_where=sa.text("review")),
+    sa.Index("ix_rule_events_review_user", "user_id", "id", postgresql_where=sa.text("review")),
     # Replay pages through applied events in its own order, one index range per page.
     sa.Index(
         "ix_rule_events_replay",

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from service.domain.rewards import Grant
 from service.domain.rules.modifiers import CapDefinition, CapKind
 from service.domain.rules.state import Counter
-from service.domain.rules.windows import window_at
+from service.domain.rules.windows import earlier, window_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +76,10 @@ def use_caps(
             continue
         window = window_at(cap.period, at, timezone).window_id
         counter = counters.get(cap_key(cap))
+        if counter and earlier(window, counter.window_id):
+            # A late event counts against the newest window's allowance: the earlier
+            # window's total is no longer kept.
+            window = counter.window_id
         spent = counter.amount if counter and counter.window_id == window else 0
         if spent + amount > cap.limit:
             return CapUse(

@@ -32,7 +32,7 @@ from service.domain.rules.state import (
     UserState,
 )
 from service.domain.rules.task_progress import advance, blocker
-from service.domain.rules.windows import window_at
+from service.domain.rules.windows import earlier, window_at
 
 
 class _Evaluation:
@@ -164,6 +164,8 @@ def _nth_counts(run: _Evaluation, event: Event) -> dict[str, int]:
             continue
         window = window_at(boost.nth_period, event.occurred_at, run.profile.timezone).window_id
         counter = run.counters.get(key)
+        if counter and earlier(window, counter.window_id):
+            continue  # a late event: its period's count is gone, so it is no nth event
         seen = counter.amount if counter and counter.window_id == window else 0
         run.set_counter(Counter(key, window, seen + 1))
         counts[key] = seen + 1

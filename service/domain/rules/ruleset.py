@@ -68,3 +68,21 @@ class RuleSet:
                 sorted({c.event_type for c in caps if c.kind is CapKind.VELOCITY})
             ),
         )
+
+    def limits_for(self, event_types: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
+        """The limited badges (id -> supply) and budgets (id -> limit) that events of these
+        types may consume: the rows a transaction locks before evaluating them."""
+        types = set(event_types)
+        tasks = [t for t in self.tasks.values() if t.event_type in types]
+        badges = {b for t in types for b in self.badges_by_event.get(t, ())}
+        badges |= {b for t in tasks for b in self.badges_by_task.get(t.task_id, ())}
+        badges |= set(self.badges_by_kind.get(CriterionKind.LEVEL_REACHED, ()))
+        tier_badges = {tier.badge_id for t in tasks for tier in t.tiers if tier.badge_id}
+        badges |= {self.badges[b] for b in tier_badges if b in self.badges}
+        task_ids = {t.task_id for t in tasks}
+        budgets = {
+            c.cap_id: c.limit
+            for c in self.caps
+            if c.kind is CapKind.BUDGET and (not c.task_ids or task_ids & set(c.task_ids))
+        }
+        return {b.badge_id: b.supply for b in badges if b.supply}, budgets

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from service.domain.rewards import Grant, Reward
@@ -131,6 +131,15 @@ class Shared:
 
     supply_left: Mapping[str, int] = field(default_factory=dict)
     budget_left: Mapping[str, int] = field(default_factory=dict)
+
+    def taking(self, supply: Sequence[str], budgets: Mapping[str, int]) -> Shared:
+        """What is left once an outcome took one of each badge and the budget amounts."""
+        supply_left, budget_left = dict(self.supply_left), dict(self.budget_left)
+        for badge_id in supply:
+            supply_left[badge_id] -= 1
+        for cap_id, amount in budgets.items():
+            budget_left[cap_id] -= amount
+        return Shared(supply_left, budget_left)
 
 
 @dataclass(frozen=True, slots=True)

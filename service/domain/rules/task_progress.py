@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from service.domain.rules.audience import audience_gap, in_rollout, rollout_bucket
 from service.domain.rules.definitions import Measure, TaskDefinition
 from service.domain.rules.state import Event, Profile, TaskChange, TaskState
-from service.domain.rules.windows import Cadence, Window, local_day, window_at
+from service.domain.rules.windows import Cadence, Window, earlier, local_day, window_at
 
 _WEEKDAYS = ("", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -72,9 +72,12 @@ def _calendar_blocker(task: TaskDefinition, day: dt.date) -> str:
 def _completion_blocker(
     task: TaskDefinition, state: TaskState | None, at: dt.datetime, timezone: str
 ) -> str:
+    window = task_window(task, at, timezone)
+    if state and earlier(window.window_id, state.window_id):
+        return "window closed: the event falls before the task's current window"
     if state and task.max_completions and state.completions >= task.max_completions:
         return f"completed the maximum of {task.max_completions} times"
-    current = in_window(task, state, task_window(task, at, timezone))
+    current = in_window(task, state, window)
     if current and not task.repeatable and _completed_in_window(task, current):
         return "already completed" + ("" if task.cadence is Cadence.ONCE else " in this window")
     return ""

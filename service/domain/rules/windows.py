@@ -78,3 +78,12 @@ def window_at(
 
 def local_day(at: dt.datetime, timezone: str) -> dt.date:
     return at.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
+def earlier(window_id: str, than: str) -> bool:
+    """Whether `window_id` names a window before the one `than` names.
+
+    The ids of one cadence have one length and sort in time order; ids of two cadences (a
+    definition whose cadence changed) are not comparable, and never count as earlier.
+    """
+    return len(window_id) == len(than) and window_id < than

@@ -112,6 +112,13 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("review"),
     )
+    op.create_index(
+        "ix_rule_events_review_user",
+        "rule_events",
+        ["user_id", "id"],
+        unique=False,
+        postgresql_where=sa.text("review"),
+    )
     op.create_table(
         "rule_profiles",
         sa.Column("user_id", sa.String(length=128), nullable=False),
@@ -187,6 +194,9 @@ def downgrade() -> None:
     op.drop_index("ix_rule_events_velocity", table_name="rule_events")
     op.drop_index(
         "ix_rule_events_review", table_name="rule_events", postgresql_where=sa.text("review")
+    )
+    op.drop_index(
+        "ix_rule_events_review_user", table_name="rule_events", postgresql_where=sa.text("review")
     )
     op.drop_index(
         "ix_rule_events_replay",
