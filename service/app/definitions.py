@@ -64,11 +64,11 @@ async def archive_definition(
     kind: DefinitionKind, definition_id: str, *, uow: UnitOfWork, rules: Rules
 ) -> Definition:
     """Store an archived version: events stop moving it; earned progress and grants stay."""
-    current = await get_definition(kind, definition_id, uow=uow)
-    if current.archived:
-        return current
+    check_id("definition_id", definition_id)
     async with uow:
-        stored = await uow.definitions.add(replace(current, archived=True))
+        stored = await uow.definitions.archive(kind, definition_id)
         await uow.commit()
+    if stored is None:
+        raise NotFound(str(kind), definition_id)
     await rules.catalog.changed()
     return stored

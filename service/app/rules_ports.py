@@ -54,6 +54,11 @@ class DefinitionRepository(Protocol):
         """Store as the next version of its id; return it with version and creation time."""
         ...
 
+    async def archive(self, kind: DefinitionKind, definition_id: str) -> Definition | None:
+        """Store an archived copy of the newest version, read under the id's lock; return
+        it, the newest version when already archived, or None for an unknown id."""
+        ...
+
 
 class RuleStateRepository(Protocol):
     """Profiles, task and badge progress, counters and the shared supply and budgets."""

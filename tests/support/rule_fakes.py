@@ -70,6 +70,12 @@ class FakeDefinitions:
         versions = self.store.definitions.get((kind, definition_id))
         return versions[-1] if versions else None
 
+    async def archive(self, kind: DefinitionKind, definition_id: str) -> Definition | None:
+        current = await self.get(kind, definition_id)
+        if current is None or current.archived:
+            return current
+        return await self.add(replace(current, archived=True))
+
     async def add(self, definition: Definition) -> Definition:
         versions = self.store.definitions.setdefault(
             (definition.KIND, definition.definition_id), []

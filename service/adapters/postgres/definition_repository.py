@@ -61,6 +61,15 @@ class PostgresDefinitions:
         )
         return rule_codec.in_utc(stored)
 
+    async def archive(self, kind: DefinitionKind, definition_id: str) -> Definition | None:
+        # Read under the lock add() takes (advisory locks are re-entrant): a version stored
+        # meanwhile is the one archived, never lost.
+        await self._driver.execute(_LOCK_ID, f"rule:{kind}:{definition_id}")
+        current = await self.get(kind, definition_id)
+        if current is None or current.archived:
+            return current
+        return await self.add(dataclasses.replace(current, archived=True))
+
     # Last: the method's name shadows the builtin for the annotations below it.
     async def list(self, kind: DefinitionKind) -> list[Definition]:
         rows = await self._driver.fetch(_LIST, str(kind))
