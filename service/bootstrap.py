@@ -18,7 +18,7 @@ from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
-from service.app.rules import Rules, load_rules
+from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
 from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
@@ -112,11 +112,18 @@ def build_rules(
     async def notify() -> None:
         await client.publish(definitions_channel(settings.redis_key_prefix), "rules")
 
+    async def no_one() -> None:
+        return None
+
     catalog = Catalog(lambda: load_rules(PostgresUnitOfWork(engine)), notify)
+    rarity = Catalog(
+        lambda: load_rarity(PostgresUnitOfWork(engine)), no_one, max_age=RARITY_MAX_AGE_SECONDS
+    )
     return Rules(
         catalog,
         boards,
         boards.clock,
+        rarity,
         max_event_age=dt.timedelta(seconds=settings.event_max_age_seconds),
         max_event_skew=dt.timedelta(seconds=settings.event_max_skew_seconds),
     )

@@ -96,16 +96,14 @@ async def list_badges(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[Ba
     ruleset = await rules.catalog.current()
     async with uow:
         held = await uow.rule_state.badge_states(user_id)
-        holders = await uow.rule_state.badge_holders()
-        users = await uow.rule_state.user_count()
+    rarity = await rules.rarity.current()
     views = []
     for badge_id in sorted(ruleset.badges):
         badge = ruleset.badges[badge_id]
         state = held.get(badge_id) or blank(badge, user_id)
         if badge.secret and not state.tier:
             continue
-        rarity = holders.get(badge_id, 0) / users if users else 0.0
-        views.append(BadgeView(badge, state, rarity, next_threshold(badge, state)))
+        views.append(BadgeView(badge, state, rarity.of(badge_id), next_threshold(badge, state)))
     return views
 
 

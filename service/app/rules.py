@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.app.catalog import Catalog
@@ -14,6 +14,8 @@ from service.domain.rules.state import Outcome, Shared, TaskCompletion, UserStat
 
 # Velocity limits count the events a user sent within this span.
 VELOCITY_SPAN = dt.timedelta(minutes=1)
+# Rarity counts every profile and badge holder: each replica recounts at most this often.
+RARITY_MAX_AGE_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +25,26 @@ class Rules:
     catalog: Catalog[RuleSet]
     boards: Boards
     clock: Clock
+    rarity: Catalog[Rarity]
     max_event_age: dt.timedelta = dt.timedelta(days=7)
     max_event_skew: dt.timedelta = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Rarity:
+    """How many users hold each badge's first tier, out of all users with a profile."""
+
+    holders: Mapping[str, int]
+    users: int
+
+    def of(self, badge_id: str) -> float:
+        return self.holders.get(badge_id, 0) / self.users if self.users else 0.0
+
+
+async def load_rarity(uow: UnitOfWork) -> Rarity:
+    """Counted over every profile and badge holder: callers cache it."""
+    async with uow:
+        return Rarity(await uow.rule_state.badge_holders(), await uow.rule_state.user_count())
 
 
 async def load_rules(uow: UnitOfWork) -> RuleSet:
