@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 from service.app.paging import decode_page_token, encode_page_token
 from service.app.ports import UnitOfWork
-from service.app.rule_views import DryRunReport, Explanation
+from service.app.rule_views import DryRunReport
 from service.app.rules import Rules
 from service.app.rules_ports import StoredEvent
 from service.domain.errors import InvalidArgument, NotFound
@@ -18,7 +18,7 @@ from service.domain.rules.badge_progress import blank
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.definitions import BadgeDefinition, TaskDefinition
 from service.domain.rules.engine import evaluate_event
-from service.domain.rules.explain import LastEvent, explain_badge, explain_task
+from service.domain.rules.explain import Explanation, LastEvent, explain_badge, explain_task
 from service.domain.rules.ruleset import Definition, RuleSet
 from service.domain.rules.state import Event, Profile, Shared, UserState
 from service.domain.validation import check_id

@@ -9,14 +9,7 @@ from dataclasses import dataclass
 from service.app.rules_ports import EventStatus
 from service.domain.rewards import Grant, Reward
 from service.domain.rules.definitions import BadgeDefinition, Level, TaskDefinition
-from service.domain.rules.explain import Check, Explanation
 from service.domain.rules.state import BadgeState, Effects, Profile, TaskCompletion
-
-# Explanations are built by the domain; handlers return them as they are.
-__all__ = [
-    "BadgeView", "Check", "Claimed", "DryRunReport", "Explanation", "ProfileView",
-    "TaskView", "TrackEvent", "Tracked",
-]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,8 @@ import pytest
 
 from service.app.rule_views import (
     BadgeView,
-    Check,
     Claimed,
     DryRunReport,
-    Explanation,
     ProfileView,
     TaskView,
     Tracked,
@@ -22,6 +20,7 @@ from service.app.rules_ports import EventStatus
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Grant, Reward, RewardKind
 from service.domain.rules.checks import DefinitionKind
+from service.domain.rules.explain import Check, Explanation
 from service.domain.rules.state import (
     BadgeState,
     BadgeUnlock,

@@ -9,7 +9,6 @@ from service.app.rule_views import (
     BadgeView,
     Claimed,
     DryRunReport,
-    Explanation,
     ProfileView,
     TaskView,
     Tracked,
@@ -17,6 +16,7 @@ from service.app.rule_views import (
 )
 from service.app.rules_ports import EventStatus
 from service.domain.rules.definitions import BadgeDefinition, TaskDefinition
+from service.domain.rules.explain import Explanation
 from service.domain.rules.ruleset import Definition
 from service.domain.rules.state import BadgeUnlock, LevelUp, TaskChange, TaskCompletion
 from service.entrypoints.grpc_api.convert import (
