@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 
 from service.app.event_group import apply_group
@@ -13,6 +12,7 @@ from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
 from service.app.rules import Rules
 from service.domain.errors import DomainError, InvalidArgument
+from service.domain.rules.checks import check_event_type
 from service.domain.rules.state import Event
 from service.domain.validation import check_id, parse_timezone
 
@@ -23,7 +23,6 @@ MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 256
 MAX_VALUE = 2**53
-_EVENT_TYPE = re.compile(r"[a-z0-9_.-]{1,64}")
 
 
 def _attributes(attributes: Mapping[str, str] | None) -> dict[str, str]:
@@ -48,8 +47,7 @@ def validated(
     """The event the command describes; InvalidArgument names the first bad field."""
     check_id("user_id", cmd.user_id)
     check_id("idempotency_key", cmd.idempotency_key)
-    if not _EVENT_TYPE.fullmatch(cmd.type):
-        raise InvalidArgument("type", "must be 1 to 64 of a-z, 0-9, '.', '_' and '-'")
+    check_event_type("type", cmd.type)
     if not -MAX_VALUE <= cmd.value <= MAX_VALUE:
         raise InvalidArgument("value", "must be within +-2^53")
     if cmd.timezone:
