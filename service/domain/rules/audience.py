@@ -20,7 +20,8 @@ def rollout_bucket(definition_id: str, user_id: str) -> int:
 
 
 def in_rollout(definition_id: str, user_id: str, percent: int) -> bool:
-    return rollout_bucket(definition_id, user_id) < percent
+    # Most definitions reach everyone: no hash on every event for them.
+    return percent >= BUCKETS or rollout_bucket(definition_id, user_id) < percent
 
 
 def audience_gap(min_level: int, segments: tuple[str, ...], profile: Profile) -> str:
