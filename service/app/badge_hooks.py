@@ -33,7 +33,7 @@ async def _award(
         ),
     )
     if not outcome.effects.rejected:  # a cap can hold a badge's rewards back, as for events
-        await store(uow, state, outcome, ())
+        await store(uow, [(state, state.after(outcome))], (), outcome.effects.grants)
 
 
 async def _badges(rules: Rules, kind: CriterionKind, board_id: str = "") -> list[BadgeDefinition]:

@@ -11,11 +11,18 @@ from collections.abc import Sequence
 from service.app.board_ports import BoardKey, ScoreRow, Submission
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
-from service.app.rules import VELOCITY_SPAN, Rules, decide
+from service.app.rules import VELOCITY_SPAN, Rules, decide, store
 from service.app.rules_ports import EventStatus, StoredEvent
-from service.app.scores import EVENT_KEY_PREFIX, SubmitScore, is_rookie, publish_all, submission
-from service.domain.boards import MAX_SCORE, BoardDefinition
-from service.domain.errors import DomainError, FailedPrecondition, InvalidArgument
+from service.app.scores import (
+    EVENT_KEY_PREFIX,
+    SubmitScore,
+    check_totals,
+    is_rookie,
+    publish_all,
+    submission,
+)
+from service.domain.boards import BoardDefinition
+from service.domain.errors import DomainError, FailedPrecondition
 from service.domain.rewards import Grant
 from service.domain.rules.engine import evaluate_event
 from service.domain.rules.ruleset import RuleSet
@@ -186,23 +193,15 @@ class _Group:
             members = await self.uow.scores.touch_members(key.board_id, first)
             for sub in subs:
                 rows = await self.uow.scores.record(sub, is_rookie(sub, members[sub.member_id]))
-                if any(abs(row.score) > MAX_SCORE for row in rows):
-                    raise InvalidArgument(
-                        "value", f"would take the score on board {key.board_id} beyond +-2^53"
-                    )
+                check_totals(sub.board, rows)
                 self.scores.append((sub.board, rows))
 
     async def write(self) -> None:
         """Everything the group changed: a few statements whatever its size, plus one per
         score on a board."""
         await self._record_scores()
-        before, after = self.before, self.states
-        await self.uow.rule_state.save_progress(
-            [s.profile for u, s in after.items() if s.profile != before[u].profile]
-        )
-        changed = [s.changed_since(before[u]) for u, s in after.items()]
-        await self.uow.rule_state.save(changed, self.completions)
-        await self.uow.outbox.add(self.grants)
+        changes = [(self.before[user_id], state) for user_id, state in self.states.items()]
+        await store(self.uow, changes, self.completions, self.grants)
         records = list(self.recorded.values())
         stored = await self.uow.events.add_many(records)
         for record in records:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from service.app.paging import decode_page_token, encode_page_token
 from service.app.ports import UnitOfWork
 from service.app.rule_views import DryRunReport
-from service.app.rules import Rules
+from service.app.rules import Rules, read_state
 from service.app.rules_ports import StoredEvent
 from service.domain.errors import InvalidArgument, NotFound
 from service.domain.rewards import Reward, RewardKind
@@ -125,8 +125,8 @@ async def explain_progress(
     ruleset = await rules.catalog.current()
     now = rules.clock.now()
     async with uow:
-        profile = await uow.rule_state.get_profile(user_id) or Profile(user_id)
-        state = await uow.rule_state.load(profile, (), now)
+        state = await read_state(uow, user_id, now)
+        profile = state.profile
         if kind is DefinitionKind.TASK and definition_id in ruleset.tasks:
             task = ruleset.tasks[definition_id]
             last = await _last_event(uow, user_id, task.event_type)

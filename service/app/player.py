@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from service.app.ports import UnitOfWork
 from service.app.rule_views import BadgeView, Claimed, ProfileView, TaskView
-from service.app.rules import VELOCITY_SPAN, Rules, decide, store
+from service.app.rules import VELOCITY_SPAN, Rules, decide, read_state, store
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from service.domain.rules import levels
 from service.domain.rules.badge_progress import blank, next_threshold
@@ -20,18 +20,13 @@ from service.domain.rules.task_progress import blocker, in_window, task_window
 from service.domain.validation import check_id
 
 
-async def _user_state(uow: UnitOfWork, user_id: str, rules: Rules) -> UserState:
-    profile = await uow.rule_state.get_profile(user_id) or Profile(user_id)
-    return await uow.rule_state.load(profile, (), rules.clock.now() - VELOCITY_SPAN)
-
-
 async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[TaskView]:
     """Every live task with the user's progress in its current window."""
     check_id("user_id", user_id)
     ruleset = await rules.catalog.current()
     now = rules.clock.now()
     async with uow:
-        state = await _user_state(uow, user_id, rules)
+        state = await read_state(uow, user_id, now)
         unclaimed = await uow.rule_state.unclaimed_counts(user_id)
     views = []
     for task_id in sorted(ruleset.tasks):
@@ -78,7 +73,7 @@ async def claim_task_reward(
                 break
         if outcome.effects.rejected:
             raise ResourceExhausted(outcome.effects.rejected)
-        await store(uow, state, outcome, ())
+        await store(uow, [(state, state.after(outcome))], (), outcome.effects.grants)
         await uow.rule_state.mark_claimed(chosen, now)
         await uow.commit()
     return Claimed(outcome.effects.completions, outcome.effects.grants)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from service.app.catalog import Catalog
 from service.app.ports import Clock, UnitOfWork
 from service.app.scores import Boards
+from service.domain.rewards import Grant
 from service.domain.rules.ruleset import RuleSet
-from service.domain.rules.state import Outcome, Shared, TaskCompletion, UserState
+from service.domain.rules.state import Outcome, Profile, Shared, TaskCompletion, UserState
 
 # Velocity limits count the events a user sent within this span.
 VELOCITY_SPAN = dt.timedelta(minutes=1)
@@ -83,12 +84,18 @@ async def decide(
 
 
 async def store(
-    uow: UnitOfWork, before: UserState, outcome: Outcome, completions: Sequence[TaskCompletion]
+    uow: UnitOfWork,
+    changes: Sequence[tuple[UserState, UserState]],
+    completions: Sequence[TaskCompletion],
+    grants: Sequence[Grant],
 ) -> None:
-    """Write what an applied outcome changed, new completions and grants included."""
-    if outcome.profile != before.profile:
-        await uow.rule_state.save_profile(outcome.profile)
-    changed = before.after(outcome).changed_since(before)
-    if changed.tasks or changed.badges or changed.counters or completions:
-        await uow.rule_state.save([changed], completions)
-    await uow.outbox.add(outcome.effects.grants)
+    """Write what users' states changed (before, after), new completions and the grants."""
+    await uow.rule_state.save_progress([a.profile for b, a in changes if a.profile != b.profile])
+    await uow.rule_state.save([a.changed_since(b) for b, a in changes], completions)
+    await uow.outbox.add(grants)
+
+
+async def read_state(uow: UnitOfWork, user_id: str, now: dt.datetime) -> UserState:
+    """A user's rule state to read, not to change: blank for a user never seen."""
+    profile = await uow.rule_state.get_profile(user_id) or Profile(user_id)
+    return await uow.rule_state.load(profile, (), now - VELOCITY_SPAN)

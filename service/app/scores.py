@@ -107,6 +107,14 @@ def submission(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Su
     )  # fmt: skip
 
 
+def check_totals(board: BoardDefinition, rows: Sequence[ScoreRow]) -> None:
+    """Refuse a score that took a member's total beyond what Redis holds exactly."""
+    if any(abs(row.score) > MAX_SCORE for row in rows):
+        raise InvalidArgument(
+            "value", f"would take the score on board {board.board_id} beyond +-2^53"
+        )
+
+
 def is_rookie(sub: Submission, member: MemberInfo) -> bool:
     """Whether the submission also counts on the rookie board: the member is new there."""
     days = sub.board.rookie_days
@@ -147,8 +155,7 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
             score = current.score if current else 0
             rank = await _rank(board, key, sub.member_id, boards)
             return Submitted(key.period_id, score, rank, True)
-        if any(abs(row.score) > MAX_SCORE for row in rows):
-            raise InvalidArgument("value", "would take the score beyond +-2^53")
+        check_totals(board, rows)
         await uow.commit()
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
