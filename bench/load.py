@@ -11,9 +11,30 @@ from dataclasses import dataclass, field
 
 import grpc
 
-# A scenario makes one call on a channel; the ints are the worker and a per-process sequence
-# number. A call that returns a string names an outcome worth counting, e.g. "rejected".
-Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One call's place in a run: its load worker, the worker's call count, the seeded users."""
+
+    worker: int
+    n: int
+    users: int
+
+    def seeded_user(self) -> str:
+        """A seeded user picked by Fibonacci hashing of n, so that a scenario called on every
+        30th n in the mixed profile still reaches most of them; the workers, whose counts run
+        side by side, are offset so that they rarely ask for the same user at once."""
+        hashed = (self.n * 0x9E3779B1) % 2**32 * self.users >> 32
+        return f"seed-{(hashed + self.worker * 499) % self.users}"
+
+    def new_user(self) -> str:
+        """A user that no call has named before in this run."""
+        return f"bench-{self.worker}-{self.n}"
+
+
+# A scenario makes one call on a channel. A call that returns a string names an outcome worth
+# counting, e.g. "rejected".
+Call = Callable[[grpc.aio.Channel, Turn], Awaitable[object]]
 Outcome = tuple[list[float], int, dict[str, int]]
 
 
@@ -38,7 +59,7 @@ class Result:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _drive(address: str, call: Call, worker: int, in_flight: int, seconds: float) -> Outcome:
+async def _drive(address: str, call: Call, turn: Turn, in_flight: int, seconds: float) -> Outcome:
     latencies: list[float] = []
     notes: Counter[str] = Counter()
     errors = 0
@@ -53,7 +74,7 @@ async def _drive(address: str, call: Call, worker: int, in_flight: int, seconds:
                 counter += 1
                 started = time.perf_counter()
                 try:
-                    outcome = await call(channel, worker, counter)
+                    outcome = await call(channel, Turn(turn.worker, counter, turn.users))
                 except grpc.aio.AioRpcError as exc:
                     errors += 1
                     notes[exc.code().name] += 1
@@ -67,23 +88,28 @@ async def _drive(address: str, call: Call, worker: int, in_flight: int, seconds:
 
 
 def _worker(
-    address: str, call: Call, worker: int, in_flight: int, seconds: float, out: mp.Queue[object]
+    address: str, call: Call, turn: Turn, in_flight: int, seconds: float, out: mp.Queue[object]
 ) -> None:
     try:
         import uvloop  # noqa: PLC0415 - optional
 
-        out.put(uvloop.run(_drive(address, call, worker, in_flight, seconds)))
+        out.put(uvloop.run(_drive(address, call, turn, in_flight, seconds)))
     except ImportError:
-        out.put(asyncio.run(_drive(address, call, worker, in_flight, seconds)))
+        out.put(asyncio.run(_drive(address, call, turn, in_flight, seconds)))
 
 
-def run_load(address: str, call: Call, *, processes: int, in_flight: int, seconds: float) -> Result:
-    """Run `call` from `processes` processes with `in_flight` calls in total, for `seconds`."""
+def run_load(
+    address: str, call: Call, *, users: int, processes: int, in_flight: int, seconds: float
+) -> Result:
+    """Run `call` from `processes` processes with `in_flight` calls in total, for `seconds`,
+    asking about `users` seeded users."""
     context = mp.get_context("spawn")
     out: mp.Queue[object] = context.Queue()
     per_process = max(1, in_flight // processes)
     workers = [
-        context.Process(target=_worker, args=(address, call, i, per_process, seconds, out))
+        context.Process(
+            target=_worker, args=(address, call, Turn(i, 0, users), per_process, seconds, out)
+        )
         for i in range(processes)
     ]
     started = time.perf_counter()

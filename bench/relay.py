@@ -213,7 +213,7 @@ def _measure(args: argparse.Namespace, command: str) -> Figures:
     with _stores() as (database_url, redis_url):
         stub = start_stub_process()
         try:
-            baseline = run_load(stub.address, noop, processes=2, in_flight=64,
+            baseline = run_load(stub.address, noop, users=1, processes=2, in_flight=64,
                                 seconds=args.noop_seconds)  # fmt: skip
             seconds, produced, lags = asyncio.run(
                 _relay_phases(args, database_url, redis_url, stub)

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2
 
 from bench.load import Result, run_load
 from bench.scenarios import SCENARIOS
-from bench.seed import Seeded, seed
+from bench.seed import Population, Seeded, seed
 from service.health import wait_for_health
 
 
@@ -32,6 +32,10 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument("--users", type=int, default=100_000, help="seeded users")
+    parser.add_argument(
+        "--board-members", type=int, default=1_000_000, help="members of the board read and scored"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results/bench.json"))
     return parser.parse_args()
 
@@ -61,11 +65,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare(address: str) -> Seeded:
+async def _prepare(address: str, database_url: str, population: Population) -> Seeded:
     async with grpc.aio.insecure_channel(address) as channel:
         await asyncio.wait_for(channel.channel_ready(), 60)
         await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
-        return await seed(channel)
+        return await seed(channel, database_url, population)
 
 
 def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, object]:
@@ -118,7 +122,7 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
         server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
         try:
-            seeded, rows, rss = _measure(address, server.pid, names, args)
+            seeded, rows, rss = _measure(address, database, server.pid, names, args)
         finally:
             server.terminate()
             server.wait(30)
@@ -131,9 +135,10 @@ def main() -> int:
 
 
 def _measure(
-    address: str, pid: int, names: list[str], args: argparse.Namespace
+    address: str, database_url: str, pid: int, names: list[str], args: argparse.Namespace
 ) -> tuple[Seeded, list[dict[str, object]], float]:
-    seeded = asyncio.run(_prepare(address))
+    population = Population(args.users, args.board_members)
+    seeded = asyncio.run(_prepare(address, database_url, population))
     print(seeded.describe(), flush=True)
     process = psutil.Process(pid)
     rows: list[dict[str, object]] = []
@@ -142,8 +147,8 @@ def _measure(
     for name in names:
         cpu_before, started = process.cpu_times(), time.perf_counter()
         result = run_load(
-            address, SCENARIOS[name], processes=args.processes, in_flight=args.in_flight,
-            seconds=args.seconds,
+            address, SCENARIOS[name], users=args.users, processes=args.processes,
+            in_flight=args.in_flight, seconds=args.seconds,
         )  # fmt: skip
         cpu_after, elapsed = process.cpu_times(), time.perf_counter() - started
         used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)

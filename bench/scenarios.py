@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from bench.game import CATEGORIES, HOT_TYPE, SUMMED
+from bench.load import Call, Turn
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import events_pb2 as ev_pb
@@ -18,78 +18,61 @@ from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import player_pb2 as player_pb
 from service.gen.engagement.v1 import player_pb2_grpc as player_grpc
 
-Call = Callable[[grpc.aio.Channel, int, int], Awaitable[object]]
 
-# Existing users that the read scenarios ask about; seeded before the run.
-SEEDED_USERS = 1000
-
-
-def _user(worker: int, n: int) -> str:
-    return f"bench-{worker}-{n}"
-
-
-async def noop(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def noop(channel: grpc.aio.Channel, turn: Turn) -> object:
     """The baseline: the health check, answered from memory in the same server process."""
     return await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
 
 
-async def check_in(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def check_in(channel: grpc.aio.Channel, turn: Turn) -> object:
     """A first check-in of a new user: state, day and grant rows in one transaction."""
-    request = pb.CheckInRequest(user_id=_user(worker, n), timezone="Europe/Berlin")
+    request = pb.CheckInRequest(user_id=turn.new_user(), timezone="Europe/Berlin")
     return await pb_grpc.CheckInServiceStub(channel).CheckIn(request)
 
 
-async def check_in_repeat(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def check_in_repeat(channel: grpc.aio.Channel, turn: Turn) -> object:
     """A repeat on the same day: the idempotent path."""
-    request = pb.CheckInRequest(user_id=f"seed-{n % SEEDED_USERS}")
+    request = pb.CheckInRequest(user_id=turn.seeded_user())
     return await pb_grpc.CheckInServiceStub(channel).CheckIn(request)
 
 
-async def get_streak(channel: grpc.aio.Channel, worker: int, n: int) -> object:
-    request = pb.GetStreakRequest(user_id=f"seed-{n % SEEDED_USERS}")
+async def get_streak(channel: grpc.aio.Channel, turn: Turn) -> object:
+    request = pb.GetStreakRequest(user_id=turn.seeded_user())
     return await pb_grpc.CheckInServiceStub(channel).GetStreak(request)
 
 
-async def get_calendar(channel: grpc.aio.Channel, worker: int, n: int) -> object:
-    request = pb.GetCheckInCalendarRequest(user_id=f"seed-{n % SEEDED_USERS}")
+async def get_calendar(channel: grpc.aio.Channel, turn: Turn) -> object:
+    request = pb.GetCheckInCalendarRequest(user_id=turn.seeded_user())
     return await pb_grpc.CheckInServiceStub(channel).GetCheckInCalendar(request)
 
 
 BOARD = lb_pb.BoardRef(board_id="bench")
 
 
-async def submit_score(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def submit_score(channel: grpc.aio.Channel, turn: Turn) -> object:
     """A score for one of the seeded members: ledger, aggregate, then the Redis copy."""
     request = lb_pb.SubmitScoreRequest(
         board_id="bench",
-        member_id=f"seed-{n % SEEDED_USERS}",
-        value=n % 97 + 1,
-        idempotency_key=f"bench-{worker}-{n}",
+        member_id=turn.seeded_user(),
+        value=turn.n % 97 + 1,
+        idempotency_key=f"bench-{uuid.uuid4().hex}",  # unique across scenarios and runs
     )
     return await lb_grpc.LeaderboardServiceStub(channel).SubmitScore(request)
 
 
-async def top_100(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def top_100(channel: grpc.aio.Channel, turn: Turn) -> object:
     request = lb_pb.GetLeaderboardRequest(board=BOARD, page=1, page_size=100)
     return await lb_grpc.LeaderboardServiceStub(channel).GetLeaderboard(request)
 
 
-async def around_me(channel: grpc.aio.Channel, worker: int, n: int) -> object:
-    request = lb_pb.GetAroundMeRequest(board=BOARD, member_id=f"seed-{n % SEEDED_USERS}", size=25)
+async def around_me(channel: grpc.aio.Channel, turn: Turn) -> object:
+    request = lb_pb.GetAroundMeRequest(board=BOARD, member_id=turn.seeded_user(), size=25)
     return await lb_grpc.LeaderboardServiceStub(channel).GetAroundMe(request)
 
 
-async def get_rank(channel: grpc.aio.Channel, worker: int, n: int) -> object:
-    request = lb_pb.GetRankRequest(board=BOARD, member_id=f"seed-{n % SEEDED_USERS}")
+async def get_rank(channel: grpc.aio.Channel, turn: Turn) -> object:
+    request = lb_pb.GetRankRequest(board=BOARD, member_id=turn.seeded_user())
     return await lb_grpc.LeaderboardServiceStub(channel).GetRank(request)
-
-
-def _player(worker: int, n: int) -> str:
-    """A seeded user picked by Fibonacci hashing of n, so that a scenario called on every 30th n
-    in the mixed profile still reaches most of them; the two workers, whose counts run side by
-    side, are offset so that they rarely ask for the same user at once."""
-    hashed = (n * 0x9E3779B1) % 2**32 * SEEDED_USERS >> 32
-    return f"seed-{(hashed + worker * 499) % SEEDED_USERS}"
 
 
 def event_value(n: int) -> int:
@@ -110,29 +93,29 @@ def event_attributes(n: int, event_type: str) -> dict[str, str]:
     return attributes
 
 
-async def track_event(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def track_event(channel: grpc.aio.Channel, turn: Turn) -> object:
     """A purchase by a seeded user, never seen before: 7 tasks, 6 badges, 2 boards, a boost and
     the caps follow the type. Returns "applied", or "rejected" when a cap turned it down."""
     request = ev_pb.TrackEventRequest(
-        user_id=_player(worker, n),
+        user_id=turn.seeded_user(),
         type=HOT_TYPE,
-        value=event_value(n),
-        attributes=event_attributes(n, HOT_TYPE),
+        value=event_value(turn.n),
+        attributes=event_attributes(turn.n, HOT_TYPE),
         idempotency_key=f"bench-{uuid.uuid4().hex}",  # unique across scenarios and runs
     )
     response = await ev_grpc.EventServiceStub(channel).TrackEvent(request)
     return "rejected" if response.effects.status == ev_pb.EVENT_STATUS_REJECTED else "applied"
 
 
-async def get_profile(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def get_profile(channel: grpc.aio.Channel, turn: Turn) -> object:
     """A seeded user's level and XP."""
-    request = player_pb.GetProfileRequest(user_id=_player(worker, n))
+    request = player_pb.GetProfileRequest(user_id=turn.seeded_user())
     return await player_grpc.PlayerServiceStub(channel).GetProfile(request)
 
 
-async def list_tasks(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def list_tasks(channel: grpc.aio.Channel, turn: Turn) -> object:
     """The tasks a seeded user sees, with progress in their current windows."""
-    request = player_pb.ListTasksRequest(user_id=_player(worker, n))
+    request = player_pb.ListTasksRequest(user_id=turn.seeded_user())
     return await player_grpc.PlayerServiceStub(channel).ListTasks(request)
 
 
@@ -154,9 +137,9 @@ MIXED_WEIGHTS: tuple[tuple[Call, int], ...] = (
 _MIXED = [call for call, weight in MIXED_WEIGHTS for _ in range(weight)]
 
 
-async def mixed(channel: grpc.aio.Channel, worker: int, n: int) -> object:
+async def mixed(channel: grpc.aio.Channel, turn: Turn) -> object:
     """The mobile-app profile: each call picks a scenario by the weights above."""
-    return await _MIXED[n % len(_MIXED)](channel, worker, n)
+    return await _MIXED[turn.n % len(_MIXED)](channel, turn)
 
 
 SCENARIOS: dict[str, Call] = {

@@ -1,4 +1,8 @@
-"""What `make bench` stores before it measures: the program, the game, and users with progress."""
+"""What `make bench` stores before it measures: the program, the game, and users with progress.
+
+Template users go through the API (check-in, score, segments, events); the rest of the
+population are copies of them made in Postgres (see bench.populate), and the bench board is
+filled to its size there and then rebuilt in Redis through `RebuildBoard`."""
 
 from __future__ import annotations
 
@@ -22,13 +26,16 @@ from bench.game import (
     caps,
     load_game,
 )
-from bench.scenarios import SEEDED_USERS, event_attributes, event_value, submit_score
+from bench.populate import populate
+from bench.scenarios import BOARD, event_attributes, event_value
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import events_pb2 as ev_pb
 from service.gen.engagement.v1 import events_pb2_grpc as ev_grpc
+from service.gen.engagement.v1 import leaderboard_pb2 as lb_pb
+from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
@@ -36,6 +43,7 @@ from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
 # Events each seeded user sends before the run: eight of the ten types, so that most tasks,
 # badges and boards have some progress to read and to add to.
 EVENTS_PER_USER = 8
+TEMPLATE_USERS = 1000
 BATCH = 500  # TrackEvents' maximum
 TIMEZONES = (
     "UTC", "America/New_York", "Europe/Berlin", "Asia/Tokyo",
@@ -45,19 +53,35 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
+class Population:
+    """How many users to seed, and how many members the bench board gets."""
+
+    users: int
+    board_members: int
+
+    def __post_init__(self) -> None:
+        if not TEMPLATE_USERS <= self.users <= self.board_members:
+            raise ValueError(f"need {TEMPLATE_USERS} <= users <= board members")
+
+
+@dataclass(frozen=True, slots=True)
 class Seeded:
     definitions: int
     users: int
+    board_members: int
     events: int
     rejected: int
     seconds: float
+    rebuild_seconds: float
 
     def describe(self) -> str:
         return (
             f"seeded in {self.seconds:.1f} s: {TASK_COUNT} tasks, {BADGE_COUNT} badges, "
             f"{LEVEL_COUNT} levels, {len(boosts())} boosts, {len(caps())} caps, {BOARD_COUNT} "
-            f"boards; {self.users} users with {self.events // self.users} events each "
-            f"({self.rejected} rejected)"
+            f"boards; {self.users:,} users, each with a check-in and the rule state of "
+            f"{EVENTS_PER_USER} events ({self.events:,} events through the API, {self.rejected} "
+            f"rejected); board {BOARD.board_id!r} with {self.board_members:,} members, rebuilt "
+            f"in Redis in {self.rebuild_seconds:.1f} s"
         )
 
 
@@ -85,7 +109,11 @@ async def _user(channel: grpc.aio.Channel, i: int) -> None:
     await pb_grpc.CheckInServiceStub(channel).CheckIn(
         pb.CheckInRequest(user_id=user_id, timezone="UTC")
     )
-    await submit_score(channel, -1, i)
+    await lb_grpc.LeaderboardServiceStub(channel).SubmitScore(
+        lb_pb.SubmitScoreRequest(
+            board_id=BOARD.board_id, member_id=user_id, value=i % 97 + 1, idempotency_key=user_id
+        )
+    )
     if i % 10 == 0:
         await rules_grpc.RulesAdminServiceStub(channel).SetUserSegments(
             rules_pb.SetUserSegmentsRequest(user_id=user_id, segments=[VIP])
@@ -95,7 +123,7 @@ async def _user(channel: grpc.aio.Channel, i: int) -> None:
 def _events() -> list[ev_pb.TrackEventRequest]:
     """Each user's events, user by user; the first sets the user's timezone."""
     found = []
-    for i in range(SEEDED_USERS):
+    for i in range(TEMPLATE_USERS):
         for k in range(EVENTS_PER_USER):
             n = i * EVENTS_PER_USER + k
             event_type = EVENT_TYPES[(i + k) % len(EVENT_TYPES)]
@@ -133,12 +161,29 @@ async def _track(channel: grpc.aio.Channel) -> tuple[int, int]:
     return len(events), rejected
 
 
-async def seed(channel: grpc.aio.Channel) -> Seeded:
-    """Store the program and the game, then give each seeded user a check-in, a score and
-    some progress in the rules."""
+async def _rebuild(channel: grpc.aio.Channel) -> float:
+    """Load the bench board's rows from Postgres into Redis; how long it took."""
+    started = time.perf_counter()
+    await lb_grpc.LeaderboardAdminServiceStub(channel).RebuildBoard(
+        lb_pb.RebuildBoardRequest(board=BOARD), timeout=600
+    )
+    return time.perf_counter() - started
+
+
+async def seed(channel: grpc.aio.Channel, database_url: str, population: Population) -> Seeded:
+    """Store the program and the game, give each template user a check-in, a score and some
+    progress in the rules, then copy them up to the population."""
     started = time.perf_counter()
     await _program(channel)
     definitions = await load_game(channel, dt.datetime.now(dt.UTC).date())
-    await _bounded((_user(channel, i) for i in range(SEEDED_USERS)), 16)
+    await _bounded((_user(channel, i) for i in range(TEMPLATE_USERS)), 16)
     events, rejected = await _track(channel)
-    return Seeded(definitions, SEEDED_USERS, events, rejected, time.perf_counter() - started)
+    await populate(
+        database_url, templates=TEMPLATE_USERS, users=population.users,
+        board=BOARD.board_id, members=population.board_members,
+    )  # fmt: skip
+    rebuild_seconds = await _rebuild(channel)
+    return Seeded(
+        definitions, population.users, population.board_members, events, rejected,
+        time.perf_counter() - started, rebuild_seconds,
+    )  # fmt: skip

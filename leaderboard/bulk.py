@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
@@ -47,17 +48,34 @@ async def load(
     if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
     staging = keys.staging(uuid.uuid4().hex)
+    # Two chunks at a time: one is framed while Redis writes the other. Scripts run one at a
+    # time, so a member in two chunks is still found by the later one.
+    pending: list[asyncio.Task[None]] = []
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
-                await _load_chunk(client, staging, order, policy, chunk)
+                pending.append(
+                    asyncio.create_task(_load_chunk(client, staging, order, policy, chunk))
+                )
+                if len(pending) == 2:
+                    await pending.pop(0)
+        for task in pending:
+            await task
         swap_keys = [*keys.standings, *staging, keys.expiry, keys.revisions]
         return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
     except Exception:
+        await _settle(pending)  # no chunk may write after the staging keys are deleted
         # Bad input must not leave state behind; if Redis is gone, the staging TTL cleans up.
         with contextlib.suppress(RedisError):
             await run(client, lua.DELETE, staging, [])
         raise
+
+
+async def _settle(tasks: list[asyncio.Task[None]]) -> None:
+    """Wait for `tasks` to end; their errors are dropped, as the caller raises one already."""
+    for task in tasks:
+        with contextlib.suppress(Exception):
+            await task
 
 
 async def _load_chunk(
@@ -67,23 +85,26 @@ async def _load_chunk(
     policy: TiePolicy,
     chunk: list[LoadEntry],
 ) -> None:
-    args: list[Arg] = [STAGING_TTL_MS, policy.value]
-    for entry in chunk:
-        args.extend(_entry_args(entry, order))
+    frames = "".join([_frame(entry, order) for entry in chunk])
+    args: list[Arg] = [STAGING_TTL_MS, policy.value, frames]
     reply = array(await run(client, lua.LOAD_CHUNK, staging, args))
     if text(reply[0]) == "duplicate":
         member = text(reply[1])
         raise InvalidArgument("entries", f"member {member!r} appears more than once")
 
 
-def _entry_args(entry: LoadEntry, order: SortOrder) -> tuple[str, str, str]:
+def _frame(entry: LoadEntry, order: SortOrder) -> str:
+    """One entry as LOAD_CHUNK reads it: stored score, reached prefix, id length, id."""
     if not isinstance(entry, LoadEntry):
         raise InvalidArgument("entries", "must hold LoadEntry values")
     member_id = check_member_id(entry.member_id, "entries.member_id")
     score = check_score(entry.score, "entries.score")
     at_ms = check_at_ms(entry.reached_at_ms, "entries.reached_at_ms")
     # str() of an int is the same canonical text the Lua side writes with "%d".
-    return (member_id, str(stored_score(score, order)), reached_prefix(at_ms))
+    stored = str(stored_score(score, order))
+    return (
+        f"{len(stored):02d}{stored}{reached_prefix(at_ms)}{len(member_id.encode()):03d}{member_id}"
+    )
 
 
 async def _chunks(entries: Entries, size: int) -> AsyncGenerator[list[LoadEntry], None]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from leaderboard.encoding import MAX_SCORE, MEMBER_PREFIX_LEN
 
+LOAD_SLICE = 1000
+
 _PRELUDE = f"""
 local PREFIX_LEN = {MEMBER_PREFIX_LEN}
 local LIMIT = {MAX_SCORE}
@@ -249,20 +251,45 @@ return {encoded, stored, redis.call('HMGET', KEYS[3], unpack(ids))}
 )
 
 # KEYS: staging scores, members, distinct, refcount.
-# ARGV: staging TTL ms, tie policy, then (member id, stored score, reached prefix) triples.
+# ARGV: staging TTL ms, tie policy, the entries as one string of frames, each: the stored
+# score's length (2 digits) and text ("%d"), the reached prefix (13 digits), the member id's
+# length in bytes (3 digits) and the id. One string rather than three arguments per entry,
+# because packing arguments was most of a load's client time; the writes go in bulk.
 # Returns {'ok'} or {'duplicate', member id}.
 LOAD_CHUNK = (
     _PRELUDE
-    + """
-for i = 3, #ARGV, 3 do
-  local id, stored, reached = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  if redis.call('HSETNX', KEYS[2], id, reached) == 0 then return {'duplicate', id} end
-  redis.call('ZADD', KEYS[1], stored, reached .. ':' .. id)
-  track(ARGV[2], KEYS[4], KEYS[3], stored)
+    + f"""
+local sub, frames, pos, n = string.sub, ARGV[3], 1, 0
+local dense = ARGV[2] == 'dense'
+local ids, fields, zargs, seen = {{}}, {{}}, {{}}, {{}}
+while pos <= #frames do
+  local score_end = pos + 1 + tonumber(sub(frames, pos, pos + 1))
+  local stored = sub(frames, pos + 2, score_end)
+  local reached = sub(frames, score_end + 1, score_end + 13)
+  local stop = score_end + 16 + tonumber(sub(frames, score_end + 14, score_end + 16))
+  local id = sub(frames, score_end + 17, stop)
+  pos = stop + 1
+  if seen[id] then return {{'duplicate', id}} end
+  seen[id] = true
+  n = n + 1
+  ids[n] = id
+  fields[2 * n - 1], fields[2 * n] = id, reached
+  zargs[2 * n - 1], zargs[2 * n] = stored, reached .. ':' .. id
+  if dense then track('dense', KEYS[4], KEYS[3], stored) end
+end
+-- unpack() is bounded by Lua's C stack, so bulk commands take {LOAD_SLICE} entries at a time.
+for first = 1, n, {LOAD_SLICE} do
+  local last = math.min(first + {LOAD_SLICE} - 1, n)
+  local known = redis.call('HMGET', KEYS[2], unpack(ids, first, last))
+  for i = 1, #known do
+    if known[i] then return {{'duplicate', ids[first + i - 1]}} end
+  end
+  redis.call('HSET', KEYS[2], unpack(fields, 2 * first - 1, 2 * last))
+  redis.call('ZADD', KEYS[1], unpack(zargs, 2 * first - 1, 2 * last))
 end
 -- A load that dies half-way leaves only keys that expire on their own.
 for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
-return {'ok'}
+return {{'ok'}}
 """
 )
 

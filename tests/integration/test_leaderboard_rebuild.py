@@ -133,6 +133,34 @@ async def test_an_empty_load_empties_the_board(boards: Leaderboards) -> None:
     assert await board.count() == 0
 
 
+async def test_a_chunk_larger_than_a_bulk_slice_keeps_every_id_and_score_exact(
+    boards: Leaderboards,
+) -> None:
+    """Ids of multi-byte characters and the extreme scores survive the framing of a chunk."""
+    board = boards.period(BoardConfig("frames", tie_policy=TiePolicy.COMPETITION), "p")
+    ids = ["zoë", "東京", "🙂", "a:b", "x" * 128, "é" * 128]
+    entries = [LoadEntry(member_id, -(2**53) + n, T0 + n) for n, member_id in enumerate(ids)]
+    entries.append(LoadEntry("top", 2**53, T0))
+    entries += [LoadEntry(f"m{n}", n % 50, T0 + n) for n in range(2_500)]
+
+    assert await board.load(entries, chunk_size=3_000) == len(entries)
+
+    assert (await board.top(1))[0].member_id == "top"
+    for entry in entries[:7]:
+        ranked = await board.rank_of(entry.member_id)
+        assert ranked is not None
+        assert (ranked.member_id, ranked.score) == (entry.member_id, entry.score)
+
+
+async def test_a_member_twice_in_one_chunk_is_refused(boards: Leaderboards) -> None:
+    board = boards.period(BoardConfig("twice"), "p")
+
+    with pytest.raises(InvalidArgument, match="'b' appears more than once"):
+        await board.load([LoadEntry("a", 1, T0), LoadEntry("b", 2, T0), LoadEntry("b", 3, T0)])
+
+    assert await board.count() == 0
+
+
 @pytest.mark.parametrize(
     ("bad", "error", "field"),
     [
@@ -169,12 +197,13 @@ async def test_staged_rows_expire_on_their_own_if_a_load_dies(
     ttls: list[int] = []
 
     async def rows() -> AsyncIterator[LoadEntry]:
-        yield LoadEntry("a", 1, T0)
-        yield LoadEntry("b", 2, T0)
-        # The first chunk is staged by now; look at it as a crashed process would leave it.
+        for n in range(4):
+            yield LoadEntry(f"m{n}", n, T0)
+        # Two chunks are in flight at most, so the first is staged by the time a third is
+        # asked for; look at it as a crashed process would leave it.
         staged = [key for key in await keys_under(redis_client, prefix) if ":load:" in key]
         ttls.extend([await redis_client.pttl(key) for key in staged])
-        yield LoadEntry("c", 3, T0)
+        yield LoadEntry("last", 9, T0)
 
     await board.load(rows(), chunk_size=2)
 
