@@ -8,7 +8,7 @@ BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto \
 	protos/loyalty/stub/v1/*.proto)
 
-.PHONY: install migrate run test bench bench-leaderboard bench-relay bench-rules test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -93,6 +93,11 @@ bench-relay: install
 ## process, beside a no-op from the same run; see python -m bench.rules --help.
 bench-rules: install
 	$(PY) -m bench.rules $(BENCH_RULES_ARGS)
+
+## A 10M-member board in Redis (load rate, bytes per member, rank latency beside PING) and the
+## finalisation of a 1M-member period in Postgres; see python -m bench.scale --help.
+bench-scale: install
+	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
 
 check: lint types buf-lint proto-check test
 

@@ -175,8 +175,9 @@ return 1
 """
 )
 
-# KEYS: any keys of one board-period.  Deletes them together.
-DELETE = "return redis.call('DEL', unpack(KEYS))"
+# KEYS: any keys of one board-period.  Deletes them together; UNLINK frees a board of millions
+# of members in a background thread instead of blocking Redis for seconds.
+DELETE = "return redis.call('UNLINK', unpack(KEYS))"
 
 # KEYS: data keys..., expiry (last).  ARGV: Unix ms.  Later writes copy the deadline to new keys.
 EXPIRE_AT = """
@@ -297,10 +298,11 @@ return {{'ok'}}
 # revisions. Swaps the staged standings in (an empty load empties the board) and forgets the
 # revisions of puts it replaced; returns the member count.
 LOAD_SWAP = """
-redis.call('DEL', KEYS[10])
+-- UNLINK first: RENAME over a live key would free the old standings in the foreground.
+redis.call('UNLINK', KEYS[10])
 for i = 1, 4 do
-  if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i])
-  else redis.call('DEL', KEYS[i]) end
+  redis.call('UNLINK', KEYS[i])
+  if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i]) end
 end
 -- RENAME carried the staging TTL over; the board keeps its retention deadline or none.
 local at = redis.call('GET', KEYS[9])

@@ -39,6 +39,9 @@ _NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(boards.c.version), 0) + 1
 )
 _ADD_BOARD = sa.insert(boards).values(version=_NEXT_VERSION.scalar_subquery()).returning(*boards.c)
 _KEY = ("board_id", "partition", "period_id", "rookie")
+# Statements over a whole board-period (a snapshot, a rebuild's read) may outlast the
+# per-statement timeout of request paths by far: a million members take seconds.
+BULK_TIMEOUT_SECONDS = 600.0
 
 
 def _lock_key(key: BoardKey) -> str:
@@ -186,20 +189,23 @@ def _rank(board: BoardDefinition) -> str:
     }[board.tie_policy]
 
 
-def _snapshot_statement(board: BoardDefinition) -> sa.TextClause:
-    return sa.text(f"""
+def _snapshot_statement(board: BoardDefinition) -> str:
+    return f"""
         insert into board_standings (board_id, partition, period_id, rookie, rank, position,
                                      member_id, score)
         select board_id, partition, period_id, rookie, {_rank(board)},
                row_number() over (order by {_order(board)}), member_id, score
         from board_scores
-        where board_id = :board_id and partition = :partition and period_id = :period_id
-          and rookie = :rookie
-    """)
+        where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
+    """
 
 
 def _score_row(key: BoardKey, member_id: str, row: Mapping[Any, Any]) -> ScoreRow:
     return ScoreRow(key, member_id, row["score"], row["reached_at_ms"], row["revision"])
+
+
+def _key_args(key: BoardKey) -> tuple[str, str, str, bool]:
+    return (key.board_id, key.partition, key.period_id, key.rookie)
 
 
 def _key_filter(table: sa.Table, key: BoardKey) -> sa.ColumnElement[bool]:
@@ -283,14 +289,15 @@ class PostgresScores:
 
     async def rows(self, key: BoardKey) -> list[ScoreRow]:
         # On the driver: a million rows through SQLAlchemy's result objects take seconds more.
-        args = (key.board_id, key.partition, key.period_id, key.rookie)
-        return [
-            _score_row(key, row["member_id"], row) for row in await self._driver.fetch(_ROWS, *args)
-        ]
+        found = await self._driver.fetch(_ROWS, *_key_args(key), timeout=BULK_TIMEOUT_SECONDS)
+        return [_score_row(key, row["member_id"], row) for row in found]
 
     async def finalize(self, key: BoardKey, board: BoardDefinition) -> int:
         params = {name: getattr(key, name) for name in _KEY}
-        members = (await self._conn.execute(_snapshot_statement(board), params)).rowcount
+        status = await self._driver.execute(
+            _snapshot_statement(board), *_key_args(key), timeout=BULK_TIMEOUT_SECONDS
+        )
+        members = int(status.rsplit(" ", 1)[1])  # "INSERT 0 <rows>"
         await self._conn.execute(
             sa.insert(board_periods).values(**params, board_version=board.version, members=members)
         )

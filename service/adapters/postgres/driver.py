@@ -12,10 +12,21 @@ Row = Mapping[str, Any]
 class Driver(Protocol):
     """asyncpg.Connection, which caches a prepared statement per query text."""
 
-    async def fetch(self, query: str, *args: object) -> list[Row]: ...
+    # `timeout` overrides the connection's command timeout for one statement (asyncpg's API).
+    async def fetch(
+        self,
+        query: str,
+        *args: object,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> list[Row]: ...
 
     async def fetchrow(self, query: str, *args: object) -> Row | None: ...
 
-    async def execute(self, query: str, *args: object) -> str: ...
+    async def execute(
+        self,
+        query: str,
+        *args: object,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> str: ...
 
     async def executemany(self, query: str, args: Iterable[Sequence[object]]) -> None: ...
