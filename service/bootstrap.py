@@ -18,6 +18,7 @@ from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.ports import Clock, UnitOfWork
+from service.app.programs import Programs, get_program
 from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
 from service.app.scores import Boards
 from service.clock import SystemClock
@@ -38,11 +39,16 @@ class App:
     loyalty: LoyaltySink | None
     boards: Boards
     rules: Rules
+    programs: Programs
     # TrackEvent calls, committed in groups.
     events: EventIntake
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
+
+    def reader(self) -> UnitOfWork:
+        """A unit of work for queries: no transaction, so no BEGIN and ROLLBACK round trips."""
+        return PostgresUnitOfWork(self.engine, transaction=False)
 
     def grant_store(self) -> GrantStore:
         return PostgresGrantStore(self.engine)
@@ -104,6 +110,15 @@ def build_boards(
     return Boards(catalog, lb.Leaderboards(client, key_prefix=settings.redis_key_prefix), clock)
 
 
+def build_programs(engine: AsyncEngine, client: redis.Redis, settings: Settings) -> Programs:
+    """The check-in program, cached in memory."""
+
+    async def notify() -> None:
+        await client.publish(definitions_channel(settings.redis_key_prefix), "programs")
+
+    return Catalog(lambda: get_program(uow=PostgresUnitOfWork(engine)), notify)
+
+
 def build_rules(
     engine: AsyncEngine, client: redis.Redis, settings: Settings, boards: Boards
 ) -> Rules:
@@ -155,6 +170,8 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     boards = build_boards(engine, client, settings, clock)
     rules = build_rules(engine, client, settings, boards)
     intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules)
+    programs = build_programs(engine, client, settings)
     return App(
-        settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules, events=intake
-    )
+        settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
+        programs=programs, events=intake,
+    )  # fmt: skip

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from service.app.badge_hooks import on_streak
 from service.app.ports import Clock, UnitOfWork
+from service.app.programs import Programs
 from service.app.rules import Rules
 from service.domain import check_in as streaks
 from service.domain.check_in import (
@@ -111,7 +112,12 @@ def _accepted(
 
 
 async def check_in(
-    cmd: CheckIn, *, uow: UnitOfWork, clock: Clock, rules: Rules | None = None
+    cmd: CheckIn,
+    *,
+    uow: UnitOfWork,
+    programs: Programs,
+    clock: Clock,
+    rules: Rules | None = None,
 ) -> CheckInResult:
     """Check the user in for their local today, at most once per day.
 
@@ -120,10 +126,11 @@ async def check_in(
     check_id("user_id", cmd.user_id)
     _validated_timezone(cmd.timezone)
     now = clock.now()
+    # Before the transaction: a reload takes a connection of its own.
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
-        program = await uow.programs.current()
         day = streaks.day_to_check_in(state, now, timezone)
         if day is None:
             assert state.last_day is not None
@@ -137,17 +144,22 @@ async def check_in(
 
 
 async def make_up_check_in(
-    cmd: MakeUpCheckIn, *, uow: UnitOfWork, clock: Clock, rules: Rules | None = None
+    cmd: MakeUpCheckIn,
+    *,
+    uow: UnitOfWork,
+    programs: Programs,
+    clock: Clock,
+    rules: Rules | None = None,
 ) -> CheckInResult:
     """Spend a make-up ticket on a missed day within the program's window."""
     check_id("user_id", cmd.user_id)
     _validated_timezone(cmd.timezone)
     day = parse_day("day", cmd.day)
     now = clock.now()
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
-        program = await uow.programs.current()
         check_window(program, day, now, timezone)  # before reading days around an absurd date
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
@@ -156,22 +168,27 @@ async def make_up_check_in(
     return _accepted(outcome, program, now, timezone)
 
 
-async def get_streak(query: GetStreak, *, uow: UnitOfWork, clock: Clock) -> StreakView:
+async def get_streak(
+    query: GetStreak, *, uow: UnitOfWork, programs: Programs, clock: Clock
+) -> StreakView:
     """The user's streak as of now."""
     check_id("user_id", query.user_id)
     _validated_timezone(query.timezone)
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.get_streak(query.user_id)
-        program = await uow.programs.current()
     timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
     return streaks.view_streak(state, program, clock.now(), timezone)
 
 
-async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> CalendarResult:
+async def get_calendar(
+    query: GetCalendar, *, uow: UnitOfWork, programs: Programs, clock: Clock
+) -> CalendarResult:
     """One month of the user's calendar with today's reward preview."""
     check_id("user_id", query.user_id)
     _validated_timezone(query.timezone)
     now = clock.now()
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.get_streak(query.user_id)
         timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
@@ -179,7 +196,6 @@ async def get_calendar(query: GetCalendar, *, uow: UnitOfWork, clock: Clock) -> 
         first = parse_month("month", query.month) if query.month else today.replace(day=1)
         last = month_of(first)[-1]
         records = await uow.check_ins.days_between(query.user_id, first, last)
-        program = await uow.programs.current()
     return CalendarResult(
         month=first,
         days=month_days(state, records, first, today),

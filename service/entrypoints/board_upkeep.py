@@ -33,10 +33,12 @@ async def _every(
 def _invalidate(app: App) -> None:
     app.boards.catalog.invalidate()
     app.rules.catalog.invalidate()
+    app.programs.invalidate()
 
 
 async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
-    """Invalidate the board and rule catalogs whenever any replica stores a new definition."""
+    """Invalidate the board, rule and program catalogs whenever any replica stores a new
+    definition."""
     stopping = upkeep.stopping
     while not stopping.is_set():
         try:

@@ -1,4 +1,4 @@
-"""Background upkeep across replicas: board and rule definition changes reach every catalog."""
+"""Background upkeep across replicas: board, rule and program changes reach every catalog."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import dataclasses
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import boards, definitions
+from service.app import boards, definitions, programs
 from service.bootstrap import build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
+from service.domain.check_in import CheckInProgram
+from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.definitions import TaskDefinition, TaskTier
 from service.entrypoints.board_upkeep import start_board_upkeep
 from service.settings import Settings
@@ -61,6 +63,28 @@ async def test_a_rule_change_reaches_the_other_replicas(
             return "buy" in (await reader.rules.catalog.current()).tasks
 
         await wait_until(defined_there, within=10, what="the task to reach the other replica")
+    finally:
+        await upkeep.stop()
+        await writer.close()
+        await reader.close()
+
+
+async def test_a_program_change_reaches_the_other_replicas(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    writer, reader = build_app(settings, clock), build_app(settings, clock)
+    upkeep = start_board_upkeep(reader)
+    program = CheckInProgram(version=0, cycle=((Reward(RewardKind.POINTS, 5),),))
+    try:
+        await asyncio.wait_for(upkeep.following.wait(), 10)
+        before = (await reader.programs.current()).version  # loaded, now cached
+        stored = await programs.update_program(program, uow=writer.uow(), programs=writer.programs)
+        assert stored.version > before
+
+        async def updated_there() -> bool:
+            return (await reader.programs.current()).version == stored.version
+
+        await wait_until(updated_there, within=10, what="the program to reach the other replica")
     finally:
         await upkeep.stop()
         await writer.close()

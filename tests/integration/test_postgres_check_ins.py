@@ -38,11 +38,14 @@ async def _count(engine: AsyncEngine, table: sa.Table) -> int:
 async def test_fifty_concurrent_check_ins_store_one_check_in_and_one_grant(
     app: App, engine: AsyncEngine
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow())
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
     cmd = handlers.CheckIn("racer", "Europe/Berlin")
 
     results = await asyncio.gather(
-        *(handlers.check_in(cmd, uow=app.uow(), clock=app.clock) for _ in range(50))
+        *(
+            handlers.check_in(cmd, uow=app.uow(), programs=app.programs, clock=app.clock)
+            for _ in range(50)
+        )
     )
 
     assert sum(not r.already_checked_in for r in results) == 1
@@ -54,9 +57,11 @@ async def test_fifty_concurrent_check_ins_store_one_check_in_and_one_grant(
 async def test_check_in_writes_state_record_and_grants_in_one_transaction(
     app: App, engine: AsyncEngine, clock: MovableClock
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow())
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
     for _ in range(2):
-        await handlers.check_in(handlers.CheckIn("ana", "UTC"), uow=app.uow(), clock=clock)
+        await handlers.check_in(
+            handlers.CheckIn("ana", "UTC"), uow=app.uow(), programs=app.programs, clock=clock
+        )
         clock.advance(days=1)
 
     async with engine.connect() as conn:
@@ -74,7 +79,9 @@ async def test_check_in_writes_state_record_and_grants_in_one_transaction(
 
 async def test_rejected_input_leaves_nothing_behind(app: App, engine: AsyncEngine) -> None:
     with pytest.raises(InvalidArgument, match="timezone"):
-        await handlers.check_in(handlers.CheckIn("nobody"), uow=app.uow(), clock=app.clock)
+        await handlers.check_in(
+            handlers.CheckIn("nobody"), uow=app.uow(), programs=app.programs, clock=app.clock
+        )
 
     assert await _count(engine, streaks) == 0
     assert await _count(engine, check_ins) == 0
@@ -83,19 +90,24 @@ async def test_rejected_input_leaves_nothing_behind(app: App, engine: AsyncEngin
 async def test_make_up_rejoins_the_streak_and_renumbers_later_days(
     app: App, clock: MovableClock
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow())
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
     for day_offset in (0, 2):
         clock.current = dt.datetime(2026, 3, 10 + day_offset, 9, tzinfo=dt.UTC)
-        await handlers.check_in(handlers.CheckIn("mo", "UTC"), uow=app.uow(), clock=clock)
+        await handlers.check_in(
+            handlers.CheckIn("mo", "UTC"), uow=app.uow(), programs=app.programs, clock=clock
+        )
 
     result = await handlers.make_up_check_in(
-        handlers.MakeUpCheckIn("mo", "2026-03-11"), uow=app.uow(), clock=clock
+        handlers.MakeUpCheckIn("mo", "2026-03-11"),
+        uow=app.uow(),
+        programs=app.programs,
+        clock=clock,
     )
 
     assert result.streak.current == 3
     assert [g.reward.item_code for g in result.grants] == ["two-days"]
     calendar = await handlers.get_calendar(
-        handlers.GetCalendar("mo", "2026-03"), uow=app.uow(), clock=clock
+        handlers.GetCalendar("mo", "2026-03"), uow=app.uow(), programs=app.programs, clock=clock
     )
     statuses = {d.day.day: d.status for d in calendar.days if d.day.day in (10, 11, 12)}
     assert statuses == {10: "checked_in", 11: "made_up", 12: "checked_in"}
@@ -106,8 +118,8 @@ async def test_make_up_rejoins_the_streak_and_renumbers_later_days(
 
 
 async def test_program_versions_increase_and_the_newest_applies(app: App) -> None:
-    first = await programs.update_program(PROGRAM, uow=app.uow())
-    second = await programs.update_program(PROGRAM, uow=app.uow())
+    first = await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
+    second = await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
 
     current = await programs.get_program(uow=app.uow())
     assert (first.version, second.version, current.version) == (1, 2, 2)

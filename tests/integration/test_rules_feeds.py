@@ -79,10 +79,14 @@ async def test_streak_badges_follow_check_ins(app: App, clock: MovableClock) -> 
     )  # fmt: skip
     await definitions.upsert_definition(badge, uow=app.uow(), rules=app.rules)
     cmd = check_ins.CheckIn("ana", "UTC")
-    await check_ins.check_in(cmd, uow=app.uow(), clock=clock, rules=app.rules)
+    await check_ins.check_in(
+        cmd, uow=app.uow(), programs=app.programs, clock=clock, rules=app.rules
+    )
     assert (await _badge_states(app, "ana"))["regular"].tier == 0
     clock.advance(days=1)
-    await check_ins.check_in(cmd, uow=app.uow(), clock=clock, rules=app.rules)
+    await check_ins.check_in(
+        cmd, uow=app.uow(), programs=app.programs, clock=clock, rules=app.rules
+    )
     assert (await _badge_states(app, "ana"))["regular"].tier == 1
 
 

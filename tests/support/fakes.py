@@ -9,6 +9,8 @@ from types import TracebackType
 from typing import Self
 
 from service.app.board_ports import BoardRepository, ScoreRepository
+from service.app.catalog import Catalog
+from service.app.programs import Programs, get_program
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore
@@ -124,3 +126,12 @@ class FakeUnitOfWork:
         self.committed.outbox = self.pending.outbox
         self.committed.rules = self.pending.rules
         self.committed.commits += 1
+
+
+def fake_programs(store: Store) -> Programs:
+    """The program catalog over `store`: it reads the newest stored version."""
+
+    async def no_one() -> None:
+        return None
+
+    return Catalog(lambda: get_program(uow=FakeUnitOfWork(store)), no_one)

@@ -12,7 +12,7 @@ from service.domain.check_in import CheckInProgram
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Reward, RewardKind
 from tests.support.clock import MovableClock
-from tests.support.fakes import FakeUnitOfWork, Store
+from tests.support.fakes import FakeUnitOfWork, Store, fake_programs
 
 PROGRAM = CheckInProgram(
     version=0,
@@ -25,7 +25,7 @@ PROGRAM = CheckInProgram(
 @pytest.fixture
 async def store() -> Store:
     store = Store()
-    await programs.update_program(PROGRAM, uow=FakeUnitOfWork(store))
+    await programs.update_program(PROGRAM, uow=FakeUnitOfWork(store), programs=fake_programs(store))
     return store
 
 
@@ -36,7 +36,10 @@ def clock() -> MovableClock:
 
 async def _check_in(store: Store, clock: MovableClock, tz: str = "") -> handlers.CheckInResult:
     return await handlers.check_in(
-        handlers.CheckIn("kim", tz), uow=FakeUnitOfWork(store), clock=clock
+        handlers.CheckIn("kim", tz),
+        uow=FakeUnitOfWork(store),
+        programs=fake_programs(store),
+        clock=clock,
     )
 
 
@@ -88,7 +91,9 @@ async def test_rejected_check_ins_leave_no_trace(
     store: Store, clock: MovableClock, cmd: handlers.CheckIn, field: str
 ) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        await handlers.check_in(cmd, uow=FakeUnitOfWork(store), clock=clock)
+        await handlers.check_in(
+            cmd, uow=FakeUnitOfWork(store), programs=fake_programs(store), clock=clock
+        )
 
     assert raised.value.field == field
     assert store.streaks == {}
@@ -102,10 +107,16 @@ async def test_a_rejected_make_up_spends_no_ticket(store: Store, clock: MovableC
 
     with pytest.raises(InvalidArgument, match="day"):
         await handlers.make_up_check_in(
-            handlers.MakeUpCheckIn("kim", "2026-01-01"), uow=FakeUnitOfWork(store), clock=clock
+            handlers.MakeUpCheckIn("kim", "2026-01-01"),
+            uow=FakeUnitOfWork(store),
+            programs=fake_programs(store),
+            clock=clock,
         )
     made_up = await handlers.make_up_check_in(
-        handlers.MakeUpCheckIn("kim", "2026-02-01"), uow=FakeUnitOfWork(store), clock=clock
+        handlers.MakeUpCheckIn("kim", "2026-02-01"),
+        uow=FakeUnitOfWork(store),
+        programs=fake_programs(store),
+        clock=clock,
     )
 
     assert made_up.streak.current == 2
@@ -118,6 +129,7 @@ async def test_the_calendar_defaults_to_the_current_local_month(
     result = await handlers.get_calendar(
         handlers.GetCalendar("kim", timezone="America/New_York"),
         uow=FakeUnitOfWork(store),
+        programs=fake_programs(store),
         clock=clock,
     )
 

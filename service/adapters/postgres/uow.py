@@ -30,6 +30,10 @@ class PostgresUnitOfWork:
     compile or result processing), so the transaction is begun on that connection and
     SQLAlchemy is put in autocommit: its statements then run inside our transaction instead
     of opening their own.
+
+    With `transaction=False` it only reads, each statement on its own: under READ COMMITTED
+    a transaction gives a series of reads nothing more (every statement takes a fresh
+    snapshot), and BEGIN and ROLLBACK would be two of a read's few round trips.
     """
 
     check_ins: PostgresCheckIns
@@ -41,8 +45,9 @@ class PostgresUnitOfWork:
     rule_state: PostgresRuleState
     events: PostgresEvents
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, transaction: bool = True) -> None:
         self._engine = engine
+        self._transactional = transaction
         self._conn: AsyncConnection | None = None
         self._transaction: Any = None  # asyncpg.transaction.Transaction, untyped
         self._unsettled = False  # a COMMIT failed or was cut off: the connection is suspect
@@ -73,8 +78,10 @@ class PostgresUnitOfWork:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             driver: Driver | None = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
-            transaction = driver.transaction()  # type: ignore[attr-defined]
-            await transaction.start()
+            transaction = None
+            if self._transactional:
+                transaction = driver.transaction()  # type: ignore[attr-defined]
+                await transaction.start()
         except BaseException:
             # The connection's state is unknown (say, it died under us): never pool it again.
             await conn.invalidate()
@@ -91,6 +98,10 @@ class PostgresUnitOfWork:
         assert self._conn is not None
         conn, transaction, unsettled = self._conn, self._transaction, self._unsettled
         self._conn = self._transaction = None
+        if not self._transactional and isinstance(exc, _DEAD_CONNECTION):
+            # No BEGIN pinged this connection: its siblings are likely dead too (see above).
+            unsettled = True
+            await self._engine.dispose(close=False)
         try:
             if transaction is not None:
                 await transaction.rollback()
@@ -105,6 +116,7 @@ class PostgresUnitOfWork:
             await conn.close()
 
     async def commit(self) -> None:
+        assert self._transactional, "a reader has nothing to commit"
         assert self._transaction is not None
         transaction, self._transaction = self._transaction, None
         try:

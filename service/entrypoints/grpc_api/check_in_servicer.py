@@ -30,8 +30,9 @@ class CheckInServicer(pb_grpc.CheckInServiceServicer):
 
     async def CheckIn(self, request: pb.CheckInRequest, context: Context) -> pb.CheckInResponse:
         cmd = check_ins.CheckIn(request.user_id, request.timezone)
+        app = self._app
         result = await check_ins.check_in(
-            cmd, uow=self._app.uow(), clock=self._app.clock, rules=self._app.rules
+            cmd, uow=app.uow(), programs=app.programs, clock=app.clock, rules=app.rules
         )
         return _check_in_response(result, request.user_id)
 
@@ -39,8 +40,9 @@ class CheckInServicer(pb_grpc.CheckInServiceServicer):
         self, request: pb.MakeUpCheckInRequest, context: Context
     ) -> pb.MakeUpCheckInResponse:
         cmd = check_ins.MakeUpCheckIn(request.user_id, request.day, request.timezone)
+        app = self._app
         result = await check_ins.make_up_check_in(
-            cmd, uow=self._app.uow(), clock=self._app.clock, rules=self._app.rules
+            cmd, uow=app.uow(), programs=app.programs, clock=app.clock, rules=app.rules
         )
         return pb.MakeUpCheckInResponse(
             check_in=convert.day_record_to_pb(result.record),
@@ -52,14 +54,20 @@ class CheckInServicer(pb_grpc.CheckInServiceServicer):
         self, request: pb.GetStreakRequest, context: Context
     ) -> pb.GetStreakResponse:
         query = check_ins.GetStreak(request.user_id, request.timezone)
-        view = await check_ins.get_streak(query, uow=self._app.uow(), clock=self._app.clock)
+        app = self._app
+        view = await check_ins.get_streak(
+            query, uow=app.reader(), programs=app.programs, clock=app.clock
+        )
         return pb.GetStreakResponse(streak=convert.streak_to_pb(request.user_id, view))
 
     async def GetCheckInCalendar(
         self, request: pb.GetCheckInCalendarRequest, context: Context
     ) -> pb.GetCheckInCalendarResponse:
         query = check_ins.GetCalendar(request.user_id, request.month, request.timezone)
-        result = await check_ins.get_calendar(query, uow=self._app.uow(), clock=self._app.clock)
+        app = self._app
+        result = await check_ins.get_calendar(
+            query, uow=app.reader(), programs=app.programs, clock=app.clock
+        )
         return pb.GetCheckInCalendarResponse(
             month=f"{result.month:%Y-%m}",
             days=[
@@ -81,7 +89,9 @@ class CheckInAdminServicer(admin_grpc.CheckInAdminServiceServicer):
         self, request: admin_pb.UpdateCheckInProgramRequest, context: Context
     ) -> admin_pb.UpdateCheckInProgramResponse:
         program = convert.program_from_pb(request.program)
-        stored = await programs.update_program(program, uow=self._app.uow())
+        stored = await programs.update_program(
+            program, uow=self._app.uow(), programs=self._app.programs
+        )
         return admin_pb.UpdateCheckInProgramResponse(program=convert.program_to_pb(stored))
 
     async def GetCheckInProgram(

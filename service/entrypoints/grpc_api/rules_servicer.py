@@ -45,7 +45,9 @@ class PlayerServicer(player_grpc.PlayerServiceServicer):
     async def ListTasks(
         self, request: player_pb.ListTasksRequest, context: Context
     ) -> player_pb.ListTasksResponse:
-        views = await player.list_tasks(request.user_id, uow=self._app.uow(), rules=self._app.rules)
+        views = await player.list_tasks(
+            request.user_id, uow=self._app.reader(), rules=self._app.rules
+        )
         return player_pb.ListTasksResponse(tasks=[convert.task_view_to_pb(v) for v in views])
 
     async def ClaimTaskReward(
@@ -60,14 +62,16 @@ class PlayerServicer(player_grpc.PlayerServiceServicer):
         self, request: player_pb.ListBadgesRequest, context: Context
     ) -> player_pb.ListBadgesResponse:
         views = await player.list_badges(
-            request.user_id, uow=self._app.uow(), rules=self._app.rules
+            request.user_id, uow=self._app.reader(), rules=self._app.rules
         )
         return convert.badges_to_pb(views)
 
     async def GetProfile(
         self, request: player_pb.GetProfileRequest, context: Context
     ) -> player_pb.GetProfileResponse:
-        view = await player.get_profile(request.user_id, uow=self._app.uow(), rules=self._app.rules)
+        view = await player.get_profile(
+            request.user_id, uow=self._app.reader(), rules=self._app.rules
+        )
         return player_pb.GetProfileResponse(profile=convert.profile_view_to_pb(view))
 
 
