@@ -39,6 +39,9 @@ async def run_many(
 
     redis-py refuses EVALSHA in cluster pipelines: there the calls go concurrently instead.
     """
+    if len(calls) == 1:  # redis-py's pipeline would cost more than the call itself
+        keys, args = calls[0]
+        return [await run(client, source, keys, args)]
     if isinstance(client, RedisCluster):
         return list(await asyncio.gather(*(run(client, source, k, a) for k, a in calls)))
 

@@ -6,9 +6,14 @@ import datetime as dt
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
 
 def timestamp(value: dt.datetime) -> Timestamp:
-    """The aware instant `value` as a Timestamp."""
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
+    """The aware instant `value` as a Timestamp.
+
+    Integer arithmetic on the timedelta: Timestamp.FromDatetime goes through a time tuple and
+    was a tenth of ListTasks' server time, which converts two instants per task.
+    """
+    delta = value - _EPOCH
+    return Timestamp(seconds=delta.days * 86_400 + delta.seconds, nanos=delta.microseconds * 1000)
