@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2
 
 from bench.load import Result, run_load
 from bench.scenarios import SCENARIOS
-from bench.seed import Population, Seeded, seed
+from bench.seed import TEMPLATE_USERS, Population, Seeded, seed
 from service.health import wait_for_health
 
 
@@ -37,7 +37,10 @@ def _arguments() -> argparse.Namespace:
         "--board-members", type=int, default=1_000_000, help="members of the board read and scored"
     )
     parser.add_argument("--json", type=Path, default=Path("bench-results/bench.json"))
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not TEMPLATE_USERS <= args.users <= args.board_members:
+        parser.error(f"need {TEMPLATE_USERS} <= --users <= --board-members")
+    return args
 
 
 @contextlib.contextmanager
