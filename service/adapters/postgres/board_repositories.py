@@ -128,14 +128,28 @@ _PERIOD_LOCK = """
 _PERIOD_LOCK_EXCLUSIVE = _PERIOD_LOCK.replace(
     "pg_advisory_xact_lock_shared", "pg_advisory_xact_lock"
 )
-# Rows are inserted, and so locked, in member order: concurrent callers cannot deadlock.
+# A member's row is written only for its first score or an earlier one: an upsert on every
+# score wrote (or at least locked) the row each time, with its WAL. New rows are inserted in
+# member order, so concurrent callers cannot deadlock.
 _TOUCH_MEMBERS = """
-    insert into board_members (board_id, member_id, first_seen_at)
-    select $1, u.member_id, u.at from unnest($2::text[], $3::timestamptz[]) as u(member_id, at)
-    order by u.member_id
-    on conflict (board_id, member_id) do update
-        set first_seen_at = least(board_members.first_seen_at, excluded.first_seen_at)
-    returning member_id, first_seen_at, display_name, avatar_url
+    with wanted as (
+        select u.member_id, u.at from unnest($2::text[], $3::timestamptz[]) as u(member_id, at)
+    ), found as (
+        select m.member_id, m.first_seen_at, m.display_name, m.avatar_url
+        from board_members as m join wanted as w on m.board_id = $1 and m.member_id = w.member_id
+    ), touched as (
+        insert into board_members (board_id, member_id, first_seen_at)
+        select $1, w.member_id, w.at from wanted as w
+        where not exists (
+            select 1 from found as f where f.member_id = w.member_id and f.first_seen_at <= w.at)
+        order by w.member_id
+        on conflict (board_id, member_id) do update set first_seen_at = excluded.first_seen_at
+            where board_members.first_seen_at > excluded.first_seen_at
+        returning member_id, first_seen_at, display_name, avatar_url
+    )
+    select * from touched
+    union all
+    select * from found where member_id not in (select member_id from touched)
 """
 _RECORDED = """
     select member_id, partition, value from score_ledger
@@ -232,9 +246,12 @@ class PostgresScores:
     async def touch_members(
         self, board_id: str, first_scores: Mapping[str, dt.datetime]
     ) -> dict[str, MemberInfo]:
-        rows = await self._driver.fetch(
-            _TOUCH_MEMBERS, board_id, list(first_scores), list(first_scores.values())
-        )
+        args = (board_id, list(first_scores), list(first_scores.values()))
+        rows = await self._driver.fetch(_TOUCH_MEMBERS, *args)
+        if len(rows) < len(first_scores):
+            # A member's first score, committed by another caller after this statement's
+            # snapshot was taken, was neither inserted nor seen; the next statement sees it.
+            rows = await self._driver.fetch(_TOUCH_MEMBERS, *args)
         return {
             r["member_id"]: MemberInfo(r["first_seen_at"], r["display_name"], r["avatar_url"])
             for r in rows
