@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as redis
@@ -23,6 +24,7 @@ from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_r
 from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
+from service.domain.check_in import CheckInProgram
 from service.redis_keys import definitions_channel
 from service.settings import DatabaseSettings, Settings
 
@@ -95,6 +97,15 @@ def build_redis(url: str, settings: Settings) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
+def _announcer(client: redis.Redis, settings: Settings, kind: str) -> Callable[[], Awaitable[None]]:
+    """Tells every replica (through the definitions channel) that `kind` changed."""
+
+    async def announce() -> None:
+        await client.publish(definitions_channel(settings.redis_key_prefix), kind)
+
+    return announce
+
+
 def build_boards(
     engine: AsyncEngine, client: redis.Redis, settings: Settings, clock: Clock
 ) -> Boards:
@@ -103,20 +114,17 @@ def build_boards(
     async def load() -> list[BoardDefinition]:
         return await load_boards(PostgresUnitOfWork(engine))
 
-    async def notify() -> None:
-        await client.publish(definitions_channel(settings.redis_key_prefix), "boards")
-
-    catalog = BoardCatalog(load, notify)
+    catalog = BoardCatalog(load, _announcer(client, settings, "boards"))
     return Boards(catalog, lb.Leaderboards(client, key_prefix=settings.redis_key_prefix), clock)
 
 
 def build_programs(engine: AsyncEngine, client: redis.Redis, settings: Settings) -> Programs:
     """The check-in program, cached in memory."""
 
-    async def notify() -> None:
-        await client.publish(definitions_channel(settings.redis_key_prefix), "programs")
+    async def load() -> CheckInProgram:
+        return await get_program(uow=PostgresUnitOfWork(engine))
 
-    return Catalog(lambda: get_program(uow=PostgresUnitOfWork(engine)), notify)
+    return Catalog(load, _announcer(client, settings, "programs"))
 
 
 def build_rules(
@@ -124,13 +132,12 @@ def build_rules(
 ) -> Rules:
     """The rules engine: definitions cached in memory, state in Postgres."""
 
-    async def notify() -> None:
-        await client.publish(definitions_channel(settings.redis_key_prefix), "rules")
-
     async def no_one() -> None:
         return None
 
-    catalog = Catalog(lambda: load_rules(PostgresUnitOfWork(engine)), notify)
+    catalog = Catalog(
+        lambda: load_rules(PostgresUnitOfWork(engine)), _announcer(client, settings, "rules")
+    )
     rarity = Catalog(
         lambda: load_rarity(PostgresUnitOfWork(engine)), no_one, max_age=RARITY_MAX_AGE_SECONDS
     )
