@@ -10,6 +10,7 @@ service itself could have written. The copies of template user `seed-i` are
 from __future__ import annotations
 
 import asyncio
+import time
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -48,22 +49,23 @@ def _copy_users(table: sa.Table) -> sa.TextClause:
     )
 
 
-# The board's other members, `seed-<templates>` onwards, with scores spread over 0..999,999 and
-# reached times over the past day, beside the template users' own rows.
+# The board's other members, `seed-<templates>` onwards, beside the template users' own rows.
 _FILL_MEMBERS = sa.text(
     f"insert into {board_tables.board_members.name} (board_id, member_id, first_seen_at) "
-    f"select :board, '{_SEED}' || g, now() from generate_series(:templates, :members - 1) g "
-    "on conflict do nothing"
+    f"select :board, '{_SEED}' || g, now() "
+    "from generate_series(cast(:first as int), cast(:last as int)) g on conflict do nothing"
 )
-_FILL_SCORES = sa.text(
+# Members `<prefix><first>`..`<prefix><last>` of one board-period, with scores spread over
+# 0..999,999 and reached times over the day from :start_ms.
+FILL_SCORES = sa.text(
     f"insert into {board_tables.board_scores.name} "
     "(board_id, partition, period_id, rookie, member_id, score, reached_at_ms, revision) "
-    f"select s.board_id, s.partition, s.period_id, s.rookie, '{_SEED}' || g, "
-    "(g::bigint * 7919) % 1000000, "
-    "(extract(epoch from now()) * 1000)::bigint - (g::bigint * 86413) % 86400000, "
-    "nextval('board_score_revisions') "
-    "from (select * from board_scores where board_id = :board and not rookie limit 1) s "
-    "cross join generate_series(:templates, :members - 1) g"
+    "select :board, :partition, :period, false, :prefix || g, (g::bigint * 7919) % 1000000, "
+    ":start_ms + (g::bigint * 86413) % 86400000, nextval('board_score_revisions') "
+    "from generate_series(cast(:first as int), cast(:last as int)) g"
+)
+_BOARD_PERIOD = sa.text(
+    "select partition, period_id from board_scores where board_id = :board and not rookie limit 1"
 )
 
 
@@ -78,11 +80,17 @@ async def populate(
         "users": users,
         "copies": -(-users // templates) - 1,
     }
-    fill: dict[str, object] = {"board": board, "templates": templates, "members": members}
     statements: list[tuple[sa.TextClause, dict[str, object]]] = [
         (_copy_users(table), copy) for table in USER_TABLES
     ]
-    statements += [(_FILL_MEMBERS, fill), (_FILL_SCORES, fill)]
+    async with engine.connect() as conn:  # the period the template users scored in
+        partition, period = (await conn.execute(_BOARD_PERIOD, {"board": board})).one()
+    fill: dict[str, object] = {
+        "board": board, "partition": partition, "period": period, "prefix": _SEED,
+        "first": templates, "last": members - 1,
+        "start_ms": int((time.time() - 86_400) * 1000),
+    }  # fmt: skip
+    statements += [(_FILL_MEMBERS, fill), (FILL_SCORES, fill)]
 
     async def run(statement: sa.TextClause, values: dict[str, object]) -> None:
         async with engine.begin() as conn:

@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import leaderboard as lb
+from bench.leaderboard.measure import Latency
+from bench.populate import FILL_SCORES
 from bench.run import _stores
 from service.app import board_periods, boards
 from service.app.board_mapping import BoardRef, period_at
@@ -59,12 +61,8 @@ def _arguments() -> argparse.Namespace:
 
 
 def _percentiles(latencies_ns: list[int]) -> str:
-    ordered = sorted(latencies_ns)
-
-    def at(share: float) -> float:
-        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] / 1e6
-
-    return f"p50 {at(0.5):.3f} ms, p99 {at(0.99):.3f} ms, p99.9 {at(0.999):.3f} ms"
+    found = Latency.of(latencies_ns)
+    return f"p50 {found.p50_ms:.3f} ms, p99 {found.p99_ms:.3f} ms, p99.9 {found.p999_ms:.3f} ms"
 
 
 async def _timed(call: Callable[[int], Awaitable[object]], samples: int) -> list[int]:
@@ -126,13 +124,6 @@ def _daily_board(board_id: str) -> BoardDefinition:
     )  # fmt: skip
 
 
-_FILL = sa.text(
-    "insert into board_scores "
-    "(board_id, partition, period_id, rookie, member_id, score, reached_at_ms, revision) "
-    "select :board, '', :period, false, 'user-' || g, (g::bigint * 7919) % 1000000, "
-    ":start_ms + (g::bigint * 86413) % 86400000, nextval('board_score_revisions') "
-    "from generate_series(1, :members) g"
-)
 _KEY = sa.text(
     "insert into board_period_keys (board_id, period_id, partition, rookie) "
     "values (:board, :period, '', false)"
@@ -145,16 +136,14 @@ async def _finalise(app: App, members: int) -> None:
     period = period_at(board, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     assert period.start is not None
     values = {
-        "board": board.board_id,
-        "period": period.period_id,
-        "members": members,
-        "start_ms": int(period.start.timestamp() * 1000),
-    }
+        "board": board.board_id, "partition": "", "period": period.period_id, "prefix": "user-",
+        "first": 1, "last": members, "start_ms": int(period.start.timestamp() * 1000),
+    }  # fmt: skip
     # Not on the service's engine: its statement timeout is meant for requests.
     engine = create_async_engine(app.engine.url)
     try:
         async with engine.begin() as conn:
-            await conn.execute(_FILL, values)
+            await conn.execute(FILL_SCORES, values)
             await conn.execute(_KEY, values)
     finally:
         await engine.dispose()
