@@ -48,44 +48,35 @@ async def load(
     if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
     staging = keys.staging(uuid.uuid4().hex)
-    # Two chunks at a time: one is framed while Redis writes the other. Scripts run one at a
-    # time, so a member in two chunks is still found by the later one.
-    pending: list[asyncio.Task[None]] = []
+    # One chunk in flight, so any pool size works (one connection included): the next chunk
+    # is framed while Redis writes the last one. Scripts run in order, so a member in two
+    # chunks is still found by the later one.
+    in_flight: asyncio.Task[None] | None = None
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
-                pending.append(
-                    asyncio.create_task(_load_chunk(client, staging, order, policy, chunk))
-                )
-                if len(pending) == 2:
-                    await pending.pop(0)
-        for task in pending:
-            await task
+                frames = "".join([_frame(entry, order) for entry in chunk])
+                if in_flight is not None:
+                    await in_flight
+                in_flight = asyncio.create_task(_load_chunk(client, staging, policy, frames))
+                await asyncio.sleep(0)  # let it send before the next chunk is framed
+        if in_flight is not None:
+            await in_flight
         swap_keys = [*keys.standings, *staging, keys.expiry, keys.revisions]
         return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
     except Exception:
-        await _settle(pending)  # no chunk may write after the staging keys are deleted
+        if in_flight is not None:  # no chunk may write after the staging keys are deleted
+            with contextlib.suppress(Exception):  # the caller raises one error already
+                await in_flight
         # Bad input must not leave state behind; if Redis is gone, the staging TTL cleans up.
         with contextlib.suppress(RedisError):
             await run(client, lua.DELETE, staging, [])
         raise
 
 
-async def _settle(tasks: list[asyncio.Task[None]]) -> None:
-    """Wait for `tasks` to end; their errors are dropped, as the caller raises one already."""
-    for task in tasks:
-        with contextlib.suppress(Exception):
-            await task
-
-
 async def _load_chunk(
-    client: RedisClient,
-    staging: tuple[str, ...],
-    order: SortOrder,
-    policy: TiePolicy,
-    chunk: list[LoadEntry],
+    client: RedisClient, staging: tuple[str, ...], policy: TiePolicy, frames: str
 ) -> None:
-    frames = "".join([_frame(entry, order) for entry in chunk])
     args: list[Arg] = [STAGING_TTL_MS, policy.value, frames]
     reply = array(await run(client, lua.LOAD_CHUNK, staging, args))
     if text(reply[0]) == "duplicate":

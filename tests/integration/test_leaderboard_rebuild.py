@@ -210,3 +210,17 @@ async def test_staged_rows_expire_on_their_own_if_a_load_dies(
     assert len(ttls) == 4
     assert all(0 < ttl <= 15 * 60 * 1000 for ttl in ttls)
     assert [key for key in await keys_under(redis_client, prefix) if ":load:" in key] == []
+
+
+async def test_load_works_on_a_one_connection_pool(redis_server_url: str, prefix: str) -> None:
+    pool = redis.ConnectionPool.from_url(redis_server_url, max_connections=1)
+    client = redis.Redis(connection_pool=pool)
+    try:
+        board = Leaderboards(client, key_prefix=prefix).period(BoardConfig("one-conn"), "p")
+        rows = [LoadEntry(f"m{n}", n, T0) for n in range(25)]
+
+        assert await board.load(rows, chunk_size=4) == 25
+        assert [e.member_id for e in await board.top(3)] == ["m24", "m23", "m22"]
+    finally:
+        await client.delete(*await keys_under(client, prefix))
+        await client.aclose()
