@@ -63,7 +63,7 @@ def run_dev() -> int:
             started.append(postgres)
             os.environ[f"{ENV_PREFIX}DATABASE_URL"] = postgres.url
         if not os.environ.get(f"{ENV_PREFIX}REDIS_URL"):
-            redis = start_redis(DATA_DIR / "redis")
+            redis = start_redis(DATA_DIR / "redis", persistent=True)
             started.append(redis)
             os.environ[f"{ENV_PREFIX}REDIS_URL"] = redis.url
         if stub := start_stub_if_unconfigured():

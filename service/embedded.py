@@ -234,8 +234,12 @@ def _redis_version(path: str) -> str | None:
     return match.group(1) if match else None
 
 
-def start_redis(data_dir: Path) -> EmbeddedRedis:
-    """Start a non-persistent redis-server and return once it answers PING."""
+def start_redis(data_dir: Path, *, persistent: bool = False) -> EmbeddedRedis:
+    """Start a redis-server and return once it answers PING.
+
+    A `persistent` server keeps an append-only file in `data_dir` (fsynced every second and
+    on shutdown), so a restart finds its data again; otherwise it keeps nothing on disk.
+    """
     path, version = find_redis_server()
     data_dir.mkdir(parents=True, exist_ok=True)
     # A short private directory keeps the socket path under the ~100-byte AF_UNIX limit.
@@ -245,7 +249,8 @@ def start_redis(data_dir: Path) -> EmbeddedRedis:
     command = [
         path,
         *("--port", "0", "--unixsocket", str(socket_path), "--unixsocketperm", "700"),
-        *("--save", "", "--appendonly", "no", "--dir", str(data_dir), "--daemonize", "no"),
+        *("--save", "", "--dir", str(data_dir), "--daemonize", "no"),
+        *("--appendonly", "yes" if persistent else "no", "--appendfsync", "everysec"),
     ]
     with log_path.open("wb") as log:
         # A new session keeps the terminal's Ctrl-C from killing redis before the app has
