@@ -82,6 +82,11 @@ class PostgresPrivacy:
         return UserData(user_id, tables)
 
     async def erase(self, user_id: str, pseudonym: str, cancel_note: str) -> Erasure:
+        # Check-ins and events hold these row locks until they commit: waiting for them here
+        # means what they write is seen, and erased, below.
+        for table in (streaks, rule_profiles):
+            lock = sa.select(table.c.user_id).where(table.c.user_id == user_id).with_for_update()
+            await self._conn.execute(lock)
         keys = await self._board_keys(user_id)
         await self._queue_removals(user_id)
         cancelled, kept = await self._pseudonymise_grants(user_id, pseudonym, cancel_note)
