@@ -132,7 +132,7 @@ _KEY = sa.text(
 
 async def _finalise(app: App, members: int) -> None:
     board = _daily_board(f"scale-{uuid.uuid4().hex[:8]}")
-    await boards.upsert_board(board, uow=app.uow(), catalog=app.boards.catalog)
+    await boards.upsert_board(board, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     period = period_at(board, dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
     assert period.start is not None
     values = {

@@ -36,7 +36,9 @@ Press Ctrl-C to stop it and every server it started.
 async def load_demo(app: App) -> None:
     """The demo program and rules, into a database that has none of its own yet."""
     if (await programs.get_program(uow=app.uow())).version == 0:
-        await programs.update_program(DEMO_PROGRAM, uow=app.uow(), programs=app.programs)
+        await programs.update_program(
+            DEMO_PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock
+        )
     if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)

@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass
 
 import leaderboard as lb
+from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.badge_hooks import on_final_ranks, worst_rank_rewarded
 from service.app.board_mapping import BoardRef, period_at, redis_board
 from service.app.board_ports import REMOVED, BoardKey, ScoreRow
@@ -39,8 +40,29 @@ def cause_ref(key: BoardKey) -> str:
     return f"board:{key.board_id}:{key.partition}:{key.period_id}{rookie}"
 
 
+def _key_details(key: BoardKey) -> dict[str, object]:
+    return {
+        "board_id": key.board_id, "partition": key.partition, "period_id": key.period_id,
+        "rookie": key.rookie,
+    }  # fmt: skip
+
+
+def _period_change(method: str, key: BoardKey, details: dict[str, object]) -> Change:
+    """A change of one board-period; its target id reads like the period's grants' cause."""
+    target = cause_ref(key).removeprefix("board:")
+    return Change(
+        f"LeaderboardAdminService/{method}", "board_period", target,
+        details={**_key_details(key), **details},
+    )  # fmt: skip
+
+
 async def finalize_period(
-    ref: BoardRef, *, uow: UnitOfWork, boards: Boards, rules: Rules | None = None
+    ref: BoardRef,
+    *,
+    uow: UnitOfWork,
+    boards: Boards,
+    rules: Rules | None = None,
+    actor: Actor = SYSTEM,
 ) -> Finalized:
     """Snapshot the standings, queue the rank rewards and close the period; once only.
 
@@ -61,6 +83,13 @@ async def finalize_period(
             await uow.outbox.add(grants)
             if rules is not None and not key.rookie:
                 await _rank_badges(key, uow, rules, boards.clock.now())
+            details: dict[str, object] = {
+                "members": members,
+                "grants": len(grants),
+                "board_version": board.version,
+            }
+            change = _period_change("FinalizePeriod", key, details)
+            await record(uow, actor, boards.clock, change)
             await uow.commit()
     # Also after a retry: a finalisation whose Redis step failed is completed here.
     await _retire(board, key, period, boards)
@@ -94,7 +123,9 @@ async def _retire(board: BoardDefinition, key: BoardKey, period: lb.Period, boar
     await redis_board(boards.redis, board, key).expire_at(deadline)
 
 
-async def rebuild_board(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> tuple[str, int]:
+async def rebuild_board(
+    ref: BoardRef, *, uow: UnitOfWork, boards: Boards, actor: Actor = SYSTEM
+) -> tuple[str, int]:
     """Replace a board-period in Redis with the aggregates Postgres holds."""
     resolved = await resolve(ref, boards)
     async with uow:
@@ -103,10 +134,15 @@ async def rebuild_board(ref: BoardRef, *, uow: UnitOfWork, boards: Boards) -> tu
         rows = await uow.scores.rows(resolved.key)
         entries = [lb.LoadEntry(r.member_id, r.score, r.reached_at_ms) for r in rows]
         members = await resolved.redis(boards).load(entries)
+        change = _period_change("RebuildBoard", resolved.key, {"members": members})
+        await record(uow, actor, boards.clock, change)
+        await uow.commit()
     return resolved.key.period_id, members
 
 
-async def remove_member(ref: BoardRef, member_id: str, *, uow: UnitOfWork, boards: Boards) -> bool:
+async def remove_member(
+    ref: BoardRef, member_id: str, *, uow: UnitOfWork, boards: Boards, actor: Actor = SYSTEM
+) -> bool:
     """Take a member off a board-period in Postgres, then in Redis."""
     resolved = await resolve(ref, boards)
     check_id("member_id", member_id)
@@ -115,6 +151,11 @@ async def remove_member(ref: BoardRef, member_id: str, *, uow: UnitOfWork, board
         removed = await uow.scores.remove(key, member_id)
         # Should the Redis removal below fail, the repair pass removes the member there.
         await uow.scores.queue_repair([ScoreRow(key, member_id, 0, 0, REMOVED)])
+        details = {**_key_details(key), "removed": removed}
+        change = Change(
+            "LeaderboardAdminService/RemoveMember", "member", member_id, None, None, details
+        )
+        await record(uow, actor, boards.clock, change)
         await uow.commit()
     await resolved.redis(boards).remove(member_id)
     return removed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.catalog import Catalog
-from service.app.ports import UnitOfWork
+from service.app.ports import Clock, UnitOfWork
 from service.domain.boards import BoardDefinition
 from service.domain.errors import FailedPrecondition, NotFound
 from service.domain.validation import check_id
@@ -43,13 +44,25 @@ async def load_boards(uow: UnitOfWork) -> list[BoardDefinition]:
 
 
 async def upsert_board(
-    board: BoardDefinition, *, uow: UnitOfWork, catalog: BoardCatalog
+    board: BoardDefinition,
+    *,
+    uow: UnitOfWork,
+    catalog: BoardCatalog,
+    clock: Clock,
+    actor: Actor = SYSTEM,
 ) -> BoardDefinition:
     """Validate and store the board's next version."""
     board.validate()
     async with uow:
-        _check_compatible(await uow.boards.get(board.board_id), board)
+        current = await uow.boards.get(board.board_id)
+        _check_compatible(current, board)
         stored = await uow.boards.add(board)
+        before = current.version if current else None
+        change = Change(
+            "LeaderboardAdminService/UpsertBoard", "board", stored.board_id, before,
+            stored.version,
+        )  # fmt: skip
+        await record(uow, actor, clock, change)
         await uow.commit()
     await catalog.changed()
     return stored

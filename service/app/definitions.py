@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.ports import UnitOfWork
 from service.app.rules import Rules
 from service.domain.errors import InvalidArgument, NotFound
@@ -30,12 +31,15 @@ def check_references(definition: Definition, ruleset: RuleSet) -> None:
             raise InvalidArgument("criterion.task_id", f"no task {criterion.task_id!r}")
 
 
-async def upsert_definition(definition: Definition, *, uow: UnitOfWork, rules: Rules) -> Definition:
+async def upsert_definition(
+    definition: Definition, *, uow: UnitOfWork, rules: Rules, actor: Actor = SYSTEM
+) -> Definition:
     """Validate and store the definition's next version; evaluation follows it at once."""
     definition.validate()
     check_references(definition, await rules.catalog.current())
     async with uow:
         stored = await uow.definitions.add(replace(definition, archived=False))
+        await record(uow, actor, rules.clock, _change("UpsertDefinition", stored))
         await uow.commit()
     await rules.catalog.changed()
     return stored
@@ -61,14 +65,32 @@ async def list_definitions(
 
 
 async def archive_definition(
-    kind: DefinitionKind, definition_id: str, *, uow: UnitOfWork, rules: Rules
+    kind: DefinitionKind,
+    definition_id: str,
+    *,
+    uow: UnitOfWork,
+    rules: Rules,
+    actor: Actor = SYSTEM,
 ) -> Definition:
     """Store an archived version: events stop moving it; earned progress and grants stay."""
     check_id("definition_id", definition_id)
     async with uow:
+        current = await uow.definitions.get(kind, definition_id)
         stored = await uow.definitions.archive(kind, definition_id)
-        await uow.commit()
+        # Archiving an archived definition stores nothing, so there is nothing to record.
+        if stored is not None and current is not None and stored.version != current.version:
+            await record(uow, actor, rules.clock, _change("ArchiveDefinition", stored))
+            await uow.commit()
     if stored is None:
         raise NotFound(str(kind), definition_id)
     await rules.catalog.changed()
     return stored
+
+
+def _change(method: str, stored: Definition) -> Change:
+    """The change that stored `stored`: versions of one id are numbered 1, 2, 3..."""
+    before = stored.version - 1 or None
+    return Change(
+        f"RulesAdminService/{method}", str(stored.KIND), stored.definition_id, before,
+        stored.version,
+    )  # fmt: skip

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from service.app.audit import Actor, Change
 from service.domain.check_in import CheckInProgram, DayRecord
 from service.domain.grant_delivery import (
     DeliveryResult,
@@ -112,8 +113,21 @@ class GrantStore(Protocol):
         """The grant with its id, and for a check-in cause the check-in and program version."""
         ...
 
-    async def retry_dead(self, selection: DeadSelection) -> int:
-        """Move selected dead grants back to pending with a fresh budget; return how many."""
+    async def retry_dead(
+        self,
+        selection: DeadSelection,
+        at: dt.datetime,
+        actor: Actor,
+        change: Callable[[int], Change],
+    ) -> int:
+        """Move selected dead grants back to pending with a fresh budget; return how many.
+
+        The audit entry `change(moved)` is written in the same transaction.
+        """
+        ...
+
+    async def audit(self, at: dt.datetime, actor: Actor, change: Change) -> None:
+        """Write an audit entry on its own."""
         ...
 
     async def delivered_ids(self, start: dt.datetime, end: dt.datetime, limit: int) -> set[str]:

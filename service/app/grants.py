@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from service.app.audit import SYSTEM, Actor, Change
 from service.app.grant_ports import (
     DeadSelection,
     GrantDetail,
@@ -14,6 +15,7 @@ from service.app.grant_ports import (
     LoyaltySink,
 )
 from service.app.paging import decode_page_token, encode_page_token
+from service.app.ports import Clock
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import OutboxGrant, OutboxStats, Reconciliation, reconcile
 from service.domain.validation import check_id
@@ -80,7 +82,9 @@ async def get_grant(grant_id: str, *, store: GrantStore) -> GrantDetail:
     return detail
 
 
-async def retry_dead_grants(selection: DeadSelection, *, store: GrantStore) -> int:
+async def retry_dead_grants(
+    selection: DeadSelection, *, store: GrantStore, clock: Clock, actor: Actor = SYSTEM
+) -> int:
     """Give the selected dead grants a fresh attempt budget; return how many moved."""
     if not (selection.grant_ids or selection.user_id or selection.everything):
         raise InvalidArgument("grant_ids", "name grants, a user_id, or set all")
@@ -90,11 +94,23 @@ async def retry_dead_grants(selection: DeadSelection, *, store: GrantStore) -> i
         _check_grant_id(f"grant_ids[{i}]", grant_id)
     if selection.user_id:
         check_id("user_id", selection.user_id)
-    return await store.retry_dead(selection)
+    kind, target = ("user", selection.user_id) if selection.user_id else ("grants", "dead")
+    scope = {"grant_ids": len(selection.grant_ids), "all": selection.everything}
+
+    def change(retried: int) -> Change:
+        details = {**scope, "retried": retried}
+        return Change("GrantAdminService/RetryDeadGrants", kind, target, details=details)
+
+    return await store.retry_dead(selection, clock.now(), actor, change)
 
 
 async def reconcile_grants(
-    cmd: ReconcileGrants, *, store: GrantStore, sink: LoyaltySink | None
+    cmd: ReconcileGrants,
+    *,
+    store: GrantStore,
+    sink: LoyaltySink | None,
+    clock: Clock,
+    actor: Actor = SYSTEM,
 ) -> Reconciliation:
     """Compare what we marked delivered with what the loyalty system reports, for a range."""
     start, end = cmd.created_after, cmd.created_before
@@ -114,7 +130,16 @@ async def reconcile_grants(
         raise InvalidArgument(
             "created_before", f"the range holds over {MAX_RECONCILE_GRANTS} grants; narrow it"
         )
-    return reconcile(ours, theirs)
+    result = reconcile(ours, theirs)
+    details = {
+        "created_after": start.isoformat(), "created_before": end.isoformat(),
+        "matched": result.matched, "missing_at_sink": len(result.missing_at_sink),
+        "unconfirmed": len(result.unconfirmed),
+    }  # fmt: skip
+    # Reconciling changes nothing: the entry records that an operator compared the two sides.
+    change = Change("GrantAdminService/ReconcileGrants", "grants", "delivered", details=details)
+    await store.audit(clock.now(), actor, change)
+    return result
 
 
 async def grant_stats(*, store: GrantStore) -> OutboxStats:

@@ -6,7 +6,8 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from service.app.ports import UnitOfWork
+from service.app.audit import SYSTEM, Actor, Change, record
+from service.app.ports import Clock, UnitOfWork
 from service.app.rule_views import BadgeView, Claimed, ProfileView, TaskView
 from service.app.rules import VELOCITY_SPAN, Rules, decide, read_state, store
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
@@ -115,7 +116,14 @@ async def get_profile(user_id: str, *, uow: UnitOfWork, rules: Rules) -> Profile
     )  # fmt: skip
 
 
-async def set_segments(user_id: str, segments: Sequence[str], *, uow: UnitOfWork) -> Profile:
+async def set_segments(
+    user_id: str,
+    segments: Sequence[str],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor = SYSTEM,
+) -> Profile:
     """Replace the segments (tags) a user belongs to; task and boost audiences read them."""
     check_id("user_id", user_id)
     if len(segments) > MAX_LIST:
@@ -126,5 +134,8 @@ async def set_segments(user_id: str, segments: Sequence[str], *, uow: UnitOfWork
         profile = await uow.rule_state.lock_profile(user_id, "")
         updated = replace(profile, segments=tuple(sorted(set(segments))))
         await uow.rule_state.save_profile(updated)
+        details = {"before": list(profile.segments), "after": list(updated.segments)}
+        change = Change("RulesAdminService/SetUserSegments", "user", user_id, details=details)
+        await record(uow, actor, clock, change)
         await uow.commit()
     return updated

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.catalog import Catalog
-from service.app.ports import UnitOfWork
+from service.app.ports import Clock, UnitOfWork
 from service.domain.check_in import CheckInProgram
 
 # The version check-ins follow, reloaded when any replica stores a new one.
@@ -11,12 +12,23 @@ Programs = Catalog[CheckInProgram]
 
 
 async def update_program(
-    program: CheckInProgram, *, uow: UnitOfWork, programs: Programs
+    program: CheckInProgram,
+    *,
+    uow: UnitOfWork,
+    programs: Programs,
+    clock: Clock,
+    actor: Actor = SYSTEM,
 ) -> CheckInProgram:
     """Validate `program` and store it as the next version."""
     program.validate()
     async with uow:
+        before = await uow.programs.current()
         stored = await uow.programs.add(program)
+        change = Change(
+            "CheckInAdminService/UpdateCheckInProgram", "check_in_program", "current",
+            before.version, stored.version,
+        )  # fmt: skip
+        await record(uow, actor, clock, change)
         await uow.commit()
     await programs.changed()
     return stored

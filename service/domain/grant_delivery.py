@@ -17,6 +17,8 @@ class GrantStatus(enum.StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     DEAD = "dead"
+    # Never delivered: the user's data was deleted before it was.
+    CANCELLED = "cancelled"
 
 
 class DeliveryOutcome(enum.StrEnum):

@@ -33,10 +33,14 @@ async def test_a_definition_change_reaches_the_other_replicas(
     upkeep = start_board_upkeep(reader)
     try:
         await asyncio.wait_for(upkeep.following.wait(), 10)
-        await boards.upsert_board(BOARD, uow=writer.uow(), catalog=writer.boards.catalog)
+        await boards.upsert_board(
+            BOARD, uow=writer.uow(), catalog=writer.boards.catalog, clock=writer.clock
+        )
         assert (await reader.boards.catalog.get("xp")).title == "XP"
         renamed = dataclasses.replace(BOARD, title="Experience")
-        await boards.upsert_board(renamed, uow=writer.uow(), catalog=writer.boards.catalog)
+        await boards.upsert_board(
+            renamed, uow=writer.uow(), catalog=writer.boards.catalog, clock=writer.clock
+        )
 
         async def renamed_there() -> bool:
             return (await reader.boards.catalog.get("xp")).title == "Experience"
@@ -78,7 +82,9 @@ async def test_a_program_change_reaches_the_other_replicas(
     try:
         await asyncio.wait_for(upkeep.following.wait(), 10)
         before = (await reader.programs.current()).version  # loaded, now cached
-        stored = await programs.update_program(program, uow=writer.uow(), programs=writer.programs)
+        stored = await programs.update_program(
+            program, uow=writer.uow(), programs=writer.programs, clock=writer.clock
+        )
         assert stored.version > before
 
         async def updated_there() -> bool:

@@ -68,7 +68,7 @@ def services(
 
 
 async def _define(board: BoardDefinition, services: scores.Boards, uow: PostgresUnitOfWork) -> None:
-    await boards.upsert_board(board, uow=uow, catalog=services.catalog)
+    await boards.upsert_board(board, uow=uow, catalog=services.catalog, clock=services.clock)
 
 
 async def _submit(

@@ -124,7 +124,7 @@ async def test_one_events_fault_is_retried_alone(app: App, engine: AsyncEngine) 
         "steps", "Steps", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE,
         PeriodKind.ALL_TIME, source_event_types=("walk",),
     )  # fmt: skip
-    await boards.upsert_board(board, uow=app.uow(), catalog=app.boards.catalog)
+    await boards.upsert_board(board, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     intake = EventIntake(app.uow, app.rules)
     cmds = [
         TrackEvent("ana", "walk", "k1", 2**53),

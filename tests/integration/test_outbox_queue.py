@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 
 import pytest
@@ -11,10 +12,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.adapters.outbox.queue import PostgresOutboxQueue
 from service.adapters.outbox.store import PostgresGrantStore
+from service.adapters.postgres.audit_repository import PostgresAudit
 from service.adapters.postgres.tables import grant_outbox
+from service.app.audit import SYSTEM, AuditFilter, Change
 from service.app.grant_ports import DeadSelection
 from service.domain.grant_delivery import GrantStatus, OutboxGrant, Retry, Settlement
 from tests.support.grants import make_grant, queue_grants
+
+AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+
+
+async def _retry(store: PostgresGrantStore, selection: DeadSelection) -> int:
+    def change(moved: int) -> Change:
+        return Change("GrantAdminService/RetryDeadGrants", "grants", "dead", details={"n": moved})
+
+    return await store.retry_dead(selection, AT, SYSTEM, change)
+
 
 pytestmark = pytest.mark.integration
 
@@ -156,7 +169,7 @@ async def test_a_revived_dead_grant_waits_for_its_users_grants_in_flight(
     await queue.settle("relay-1", Settlement(dead=((first[0].id, "rejected"),)))
     in_flight = await queue.claim("relay-1", limit=10, lease_seconds=30)
 
-    revived = await store.retry_dead(DeadSelection(grant_ids=("test:a:000000",)))
+    revived = await _retry(store, DeadSelection(grant_ids=("test:a:000000",)))
     while_in_flight = await queue.claim("relay-2", limit=10, lease_seconds=30)
     await queue.settle("relay-1", Settlement(delivered=(in_flight[0].id,)))
     await _age_backoffs(engine)
@@ -175,9 +188,12 @@ async def test_retrying_dead_grants_selects_by_id_user_or_all(engine: AsyncEngin
     batch = await queue.claim("relay-1", limit=10, lease_seconds=30)
     await queue.settle("relay-1", Settlement(dead=tuple((g.id, "no") for g in batch)))
 
-    by_id = await store.retry_dead(DeadSelection(grant_ids=("test:a:000001", "unknown")))
-    by_user = await store.retry_dead(DeadSelection(user_id="b"))
-    rest = await store.retry_dead(DeadSelection(everything=True))
+    by_id = await _retry(store, DeadSelection(grant_ids=("test:a:000001", "unknown")))
+    by_user = await _retry(store, DeadSelection(user_id="b"))
+    rest = await _retry(store, DeadSelection(everything=True))
 
     assert (by_id, by_user, rest) == (1, 2, 1)
+    async with engine.connect() as conn:
+        entries = await PostgresAudit(conn).list(AuditFilter(), None, 10)
+    assert [e.change.details["n"] for e in entries] == [1, 2, 1]
     assert (await store.stats()).pending == 4

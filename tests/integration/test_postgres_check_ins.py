@@ -38,7 +38,7 @@ async def _count(engine: AsyncEngine, table: sa.Table) -> int:
 async def test_fifty_concurrent_check_ins_store_one_check_in_and_one_grant(
     app: App, engine: AsyncEngine
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock)
     cmd = handlers.CheckIn("racer", "Europe/Berlin")
 
     results = await asyncio.gather(
@@ -57,7 +57,7 @@ async def test_fifty_concurrent_check_ins_store_one_check_in_and_one_grant(
 async def test_check_in_writes_state_record_and_grants_in_one_transaction(
     app: App, engine: AsyncEngine, clock: MovableClock
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock)
     for _ in range(2):
         await handlers.check_in(
             handlers.CheckIn("ana", "UTC"), uow=app.uow(), programs=app.programs, clock=clock
@@ -90,7 +90,7 @@ async def test_rejected_input_leaves_nothing_behind(app: App, engine: AsyncEngin
 async def test_make_up_rejoins_the_streak_and_renumbers_later_days(
     app: App, clock: MovableClock
 ) -> None:
-    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
+    await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock)
     for day_offset in (0, 2):
         clock.current = dt.datetime(2026, 3, 10 + day_offset, 9, tzinfo=dt.UTC)
         await handlers.check_in(
@@ -118,8 +118,12 @@ async def test_make_up_rejoins_the_streak_and_renumbers_later_days(
 
 
 async def test_program_versions_increase_and_the_newest_applies(app: App) -> None:
-    first = await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
-    second = await programs.update_program(PROGRAM, uow=app.uow(), programs=app.programs)
+    first = await programs.update_program(
+        PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock
+    )
+    second = await programs.update_program(
+        PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock
+    )
 
     current = await programs.get_program(uow=app.uow())
     assert (first.version, second.version, current.version) == (1, 2, 2)

@@ -326,7 +326,7 @@ async def test_segments_levels_and_prerequisites_decide_who_takes_part(app: App)
         _task("vip-buy", segments=("vip",), prerequisites=("welcome",)),
         _task("regular-buy", min_level=2),
     )
-    await player.set_segments("ana", ["vip"], uow=app.uow())
+    await player.set_segments("ana", ["vip"], uow=app.uow(), clock=app.clock)
 
     before = await _track(app, "ana", "b1")
     await _track(app, "ana", "s1", "signup")

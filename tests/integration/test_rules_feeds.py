@@ -46,7 +46,7 @@ async def _track(app: App, user_id: str, key: str, value: int) -> Tracked:
 
 
 async def test_events_feed_the_boards_that_name_their_type(app: App) -> None:
-    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     first = await _track(app, "ana", "w1", 300)
     await _track(app, "bob", "w2", 500)
     repeat = await _track(app, "ana", "w1", 300)
@@ -58,7 +58,7 @@ async def test_events_feed_the_boards_that_name_their_type(app: App) -> None:
 
 
 async def test_a_batch_scores_each_member_once_per_event(app: App) -> None:
-    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     batch = [
         TrackEvent("ana", "walk", "w1", 300),
         TrackEvent("bob", "walk", "w2", 400),
@@ -91,7 +91,7 @@ async def test_streak_badges_follow_check_ins(app: App, clock: MovableClock) -> 
 
 
 async def test_final_ranks_earn_rank_badges(app: App, clock: MovableClock) -> None:
-    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog)
+    await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     podium = BadgeDefinition(
         "podium", "Podium", BadgeCriterion(CriterionKind.BOARD_RANK, board_id="steps"),
         (BadgeTier("top 3", 3), BadgeTier("winner", 1)),

@@ -8,8 +8,10 @@ from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import Self
 
+from service.app.audit import Actor, AuditEntry, AuditFilter, Change
 from service.app.board_ports import BoardRepository, ScoreRepository
 from service.app.catalog import Catalog
+from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
@@ -24,6 +26,7 @@ class Store:
     days: dict[tuple[str, dt.date], DayRecord] = field(default_factory=dict)
     programs: list[CheckInProgram] = field(default_factory=list)
     outbox: dict[str, Grant] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)
     commits: int = 0
     rules: RuleStore = field(default_factory=RuleStore)
 
@@ -81,6 +84,19 @@ class FakeOutbox:
             self.store.outbox.setdefault(grant.idempotency_key, grant)
 
 
+class FakeAudit:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def add(self, at: dt.datetime, actor: Actor, change: Change) -> None:
+        entries = self._store.audit
+        entries.append(AuditEntry(len(entries) + 1, at, actor.subject, actor.request_id, change))
+
+    async def list(self, where: AuditFilter, before_id: int | None, limit: int) -> list[AuditEntry]:
+        newest = sorted(self._store.audit, key=lambda e: -e.id)
+        return [e for e in newest if before_id is None or e.id < before_id][:limit]
+
+
 class FakeUnitOfWork:
     """Works on a copy of the store; commit() publishes the copy, leaving discards it."""
 
@@ -93,6 +109,7 @@ class FakeUnitOfWork:
             dict(self.committed.days),
             list(self.committed.programs),
             dict(self.committed.outbox),
+            list(self.committed.audit),
             rules=self.committed.rules.copy(),
         )
         self.check_ins = FakeCheckIns(self.pending)
@@ -101,6 +118,7 @@ class FakeUnitOfWork:
         self.definitions = FakeDefinitions(self.pending.rules)
         self.rule_state = FakeRuleState(self.pending.rules)
         self.events = FakeEvents(self.pending.rules)
+        self.audit = FakeAudit(self.pending)
         return self
 
     async def __aexit__(
@@ -119,11 +137,16 @@ class FakeUnitOfWork:
     def scores(self) -> ScoreRepository:
         raise AssertionError("check-in handlers never read scores")
 
+    @property
+    def privacy(self) -> PrivacyRepository:
+        raise AssertionError("check-in handlers never read a user's whole data")
+
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks
         self.committed.days = self.pending.days
         self.committed.programs = self.pending.programs
         self.committed.outbox = self.pending.outbox
+        self.committed.audit = self.pending.audit
         self.committed.rules = self.pending.rules
         self.committed.commits += 1
 

@@ -23,9 +23,11 @@ PROGRAM = CheckInProgram(
 
 
 @pytest.fixture
-async def store() -> Store:
+async def store(clock: MovableClock) -> Store:
     store = Store()
-    await programs.update_program(PROGRAM, uow=FakeUnitOfWork(store), programs=fake_programs(store))
+    await programs.update_program(
+        PROGRAM, uow=FakeUnitOfWork(store), programs=fake_programs(store), clock=clock
+    )
     return store
 
 

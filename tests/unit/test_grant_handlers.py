@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from service.app import grants
+from service.app.audit import Actor, Change
 from service.app.grant_ports import (
     DeadSelection,
     GrantDetail,
@@ -18,8 +19,10 @@ from service.app.grant_ports import (
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import DeliveryResult, GrantStatus, OutboxGrant, OutboxStats
 from service.domain.rewards import Grant, Reward, RewardKind
+from tests.support.clock import MovableClock
 
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+CLOCK = MovableClock(AT)
 
 
 def _item(id_: int, status: GrantStatus = GrantStatus.DELIVERED) -> OutboxGrant:
@@ -31,6 +34,7 @@ class FakeGrantStore:
     def __init__(self, items: Sequence[OutboxGrant]) -> None:
         self.items = {i.id: i for i in items}
         self.retried: list[DeadSelection] = []
+        self.audited: list[tuple[Actor, Change]] = []
 
     async def list(
         self, where: GrantFilter, before_id: int | None, limit: int
@@ -46,9 +50,19 @@ class FakeGrantStore:
         found = [i for i in self.items.values() if i.grant.idempotency_key == grant_id]
         return GrantDetail(found[0], None) if found else None
 
-    async def retry_dead(self, selection: DeadSelection) -> int:
+    async def retry_dead(
+        self,
+        selection: DeadSelection,
+        at: dt.datetime,
+        actor: Actor,
+        change: Callable[[int], Change],
+    ) -> int:
         self.retried.append(selection)
+        self.audited.append((actor, change(1)))
         return 1
+
+    async def audit(self, at: dt.datetime, actor: Actor, change: Change) -> None:
+        self.audited.append((actor, change))
 
     async def delivered_ids(self, start: dt.datetime, end: dt.datetime, limit: int) -> set[str]:
         return {i.grant.idempotency_key for i in self.items.values() if start <= i.created_at < end}
@@ -114,19 +128,32 @@ async def test_an_unknown_grant_is_not_found() -> None:
 async def test_retrying_dead_grants_needs_a_selection() -> None:
     store = FakeGrantStore([])
     with pytest.raises(InvalidArgument, match="grant_ids"):
-        await grants.retry_dead_grants(DeadSelection(), store=store)
+        await grants.retry_dead_grants(DeadSelection(), store=store, clock=CLOCK)
     with pytest.raises(InvalidArgument, match="at most 1000"):
-        await grants.retry_dead_grants(DeadSelection(tuple(map(str, range(1001)))), store=store)
+        await grants.retry_dead_grants(
+            DeadSelection(tuple(map(str, range(1001)))), store=store, clock=CLOCK
+        )
 
-    assert await grants.retry_dead_grants(DeadSelection(everything=True), store=store) == 1
+    assert (
+        await grants.retry_dead_grants(DeadSelection(everything=True), store=store, clock=CLOCK)
+        == 1
+    )
     assert store.retried == [DeadSelection(everything=True)]
+    actor, change = store.audited[0]
+    assert (actor.subject, change.rpc, change.details["retried"]) == (
+        "system",
+        "GrantAdminService/RetryDeadGrants",
+        1,
+    )
 
 
 async def test_reconcile_compares_both_sides_of_the_range() -> None:
     store = FakeGrantStore([_item(1), _item(2), _item(3)])
     cmd = grants.ReconcileGrants(AT, AT + dt.timedelta(hours=1))
 
-    result = await grants.reconcile_grants(cmd, store=store, sink=ListingSink({"k2", "k3", "k9"}))
+    result = await grants.reconcile_grants(
+        cmd, store=store, sink=ListingSink({"k2", "k3", "k9"}), clock=CLOCK
+    )
 
     assert (result.matched, result.missing_at_sink, result.unconfirmed) == (2, ("k1",), ("k9",))
 
@@ -143,14 +170,16 @@ async def test_bad_reconcile_ranges_are_invalid(
     cmd: grants.ReconcileGrants, error: type[Exception]
 ) -> None:
     with pytest.raises(error):
-        await grants.reconcile_grants(cmd, store=FakeGrantStore([]), sink=ListingSink(set()))
+        await grants.reconcile_grants(
+            cmd, store=FakeGrantStore([]), sink=ListingSink(set()), clock=CLOCK
+        )
 
 
 async def test_reconcile_needs_a_sink_that_lists() -> None:
     cmd = grants.ReconcileGrants(AT, AT + dt.timedelta(hours=1))
     with pytest.raises(FailedPrecondition, match="ENGAGEMENT_LOYALTY_SINK"):
-        await grants.reconcile_grants(cmd, store=FakeGrantStore([]), sink=None)
+        await grants.reconcile_grants(cmd, store=FakeGrantStore([]), sink=None, clock=CLOCK)
     with pytest.raises(FailedPrecondition, match="cannot reconcile"):
         await grants.reconcile_grants(
-            cmd, store=FakeGrantStore([]), sink=ListingSink(set(), can_list=False)
+            cmd, store=FakeGrantStore([]), sink=ListingSink(set(), can_list=False), clock=CLOCK
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -10,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.outbox.rows import COLUMNS, IN_FLIGHT, grant_from_row
 from service.adapters.postgres import codec
+from service.adapters.postgres.audit_repository import PostgresAudit
 from service.adapters.postgres.tables import check_in_programs, check_ins, grant_outbox
+from service.app.audit import Actor, Change
 from service.app.grant_ports import CheckInCause, DeadSelection, GrantDetail, GrantFilter
 from service.domain.grant_delivery import (
     GrantStatus,
@@ -85,7 +88,13 @@ class PostgresGrantStore:
             cause = await _check_in_cause(conn, grant, day) if day else None
         return GrantDetail(grant, cause)
 
-    async def retry_dead(self, selection: DeadSelection) -> int:
+    async def retry_dead(
+        self,
+        selection: DeadSelection,
+        at: dt.datetime,
+        actor: Actor,
+        change: Callable[[int], Change],
+    ) -> int:
         stmt = (
             sa.update(grant_outbox)
             .where(_t.status == str(GrantStatus.DEAD))
@@ -101,7 +110,13 @@ class PostgresGrantStore:
         if selection.user_id:
             stmt = stmt.where(_t.user_id == selection.user_id)
         async with self._engine.begin() as conn:
-            return (await conn.execute(stmt)).rowcount
+            moved: int = (await conn.execute(stmt)).rowcount
+            await PostgresAudit(conn).add(at, actor, change(moved))
+        return moved
+
+    async def audit(self, at: dt.datetime, actor: Actor, change: Change) -> None:
+        async with self._engine.begin() as conn:
+            await PostgresAudit(conn).add(at, actor, change)
 
     async def delivered_ids(self, start: dt.datetime, end: dt.datetime, limit: int) -> set[str]:
         where = GrantFilter(status=GrantStatus.DELIVERED, created_after=start, created_before=end)

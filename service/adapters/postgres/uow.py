@@ -8,10 +8,12 @@ from typing import Any, Self
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.adapters.postgres.audit_repository import PostgresAudit
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
 from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.event_repository import PostgresEvents
+from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
     PostgresOutbox,
@@ -44,6 +46,8 @@ class PostgresUnitOfWork:
     definitions: PostgresDefinitions
     rule_state: PostgresRuleState
     events: PostgresEvents
+    audit: PostgresAudit
+    privacy: PostgresPrivacy
 
     def __init__(self, engine: AsyncEngine, *, transaction: bool = True) -> None:
         self._engine = engine
@@ -70,6 +74,8 @@ class PostgresUnitOfWork:
         self.definitions = PostgresDefinitions(driver)
         self.rule_state = PostgresRuleState(driver)
         self.events = PostgresEvents(driver)
+        self.audit = PostgresAudit(conn)
+        self.privacy = PostgresPrivacy(conn)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from service.app import check_ins, programs
 from service.bootstrap import App
 from service.entrypoints.grpc_api import convert
+from service.entrypoints.grpc_api.actor import current_actor
 from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
@@ -90,8 +91,9 @@ class CheckInAdminServicer(admin_grpc.CheckInAdminServiceServicer):
     ) -> admin_pb.UpdateCheckInProgramResponse:
         program = convert.program_from_pb(request.program)
         stored = await programs.update_program(
-            program, uow=self._app.uow(), programs=self._app.programs
-        )
+            program, uow=self._app.uow(), programs=self._app.programs,
+            clock=self._app.clock, actor=current_actor(),
+        )  # fmt: skip
         return admin_pb.UpdateCheckInProgramResponse(program=convert.program_to_pb(stored))
 
     async def GetCheckInProgram(

@@ -13,6 +13,7 @@ from service.bootstrap import App
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus, OutboxGrant
 from service.entrypoints.grpc_api import convert
+from service.entrypoints.grpc_api.actor import current_actor
 from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import grants_pb2 as pb
 from service.gen.engagement.v1 import grants_pb2_grpc as pb_grpc
@@ -24,6 +25,7 @@ _STATUS = {
     GrantStatus.PENDING: pb.GRANT_STATUS_PENDING,
     GrantStatus.DELIVERED: pb.GRANT_STATUS_DELIVERED,
     GrantStatus.DEAD: pb.GRANT_STATUS_DEAD,
+    GrantStatus.CANCELLED: pb.GRANT_STATUS_CANCELLED,
 }
 _STATUS_BACK = {value: key for key, value in _STATUS.items()}
 
@@ -68,7 +70,7 @@ def _cause_to_pb(detail: GrantDetail) -> pb.GrantCause:
 
 def _filter(request: pb.ListGrantsRequest) -> GrantFilter:
     if request.status and request.status not in _STATUS_BACK:
-        raise InvalidArgument("status", "must be pending, delivered or dead")
+        raise InvalidArgument("status", "must be pending, delivered, dead or cancelled")
     return GrantFilter(
         user_id=request.user_id,
         status=_STATUS_BACK.get(request.status),
@@ -101,7 +103,9 @@ class GrantAdminServicer(pb_grpc.GrantAdminServiceServicer):
         self, request: pb.RetryDeadGrantsRequest, context: Context
     ) -> pb.RetryDeadGrantsResponse:
         selection = DeadSelection(tuple(request.grant_ids), request.user_id, request.all)
-        retried = await grants.retry_dead_grants(selection, store=self._app.grant_store())
+        retried = await grants.retry_dead_grants(
+            selection, store=self._app.grant_store(), clock=self._app.clock, actor=current_actor()
+        )
         return pb.RetryDeadGrantsResponse(retried=retried)
 
     async def ReconcileGrants(
@@ -111,8 +115,9 @@ class GrantAdminServicer(pb_grpc.GrantAdminServiceServicer):
             _time(request, "created_after"), _time(request, "created_before")
         )
         result = await grants.reconcile_grants(
-            cmd, store=self._app.grant_store(), sink=self._app.loyalty
-        )
+            cmd, store=self._app.grant_store(), sink=self._app.loyalty, clock=self._app.clock,
+            actor=current_actor(),
+        )  # fmt: skip
         return pb.ReconcileGrantsResponse(
             delivered=result.delivered,
             received=result.received,

@@ -6,6 +6,7 @@ import leaderboard as lb
 from service.app import board_periods, board_reads, boards, scores
 from service.bootstrap import App
 from service.entrypoints.grpc_api import board_convert as convert
+from service.entrypoints.grpc_api.actor import current_actor
 from service.entrypoints.grpc_api.context import Context
 from service.entrypoints.grpc_api.convert import instant_from_pb
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
@@ -115,8 +116,9 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     ) -> pb.UpsertBoardResponse:
         board = convert.board_from_pb(request.board)
         stored = await boards.upsert_board(
-            board, uow=self._app.uow(), catalog=self._app.boards.catalog
-        )
+            board, uow=self._app.uow(), catalog=self._app.boards.catalog,
+            clock=self._app.clock, actor=current_actor(),
+        )  # fmt: skip
         return pb.UpsertBoardResponse(board=convert.board_to_pb(stored))
 
     async def GetBoard(self, request: pb.GetBoardRequest, context: Context) -> pb.GetBoardResponse:
@@ -134,8 +136,9 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     ) -> pb.FinalizePeriodResponse:
         ref = convert.ref_from_pb(request.board)
         done = await board_periods.finalize_period(
-            ref, uow=self._app.uow(), boards=self._app.boards, rules=self._app.rules
-        )
+            ref, uow=self._app.uow(), boards=self._app.boards, rules=self._app.rules,
+            actor=current_actor(),
+        )  # fmt: skip
         return pb.FinalizePeriodResponse(
             period_id=done.period_id,
             members=done.members,
@@ -148,7 +151,7 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     ) -> pb.RebuildBoardResponse:
         ref = convert.ref_from_pb(request.board)
         period_id, members = await board_periods.rebuild_board(
-            ref, uow=self._app.uow(), boards=self._app.boards
+            ref, uow=self._app.uow(), boards=self._app.boards, actor=current_actor()
         )
         return pb.RebuildBoardResponse(period_id=period_id, members=members)
 
@@ -157,6 +160,7 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     ) -> pb.RemoveMemberResponse:
         ref = convert.ref_from_pb(request.board)
         removed = await board_periods.remove_member(
-            ref, request.member_id, uow=self._app.uow(), boards=self._app.boards
-        )
+            ref, request.member_id, uow=self._app.uow(), boards=self._app.boards,
+            actor=current_actor(),
+        )  # fmt: skip
         return pb.RemoveMemberResponse(removed=removed)

@@ -6,6 +6,7 @@ from service.app import definitions, events, insight, player
 from service.bootstrap import App
 from service.entrypoints.grpc_api import definition_convert as defs
 from service.entrypoints.grpc_api import rules_convert as convert
+from service.entrypoints.grpc_api.actor import current_actor
 from service.entrypoints.grpc_api.context import Context
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import events_pb2_grpc as events_grpc
@@ -86,7 +87,7 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
     ) -> admin_pb.UpsertDefinitionResponse:
         draft = defs.definition_from_pb(request.definition)
         stored = await definitions.upsert_definition(
-            draft, uow=self._app.uow(), rules=self._app.rules
+            draft, uow=self._app.uow(), rules=self._app.rules, actor=current_actor()
         )
         return admin_pb.UpsertDefinitionResponse(definition=defs.definition_to_pb(stored))
 
@@ -120,6 +121,7 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
             defs.definition_id_from_pb(kind, request.definition_id),
             uow=self._app.uow(),
             rules=self._app.rules,
+            actor=current_actor(),
         )
         return admin_pb.ArchiveDefinitionResponse(definition=defs.definition_to_pb(archived))
 
@@ -146,8 +148,9 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
         self, request: admin_pb.SetUserSegmentsRequest, context: Context
     ) -> admin_pb.SetUserSegmentsResponse:
         profile = await player.set_segments(
-            request.user_id, list(request.segments), uow=self._app.uow()
-        )
+            request.user_id, list(request.segments), uow=self._app.uow(),
+            clock=self._app.clock, actor=current_actor(),
+        )  # fmt: skip
         return admin_pb.SetUserSegmentsResponse(segments=profile.segments)
 
     async def ListFlaggedEvents(

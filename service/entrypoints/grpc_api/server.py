@@ -14,6 +14,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from service.bootstrap import App
+from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
@@ -21,12 +22,15 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.rules_servicer import (
     EventServicer,
     PlayerServicer,
     RulesAdminServicer,
 )
 from service.gen.engagement.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     check_in_admin_pb2,
     check_in_admin_pb2_grpc,
     check_in_pb2,
@@ -39,6 +43,8 @@ from service.gen.engagement.v1 import (
     leaderboard_pb2_grpc,
     player_pb2,
     player_pb2_grpc,
+    privacy_pb2,
+    privacy_pb2_grpc,
     rules_admin_pb2,
     rules_admin_pb2_grpc,
 )
@@ -54,6 +60,8 @@ SERVICE_NAMES = (
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     player_pb2.DESCRIPTOR.services_by_name["PlayerService"].full_name,
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
+    privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -136,6 +144,8 @@ async def start_server(app: App, address: str) -> RunningServer:
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app), server)
     player_pb2_grpc.add_PlayerServiceServicer_to_server(PlayerServicer(app), server)
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
+    audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
+    privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):

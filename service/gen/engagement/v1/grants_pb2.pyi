@@ -36,6 +36,10 @@ class _GrantStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_GrantStat
     """The loyalty system acknowledged it."""
     GRANT_STATUS_DEAD: _GrantStatus.ValueType  # 3
     """Delivery gave up after the configured attempts, or the loyalty system rejected it."""
+    GRANT_STATUS_CANCELLED: _GrantStatus.ValueType  # 4
+    """Not delivered and never will be: the user's data was deleted first (last_error says
+    why). Delivered grants are not recalled by a deletion.
+    """
 
 class GrantStatus(_GrantStatus, metaclass=_GrantStatusEnumTypeWrapper):
     """Where a grant is in its delivery."""
@@ -47,6 +51,10 @@ GRANT_STATUS_DELIVERED: GrantStatus.ValueType  # 2
 """The loyalty system acknowledged it."""
 GRANT_STATUS_DEAD: GrantStatus.ValueType  # 3
 """Delivery gave up after the configured attempts, or the loyalty system rejected it."""
+GRANT_STATUS_CANCELLED: GrantStatus.ValueType  # 4
+"""Not delivered and never will be: the user's data was deleted first (last_error says
+why). Delivered grants are not recalled by a deletion.
+"""
 Global___GrantStatus: _TypeAlias = GrantStatus  # noqa: Y015
 
 @_typing.final
