@@ -25,7 +25,11 @@ from service.entrypoints.grpc_api.convert import (
     instant_to_pb,
     reward_to_pb,
 )
-from service.entrypoints.grpc_api.definition_convert import CADENCES, KINDS, definition_from_pb
+from service.entrypoints.grpc_api.definition_convert import (
+    CADENCES,
+    KINDS,
+    valid_definition_from_pb,
+)
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import player_pb2 as player_pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
@@ -191,7 +195,7 @@ def profile_view_to_pb(view: ProfileView) -> player_pb.PlayerProfile:
 
 def dry_run_from_pb(m: admin_pb.DryRunDefinitionRequest) -> tuple[Definition, int]:
     """The draft and the days to replay."""
-    return definition_from_pb(m.definition), m.days
+    return valid_definition_from_pb(m.definition), m.days
 
 
 def dry_run_to_pb(report: DryRunReport) -> admin_pb.DryRunDefinitionResponse:
