@@ -45,7 +45,7 @@ async def _invalid(call: Awaitable[object], field: str) -> str:
     code, message = await _refused(call)
     assert code == grpc.StatusCode.INVALID_ARGUMENT, message
     assert message.startswith(f"{field}: "), message
-    assert message.count(field.rsplit(".", 1)[-1].split("[")[0]) == 1, message
+    assert message.count(field.rsplit(".", 1)[-1].split("[", maxsplit=1)[0]) == 1, message
     return message
 
 

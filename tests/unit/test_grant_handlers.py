@@ -9,13 +9,13 @@ from collections.abc import Sequence
 import pytest
 
 from service.app import grants
-from service.app.paging import PageTokens
 from service.app.grant_ports import (
     DeadSelection,
     GrantDetail,
     GrantFilter,
     LoyaltyCannotList,
 )
+from service.app.paging import PageTokens
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import DeliveryResult, GrantStatus, OutboxGrant, OutboxStats
 from service.domain.rewards import Grant, Reward, RewardKind
