@@ -40,6 +40,8 @@ _FREE_TEXT_CONTROL = re.compile(f"[{_CONTROLS}]")
 _DOUBLES = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 
 Check = Callable[[Any], None]
+# Per message type: (field name, whether it is a singular message, its check).
+Plan = tuple[tuple[str, bool, Check], ...]
 
 
 class _Refused(Exception):
@@ -126,7 +128,7 @@ class RequestChecks:
     """The checks for each message type, built on first use and kept."""
 
     def __init__(self) -> None:
-        self._plans: dict[Descriptor, dict[int, tuple[str, Check]] | None] = {}
+        self._plans: dict[Descriptor, Plan | None] = {}
         self._building: set[Descriptor] = set()
 
     def check(self, message: Message) -> None:
@@ -139,26 +141,34 @@ class RequestChecks:
         except _Refused as refused:
             raise InvalidArgument(refused.path, refused.rule) from None
 
-    def _walk(self, message: Message, plan: dict[int, tuple[str, Check]]) -> None:
-        for field, value in message.ListFields():
-            found = plan.get(field.number)
-            if found is not None:
-                try:
-                    found[1](value)
-                except _Refused as refused:
-                    raise refused.under(found[0]) from None
+    def _walk(self, message: Message, plan: Plan) -> None:
+        # getattr per planned field: ListFields() builds a descriptor and value per set field
+        # and cost more than all the checks together.
+        for name, singular_message, check in plan:
+            if singular_message:
+                if not message.HasField(name):
+                    continue
+                value = getattr(message, name)
+            else:
+                value = getattr(message, name)
+                if not value:  # "", 0.0, enum 0 and empty lists always pass
+                    continue
+            try:
+                check(value)
+            except _Refused as refused:
+                raise refused.under(name) from None
 
-    def _plan(self, descriptor: Descriptor) -> dict[int, tuple[str, Check]] | None:
+    def _plan(self, descriptor: Descriptor) -> Plan | None:
         if descriptor in self._plans:
             return self._plans[descriptor]
         self._building.add(descriptor)
-        checks = {
-            field.number: (field.name, check)
+        plan = tuple(
+            (field.name, field.message_type is not None and not field.is_repeated, check)
             for field in descriptor.fields
             if (check := self._field_check(field)) is not None
-        }
+        )
         self._building.discard(descriptor)
-        self._plans[descriptor] = checks or None
+        self._plans[descriptor] = plan or None
         return self._plans[descriptor]
 
     def _field_check(self, field: FieldDescriptor) -> Check | None:
