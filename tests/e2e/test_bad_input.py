@@ -11,8 +11,12 @@ from collections.abc import Awaitable
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.app.grant_ports import GrantFilter
+from service.bootstrap import build_app
+from service.entrypoints.grpc_api.server import start_server
 from service.gen.engagement.v1 import check_in_admin_pb2 as program_pb
 from service.gen.engagement.v1 import check_in_admin_pb2_grpc as program_grpc
 from service.gen.engagement.v1 import check_in_pb2 as check_in_pb
@@ -27,6 +31,8 @@ from service.gen.engagement.v1 import leaderboard_pb2_grpc as board_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as admin_grpc
+from service.settings import Settings
+from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.e2e
 
@@ -139,8 +145,15 @@ async def test_free_text_may_hold_newlines_and_tabs(channel: grpc.aio.Channel) -
     rules = admin_grpc.RulesAdminServiceStub(channel)
     stored = await rules.UpsertDefinition(_definition(_task(description="Line one\n\tLine two")))
     assert stored.definition.task.description == "Line one\n\tLine two"
+    for title in ("Buy\nthings", "   "):
+        await _invalid(
+            rules.UpsertDefinition(_definition(_task(title=title))), "definition.task.title"
+        )
     await _invalid(
-        rules.UpsertDefinition(_definition(_task(title="Buy\nthings"))), "definition.task.title"
+        board_grpc.LeaderboardAdminServiceStub(channel).UpsertBoard(
+            board_pb.UpsertBoardRequest(board=_board(title="  "))
+        ),
+        "board.title",
     )
 
 
@@ -192,6 +205,42 @@ async def test_forged_and_altered_page_tokens_are_refused(channel: grpc.aio.Chan
     await _invalid(
         grants.ListGrants(grants_pb.ListGrantsRequest(page_token="not a token!")), "page_token"
     )
+
+
+async def _grants_for(channel: grpc.aio.Channel, users: int) -> None:
+    program = program_pb.CheckInProgram(
+        cycle=[program_pb.CycleDay(rewards=[rewards_pb2.Reward(kind=POINTS, amount=10)])]
+    )
+    await program_grpc.CheckInAdminServiceStub(channel).UpdateCheckInProgram(
+        program_pb.UpdateCheckInProgramRequest(program=program)
+    )
+    check_ins = check_in_grpc.CheckInServiceStub(channel)
+    for n in range(users):
+        await check_ins.CheckIn(check_in_pb.CheckInRequest(user_id=f"u{n}", timezone="UTC"))
+
+
+async def test_replicas_sharing_the_secret_accept_each_others_tokens(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    secret = SecretStr("s" * 32)
+    shared = settings.model_copy(update={"page_token_secret": secret})
+    other = settings.model_copy(update={"page_token_secret": SecretStr("t" * 32)})
+    apps = [build_app(s, clock=clock) for s in (shared, shared, other)]
+    servers = [await start_server(app, "127.0.0.1:0") for app in apps]
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in servers]
+    try:
+        await _grants_for(channels[0], 2)
+        first, same, foreign = (grants_grpc.GrantAdminServiceStub(c) for c in channels)
+        page = await first.ListGrants(grants_pb.ListGrantsRequest(page_size=1))
+        following = grants_pb.ListGrantsRequest(page_size=1, page_token=page.next_page_token)
+        rest = await same.ListGrants(following)
+        assert [g.grant.user_id for g in (*page.grants, *rest.grants)] == ["u1", "u0"]
+        await _invalid(foreign.ListGrants(following), "page_token")
+    finally:
+        for channel, server, app in zip(channels, servers, apps, strict=True):
+            await channel.close(None)
+            await server.stop(0)
+            await app.close()
 
 
 async def test_blank_and_padded_ids_are_refused_and_nothing_is_paid(

@@ -12,6 +12,7 @@ from service.app.grant_ports import GrantFilter
 from service.app.paging import MAX_ID, PageTokens, page_size
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus
+from service.settings import Settings, SettingsError, load_settings
 
 TOKENS = PageTokens(b"k" * 32)
 WHERE = GrantFilter(user_id="alice", status=GrantStatus.DEAD)
@@ -94,3 +95,13 @@ def test_page_sizes_out_of_range_are_refused(requested: int, rule: str) -> None:
         page_size(requested, 100, 1000, field="size")
     assert excinfo.value.field == "size"
     assert rule in excinfo.value.rule
+
+
+def test_a_short_secret_stops_startup_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENGAGEMENT_DATABASE_URL", "postgresql://x/y")
+    monkeypatch.setenv("ENGAGEMENT_REDIS_URL", "redis://x")
+    monkeypatch.setenv("ENGAGEMENT_PAGE_TOKEN_SECRET", "too short")
+    with pytest.raises(SettingsError, match=r"^ENGAGEMENT_PAGE_TOKEN_SECRET: .*32 characters"):
+        load_settings(Settings)
+    monkeypatch.setenv("ENGAGEMENT_PAGE_TOKEN_SECRET", "s" * 32)
+    assert "s" * 32 not in repr(load_settings(Settings))

@@ -371,19 +371,6 @@ def definition_from_pb(m: pb.Definition, field: str = "definition") -> Definitio
     return convert(getattr(m, which or ""), f"{field}.{which}")
 
 
-def valid_definition_from_pb(m: pb.Definition, field: str = "definition") -> Definition:
-    """As definition_from_pb, then validated, the error naming the field by the request's path
-    (the domain names fields within the definition)."""
-    definition = definition_from_pb(m, field)
-    try:
-        definition.validate()
-    except InvalidArgument as exc:
-        raise InvalidArgument(
-            f"{field}.{m.WhichOneof('definition')}.{exc.field}", exc.rule
-        ) from exc
-    return definition
-
-
 _FROM_PB: dict[str, Callable[[Any, str], Definition]] = {
     "task": task_from_pb,
     "badge": badge_from_pb,

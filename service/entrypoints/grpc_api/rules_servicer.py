@@ -84,7 +84,7 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
     async def UpsertDefinition(
         self, request: admin_pb.UpsertDefinitionRequest, context: Context
     ) -> admin_pb.UpsertDefinitionResponse:
-        draft = defs.valid_definition_from_pb(request.definition)
+        draft = convert.valid_definition_from_pb(request.definition)
         stored = await definitions.upsert_definition(
             draft, uow=self._app.uow(), rules=self._app.rules
         )
