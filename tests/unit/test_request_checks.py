@@ -136,6 +136,8 @@ def test_lists_and_maps_are_bounded() -> None:
     assert _refusal(ids) == f"grant_ids: must hold at most {MAX_ITEMS} items"
     event = events_pb.TrackEventRequest(attributes={str(i): "" for i in range(MAX_ENTRIES + 1)})
     assert _refusal(event) == f"attributes: must hold at most {MAX_ENTRIES} entries"
+    days = _task(active_weekdays=[1] * (MAX_ITEMS + 1))
+    assert _refusal(days) == f"definition.task.active_weekdays: must hold at most {MAX_ITEMS} items"
 
 
 def test_types_without_anything_to_check_are_skipped() -> None:

@@ -92,10 +92,12 @@ def _enum_check(known: frozenset[int]) -> Check:
     return check
 
 
-def _repeated(inner: Check) -> Check:
+def _repeated(inner: Check | None) -> Check:
     def check(values: Any) -> None:
         if len(values) > MAX_ITEMS:
             raise _Refused(f"must hold at most {MAX_ITEMS} items")
+        if inner is None:  # integers and booleans: only the length is checked
+            return
         for index, value in enumerate(values):
             try:
                 inner(value)
@@ -178,7 +180,7 @@ class RequestChecks:
             return _mapping(key, value)
         single = self._single(field)
         if field.is_repeated:
-            return _repeated(single or _no_check)
+            return _repeated(single)
         return single
 
     def _single(self, field: FieldDescriptor) -> Check | None:
@@ -209,10 +211,6 @@ class RequestChecks:
         plan = self._plan(cast(Descriptor, message.DESCRIPTOR))
         if plan is not None:
             self._walk(message, plan)
-
-
-def _no_check(value: object) -> None:
-    return None
 
 
 _line_text = _text_check(free_text=False)
