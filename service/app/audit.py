@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
-from service.app.paging import decode_page_token, encode_page_token
+from service.app.paging import PageTokens, page_size
 from service.domain.errors import InvalidArgument
 from service.domain.validation import check_id
 
@@ -103,15 +103,13 @@ def _check_filter(where: AuditFilter) -> None:
         check_id("target_id", where.target_id)
 
 
-async def list_entries(query: ListAudit, *, uow: UnitOfWork) -> AuditPage:
+async def list_entries(query: ListAudit, *, uow: UnitOfWork, tokens: PageTokens) -> AuditPage:
     """One page of audit entries, newest first."""
     _check_filter(query.where)
-    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
-    size = query.page_size or DEFAULT_PAGE_SIZE
-    before_id = decode_page_token(query.page_token, query.where)
+    size = page_size(query.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    before_id = tokens.decode(query.page_token, query.where)
     async with uow:
         found = await uow.audit.list(query.where, before_id, size + 1)
     page = tuple(found[:size])
-    token = encode_page_token(page[-1].id, query.where) if len(found) > size else ""
+    token = tokens.encode(page[-1].id, query.where) if len(found) > size else ""
     return AuditPage(page, token)

@@ -38,7 +38,8 @@ DAILY = BoardDefinition(
 
 
 async def _entries(app: App, **where: str) -> list[tuple[str, str, str]]:
-    page = await list_entries(ListAudit(AuditFilter(**where)), uow=app.reader())  # type: ignore[arg-type]
+    query = ListAudit(AuditFilter(**where))  # type: ignore[arg-type]
+    page = await list_entries(query, uow=app.reader(), tokens=app.page_tokens)
     return [(e.actor, e.request_id, e.change.rpc) for e in page.entries]
 
 

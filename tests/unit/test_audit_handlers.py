@@ -8,11 +8,13 @@ import pytest
 
 from service.app import audit, privacy
 from service.app.audit import Actor, AuditFilter, Change, ListAudit
+from service.app.paging import PageTokens
 from service.domain.errors import InvalidArgument
 from tests.support.clock import MovableClock
 from tests.support.fakes import FakeUnitOfWork, Store
 
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+TOKENS = PageTokens(b"k" * 32)
 
 
 async def _store_with(entries: int) -> Store:
@@ -34,7 +36,7 @@ async def test_entries_page_newest_first() -> None:
     token = ""
     while True:
         query = ListAudit(AuditFilter(), page_size=2, page_token=token)
-        page = await audit.list_entries(query, uow=FakeUnitOfWork(store))
+        page = await audit.list_entries(query, uow=FakeUnitOfWork(store), tokens=TOKENS)
         seen += [e.change.target_id for e in page.entries]
         token = page.next_page_token
         if not token:
@@ -56,7 +58,7 @@ async def test_entries_page_newest_first() -> None:
 )
 async def test_bad_queries_name_the_field(query: ListAudit, field: str) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        await audit.list_entries(query, uow=FakeUnitOfWork(Store()))
+        await audit.list_entries(query, uow=FakeUnitOfWork(Store()), tokens=TOKENS)
     assert raised.value.field == field
 
 

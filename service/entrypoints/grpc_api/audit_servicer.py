@@ -62,7 +62,7 @@ class AuditAdminServicer(pb_grpc.AuditAdminServiceServicer):
         self, request: pb.ListAuditEntriesRequest, context: Context
     ) -> pb.ListAuditEntriesResponse:
         query = audit.ListAudit(filter_from_pb(request), request.page_size, request.page_token)
-        page = await audit.list_entries(query, uow=self._app.reader())
+        page = await audit.list_entries(query, uow=self._app.reader(), tokens=self._app.page_tokens)
         return pb.ListAuditEntriesResponse(
             entries=[entry_to_pb(e) for e in page.entries], next_page_token=page.next_page_token
         )
