@@ -25,6 +25,7 @@ from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
+from service.entrypoints.grpc_api.errors import is_unavailable
 from service.redis_keys import definitions_channel
 from service.settings import DatabaseSettings, Settings
 
@@ -176,7 +177,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     boards = build_boards(engine, client, settings, clock)
     rules = build_rules(engine, client, settings, boards)
-    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules)
+    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules, unavailable=is_unavailable)
     programs = build_programs(engine, client, settings)
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
