@@ -88,7 +88,7 @@ async def dry_run(
         if isinstance(definition, TaskDefinition)
         else definition
     )
-    ruleset = RuleSet.of([draft, *current.boosts])
+    ruleset = RuleSet.of([draft, *current.boosts], current.limits)
     event_type = (
         definition.event_type
         if isinstance(definition, TaskDefinition)

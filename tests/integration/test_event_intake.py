@@ -13,11 +13,13 @@ from service.app import boards, definitions, events
 from service.app.events import EventIntake, failure_budget
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
-from service.bootstrap import App
+from service.bootstrap import App, build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.definitions import TaskDefinition, TaskTier
+from service.settings import Settings
+from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +121,18 @@ async def test_a_store_failure_fails_the_whole_group_and_stores_nothing(
     assert await _rows(engine, "rule_events") == 5
 
 
-async def test_one_events_fault_is_retried_alone(app: App, engine: AsyncEngine) -> None:
+async def test_one_events_fault_is_retried_alone(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    # Event values as large as board scores, so that one can take a total out of range.
+    app = build_app(settings.model_copy(update={"event_max_value": 2**53}), clock=clock)
+    try:
+        await _one_fault_among_three(app, engine)
+    finally:
+        await app.close()
+
+
+async def _one_fault_among_three(app: App, engine: AsyncEngine) -> None:
     board = BoardDefinition(
         "steps", "Steps", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE,
         PeriodKind.ALL_TIME, source_event_types=("walk",),
