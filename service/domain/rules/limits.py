@@ -21,6 +21,8 @@ DEFAULT_MAX_GRANTS: Mapping[RewardKind, int] = {
     RewardKind.COUPON: 1_000,
     RewardKind.ITEM: 1_000,
 }
+# What a signed 64-bit integer holds: reported totals (a dry run's cost) stop here.
+MAX_INT64 = 2**63 - 1
 # XP and progress saturate here: every target and threshold lies at or below it.
 MAX_TOTAL = MAX_TARGET
 
