@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,6 +19,7 @@ from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, Sort
 from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.definitions import TaskDefinition, TaskTier
+from service.entrypoints.grpc_api.errors import is_unavailable
 from service.settings import Settings
 from tests.support.clock import MovableClock
 
@@ -248,3 +250,31 @@ class _Unknown:
 class _FailsUnknowably(PostgresUnitOfWork):
     async def commit(self) -> None:
         raise RuntimeError("a failure nobody anticipated")
+
+
+class _LostConnection(PostgresUnitOfWork):
+    async def commit(self) -> None:
+        raise asyncpg.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+
+
+async def test_a_lost_store_fails_the_group_at_once_without_splitting(
+    app: App, engine: AsyncEngine
+) -> None:
+    made = 0
+
+    def units() -> UnitOfWork:
+        nonlocal made
+        made += 1
+        return _LostConnection(engine)
+
+    intake = EventIntake(
+        units, app.rules, max_group=64, groups_in_flight=1, unavailable=is_unavailable
+    )
+    cmds = [TrackEvent(f"u{n:02}", "purchase", f"k{n}") for n in range(64)]
+
+    results = await _track_all(intake, cmds)
+
+    assert all(isinstance(r, asyncpg.ConnectionDoesNotExistError) for r in results)
+    assert made == 1
