@@ -14,6 +14,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from service.bootstrap import App
+from service.entrypoints.grpc_api.auth import AuthInterceptor
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
@@ -26,6 +27,7 @@ from service.entrypoints.grpc_api.rules_servicer import (
     PlayerServicer,
     RulesAdminServicer,
 )
+from service.entrypoints.grpc_api.security import ServerSecurity
 from service.gen.engagement.v1 import (
     check_in_admin_pb2,
     check_in_admin_pb2_grpc,
@@ -118,12 +120,15 @@ class RunningServer:
         await self.server.stop(grace)
 
 
-async def start_server(app: App, address: str) -> RunningServer:
-    """Start serving on `address` (port 0 picks a free port)."""
+async def start_server(
+    app: App, address: str, security: ServerSecurity | None = None
+) -> RunningServer:
+    """Start serving on `address` (port 0 picks a free port), protected as the settings say."""
+    security = security or ServerSecurity.from_settings(app.settings)
+    # Authentication first, so that the caller (and its request id) is set for error mapping.
+    interceptors = [AuthInterceptor(security.authenticator), ErrorMappingInterceptor()]
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()], options=[("grpc.so_reuseport", 0)]
-    )
+    server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
     check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
     check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
         CheckInAdminServicer(app), server
@@ -143,6 +148,9 @@ async def start_server(app: App, address: str) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    if security.credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, security.credentials)
     await server.start()
     return RunningServer(server, port, servicer, HealthProbe(app, servicer))
