@@ -32,7 +32,7 @@ _CLAIM_ERRORS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.ImmatureSignatureError, "token not yet valid"),
     (jwt.InvalidAudienceError, "token audience not accepted"),
     (jwt.InvalidIssuerError, "token issuer not accepted"),
-    (jwt.MissingRequiredClaimError, "token lacks a required claim (exp, sub)"),
+    (jwt.exceptions.InvalidSubjectError, "token sub must be a non-empty string"),
 )
 
 
@@ -129,6 +129,8 @@ class Authenticator:
 
 
 def _claim_error(exc: jwt.PyJWTError) -> str:
+    if isinstance(exc, jwt.MissingRequiredClaimError):
+        return f"token lacks the {exc.claim} claim"
     for kind, message in _CLAIM_ERRORS:
         if isinstance(exc, kind):
             return message
