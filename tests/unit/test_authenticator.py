@@ -13,6 +13,7 @@ from service.entrypoints.grpc_api.auth import (
     AuthInterceptor,
     Identity,
     Unauthenticated,
+    VerifiedTokens,
 )
 from service.entrypoints.grpc_api.auth_keys import ApiKey, VerificationKey, api_key_digest
 from service.entrypoints.grpc_api.caller import ANONYMOUS, Caller, current_caller
@@ -75,6 +76,29 @@ def test_a_key_id_picks_its_key_and_an_unknown_one_falls_back_to_unnamed_keys() 
     assert authenticator.authenticate(raw_token(claims, headers={"kid": "k-new"})).subject == "ann"
     with pytest.raises(Unauthenticated, match=r"^token signature does not verify$"):
         authenticator.authenticate(raw_token(claims, key=OLD_SECRET, headers={"kid": "k-new"}))
+
+
+def test_a_verified_token_is_kept_only_while_valid_and_the_cache_is_bounded() -> None:
+    tokens = VerifiedTokens(leeway_seconds=5, size=2)
+    ann = Identity("ann", frozenset({"player"}))
+    tokens.put("t1", ann, {"exp": 100, "nbf": 50})
+
+    assert tokens.get("t1", 40) is None  # not yet valid, even with the leeway
+    assert tokens.get("t1", 46) == ann
+    assert tokens.get("t1", 105) == ann
+    assert tokens.get("t1", 106) is None  # expired: verified afresh, and refused, next time
+    tokens.put("t1", ann, {"exp": 100})
+    tokens.put("t2", ann, {"exp": 100})
+    tokens.put("t3", ann, {"exp": 100})
+    assert [tokens.get(t, 0) for t in ("t1", "t2", "t3")] == [None, ann, ann]
+
+
+def test_a_repeated_token_is_still_refused_after_a_failure() -> None:
+    authenticator = _authenticator()
+    forged = raw_token({"sub": "ann", "exp": int(time.time()) + 60}, key="z" * 40)
+    for _ in range(2):
+        with pytest.raises(Unauthenticated):
+            authenticator.authenticate(forged)
 
 
 def test_new_api_keys_are_random_and_never_look_like_a_jwt() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -48,6 +49,34 @@ class Identity:
     scopes: frozenset[str]
 
 
+class VerifiedTokens:
+    """Tokens verified recently, kept until they expire: a repeated token costs a lookup."""
+
+    def __init__(self, leeway_seconds: float, size: int = 16_384) -> None:
+        self._leeway = leeway_seconds
+        self._size = size
+        # token -> (identity, not before, expires), oldest first
+        self._entries: dict[str, tuple[Identity, float, float]] = {}
+
+    def get(self, token: str, now: float) -> Identity | None:
+        """The identity of an unexpired, already valid token verified before."""
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        identity, not_before, expires = entry
+        if now > expires + self._leeway:
+            del self._entries[token]
+            return None
+        return identity if now >= not_before - self._leeway else None
+
+    def put(self, token: str, identity: Identity, claims: dict[str, Any]) -> None:
+        if self._size == 0:
+            return
+        if len(self._entries) >= self._size:
+            del self._entries[next(iter(self._entries))]
+        self._entries[token] = (identity, float(claims.get("nbf", 0)), float(claims["exp"]))
+
+
 class Authenticator:
     """Verifies HS256/RS256/ES256 JWTs and API keys, from keys read once at startup."""
 
@@ -59,6 +88,7 @@ class Authenticator:
         audience: str = "",
         issuer: str = "",
         leeway_seconds: float = 30.0,
+        token_cache_size: int = 16_384,
     ) -> None:
         self._keys = dict(keys)
         self._api_keys = tuple(keyring)
@@ -68,6 +98,7 @@ class Authenticator:
             "leeway": leeway_seconds,
         }
         self._jwt = jwt.PyJWT({"require": ["exp", "sub"]})
+        self._verified = VerifiedTokens(leeway_seconds, token_cache_size)
 
     @classmethod
     def from_settings(cls, settings: AuthSettings) -> Authenticator:
@@ -97,18 +128,23 @@ class Authenticator:
         return Identity(found.name, found.scopes)
 
     def _token(self, token: str) -> Identity:
+        now = time.time()
+        if (identity := self._verified.get(token, now)) is not None:
+            return identity
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("malformed token") from None
         candidates = self._candidates(header.get("alg"), header.get("kid"))
-        claims = self._verified(token, candidates)
+        claims = self._decoded(token, candidates)
         subject, scope = claims["sub"], claims.get("scope", "")
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("token sub must be a non-empty string")
         if not isinstance(scope, str):
             raise Unauthenticated("token scope must be a space-separated string")
-        return Identity(subject, frozenset(scope.split()) & KNOWN_SCOPES)
+        identity = Identity(subject, frozenset(scope.split()) & KNOWN_SCOPES)
+        self._verified.put(token, identity, claims)
+        return identity
 
     def _candidates(self, algorithm: object, key_id: object) -> list[VerificationKey]:
         keys = self._keys.get(algorithm) if isinstance(algorithm, str) else None
@@ -117,7 +153,7 @@ class Authenticator:
         named = [key for key in keys if key.key_id is not None and key.key_id == key_id]
         return named or [key for key in keys if key.key_id is None] or keys
 
-    def _verified(self, token: str, candidates: list[VerificationKey]) -> dict[str, Any]:
+    def _decoded(self, token: str, candidates: list[VerificationKey]) -> dict[str, Any]:
         for key in candidates:
             try:
                 return self._jwt.decode(token, key.key, algorithms=[key.algorithm], **self._claims)
