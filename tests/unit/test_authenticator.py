@@ -12,11 +12,10 @@ from service.entrypoints.grpc_api.auth import (
     Authenticator,
     AuthInterceptor,
     Identity,
-    Unauthenticated,
     VerifiedTokens,
 )
 from service.entrypoints.grpc_api.auth_keys import ApiKey, VerificationKey, api_key_digest
-from service.entrypoints.grpc_api.caller import ANONYMOUS, Caller, current_caller
+from service.entrypoints.grpc_api.caller import ANONYMOUS, Caller, Unauthenticated, current_caller
 from service.entrypoints.grpc_api.tokens import issue_token, new_api_key, parse_scopes
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from tests.support.auth import TEST_SECRET, raw_token

@@ -20,9 +20,16 @@ from service.entrypoints.grpc_api.auth_keys import (
     api_keys,
     verification_keys,
 )
-from service.entrypoints.grpc_api.caller import Caller, request_id_from, reset_caller, set_caller
+from service.entrypoints.grpc_api.caller import (
+    Caller,
+    PermissionDenied,
+    Unauthenticated,
+    request_id_from,
+    reset_caller,
+    set_caller,
+)
 from service.entrypoints.grpc_api.context import Context
-from service.entrypoints.grpc_api.errors import Handler, MethodHandler
+from service.entrypoints.grpc_api.errors import Handler, MethodHandler, status_for
 from service.settings import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -35,10 +42,6 @@ _CLAIM_ERRORS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
     (jwt.InvalidIssuerError, "token issuer not accepted"),
     (jwt.exceptions.InvalidSubjectError, "token sub must be a non-empty string"),
 )
-
-
-class Unauthenticated(Exception):
-    """A missing, malformed, expired or unverifiable credential; the message is caller-safe."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +187,8 @@ def bearer_credential(metadata: Iterable[tuple[str, Any]] | None) -> str:
     raise Unauthenticated("missing credential: send authorization: Bearer <token or API key>")
 
 
-async def _refuse(code: grpc.StatusCode, message: str, context: Context) -> NoReturn:
+async def _refuse(refusal: Unauthenticated | PermissionDenied, context: Context) -> NoReturn:
+    code, message = status_for(refusal) or (grpc.StatusCode.PERMISSION_DENIED, str(refusal))
     await context.abort(code, message)
 
 
@@ -194,15 +198,11 @@ def _guarded(method: str, access: Access, authenticator: Authenticator, inner: H
         request_id = request_id_from(metadata)
         try:
             identity = authenticator.authenticate(bearer_credential(metadata))
-        except Unauthenticated as exc:
-            log.info("%s unauthenticated (request id %s): %s", method, request_id, exc)
-            await _refuse(grpc.StatusCode.UNAUTHENTICATED, str(exc), context)
-        reason = denial(access, identity.subject, identity.scopes, request)
-        if reason is not None:
-            log.info(
-                "%s denied to %s (request id %s): %s", method, identity.subject, request_id, reason
-            )
-            await _refuse(grpc.StatusCode.PERMISSION_DENIED, reason, context)
+            if (reason := denial(access, identity.subject, identity.scopes, request)) is not None:
+                raise PermissionDenied(reason)
+        except (Unauthenticated, PermissionDenied) as refusal:
+            log.info("%s refused (request id %s): %r", method, request_id, refusal)
+            await _refuse(refusal, context)
         token = set_caller(Caller(identity.subject, identity.scopes, request_id))
         try:
             return await inner(request, context)
@@ -216,7 +216,7 @@ def _refusing(handler: MethodHandler, message: str) -> MethodHandler:
     """A handler of the same kind as `handler` that refuses every call."""
 
     async def refuse(_request: Any, context: Context) -> None:
-        await _refuse(grpc.StatusCode.PERMISSION_DENIED, message, context)
+        await _refuse(PermissionDenied(message), context)
 
     options = {
         "request_deserializer": handler.request_deserializer,

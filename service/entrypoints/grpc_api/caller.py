@@ -28,6 +28,15 @@ class Caller:
 
 ANONYMOUS = Caller("anonymous", frozenset())
 
+
+class Unauthenticated(Exception):
+    """No credential, or one that is malformed, expired or does not verify; caller-safe text."""
+
+
+class PermissionDenied(Exception):
+    """A verified caller that may not make this call (scope, or another user); caller-safe."""
+
+
 _current: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller", default=ANONYMOUS)
 
 

@@ -13,7 +13,12 @@ import sqlalchemy.exc
 
 import leaderboard as lb
 from service.domain import errors
-from service.entrypoints.grpc_api.caller import current_caller, request_id_from
+from service.entrypoints.grpc_api.caller import (
+    PermissionDenied,
+    Unauthenticated,
+    current_caller,
+    request_id_from,
+)
 from service.entrypoints.grpc_api.context import Context
 
 log = logging.getLogger(__name__)
@@ -23,6 +28,9 @@ _DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    # Raised by the authenticating interceptor, and by servicers with finer rules of their own.
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     # The leaderboard library's refusals: bad input (sizes, limits, ranges), then state.
     (lb.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (lb.ScoreOverflow, grpc.StatusCode.INVALID_ARGUMENT),
