@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from service.entrypoints.grpc_api.tokens import bearer_channel
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -32,6 +34,8 @@ class Turn:
         return f"bench-{self.worker}-{self.n}"
 
 
+# Where the load goes: an address and the bearer token its calls carry, if any.
+Target = tuple[str, str | None]
 # A scenario makes one call on a channel. A call that returns a string names an outcome worth
 # counting, e.g. "rejected".
 Call = Callable[[grpc.aio.Channel, Turn], Awaitable[object]]
@@ -59,13 +63,17 @@ class Result:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _drive(address: str, call: Call, turn: Turn, in_flight: int, seconds: float) -> Outcome:
+async def _drive(target: Target, call: Call, turn: Turn, in_flight: int, seconds: float) -> Outcome:
     latencies: list[float] = []
     notes: Counter[str] = Counter()
     errors = 0
     counter = 0
     deadline = time.perf_counter() + seconds
-    async with grpc.aio.insecure_channel(address) as channel:
+    address, token = target
+    channel = (
+        grpc.aio.insecure_channel(address) if token is None else bearer_channel(address, token)
+    )
+    async with channel:
         await channel.channel_ready()
 
         async def loop() -> None:
@@ -88,27 +96,29 @@ async def _drive(address: str, call: Call, turn: Turn, in_flight: int, seconds: 
 
 
 def _worker(
-    address: str, call: Call, turn: Turn, in_flight: int, seconds: float, out: mp.Queue[object]
+    target: Target, call: Call, turn: Turn, in_flight: int, seconds: float, out: mp.Queue[object]
 ) -> None:
     try:
         import uvloop  # noqa: PLC0415 - optional
 
-        out.put(uvloop.run(_drive(address, call, turn, in_flight, seconds)))
+        out.put(uvloop.run(_drive(target, call, turn, in_flight, seconds)))
     except ImportError:
-        out.put(asyncio.run(_drive(address, call, turn, in_flight, seconds)))
+        out.put(asyncio.run(_drive(target, call, turn, in_flight, seconds)))
 
 
 def run_load(
-    address: str, call: Call, *, users: int, processes: int, in_flight: int, seconds: float
-) -> Result:
+    address: str, call: Call, *, users: int, processes: int, in_flight: int, seconds: float,
+    token: str | None = None,
+) -> Result:  # fmt: skip
     """Run `call` from `processes` processes with `in_flight` calls in total, for `seconds`,
-    asking about `users` seeded users."""
+    asking about `users` seeded users; every call carries `token` when there is one."""
     context = mp.get_context("spawn")
     out: mp.Queue[object] = context.Queue()
     per_process = max(1, in_flight // processes)
     workers = [
         context.Process(
-            target=_worker, args=(address, call, Turn(i, 0, users), per_process, seconds, out)
+            target=_worker,
+            args=((address, token), call, Turn(i, 0, users), per_process, seconds, out),
         )
         for i in range(processes)
     ]

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,13 +17,13 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-import grpc
 import psutil
 from grpc_health.v1 import health_pb2
 
 from bench.load import Result, run_load
 from bench.scenarios import SCENARIOS
 from bench.seed import TEMPLATE_USERS, Population, Seeded, seed
+from service.entrypoints.grpc_api.tokens import bearer_channel, issue_token
 from service.health import wait_for_health
 
 
@@ -68,8 +69,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare(address: str, database_url: str, population: Population) -> Seeded:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def _prepare(address: str, token: str, database_url: str, population: Population) -> Seeded:
+    async with bearer_channel(address, token) as channel:
         await asyncio.wait_for(channel.channel_ready(), 60)
         await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
         return await seed(channel, database_url, population)
@@ -116,7 +117,12 @@ def main() -> int:
         names.insert(0, "noop")  # every run carries its own baseline
     with _stores() as (database, redis):
         address = f"127.0.0.1:{_free_port()}"
+        # A secret of this run's own; every call carries an ops+service token, as a service would.
+        secret = secrets.token_urlsafe(48)
+        token = issue_token(secret, "bench", ("ops", "service"), 86400)
         env = os.environ | {
+            "ENGAGEMENT_GRPC_PLAINTEXT": "true",
+            "ENGAGEMENT_JWT_HS256_SECRETS": secret,
             "ENGAGEMENT_DATABASE_URL": database,
             "ENGAGEMENT_REDIS_URL": redis,
             "ENGAGEMENT_GRPC_ADDRESS": address,
@@ -125,7 +131,7 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
         server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
         try:
-            seeded, rows, rss = _measure(address, database, server.pid, names, args)
+            seeded, rows, rss = _measure(address, token, database, server.pid, names, args)
         finally:
             server.terminate()
             server.wait(30)
@@ -138,10 +144,11 @@ def main() -> int:
 
 
 def _measure(
-    address: str, database_url: str, pid: int, names: list[str], args: argparse.Namespace
-) -> tuple[Seeded, list[dict[str, object]], float]:
+    address: str, token: str, database_url: str, pid: int, names: list[str],
+    args: argparse.Namespace,
+) -> tuple[Seeded, list[dict[str, object]], float]:  # fmt: skip
     population = Population(args.users, args.board_members)
-    seeded = asyncio.run(_prepare(address, database_url, population))
+    seeded = asyncio.run(_prepare(address, token, database_url, population))
     print(seeded.describe(), flush=True)
     process = psutil.Process(pid)
     rows: list[dict[str, object]] = []
@@ -151,7 +158,7 @@ def _measure(
         cpu_before, started = process.cpu_times(), time.perf_counter()
         result = run_load(
             address, SCENARIOS[name], users=args.users, processes=args.processes,
-            in_flight=args.in_flight, seconds=args.seconds,
+            in_flight=args.in_flight, seconds=args.seconds, token=token,
         )  # fmt: skip
         cpu_after, elapsed = process.cpu_times(), time.perf_counter() - started
         used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)

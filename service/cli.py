@@ -1,9 +1,11 @@
-"""The `engagement` command line: serve, migrate, relay, loyalty-stub, and dev (`make run`)."""
+"""The `engagement` command line: serve, migrate, relay, token, api-key, loyalty-stub, and dev
+(`make run`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import signal
 import sys
@@ -16,10 +18,18 @@ from service.adapters.outbox.runner import start_relay
 from service.adapters.postgres import migrate
 from service.bootstrap import build_app, build_engine
 from service.entrypoints.board_upkeep import start_board_upkeep
+from service.entrypoints.grpc_api.security import ServerSecurity
 from service.entrypoints.grpc_api.server import start_server
+from service.entrypoints.grpc_api.tokens import (
+    api_key_entry,
+    issue_token,
+    new_api_key,
+    parse_scopes,
+)
 from service.loyalty_stub.server import load_stub_settings, serve_stub
 from service.settings import (
     ENV_PREFIX,
+    AuthSettings,
     DatabaseSettings,
     Settings,
     SettingsError,
@@ -48,10 +58,11 @@ async def _wait_for_signal() -> None:
 
 async def serve(settings: Settings, banner: str = "") -> int:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools."""
+    security = ServerSecurity.from_settings(settings)  # refuses before touching any store
     app = build_app(settings)
     try:
         await migrate.ensure_at_head(app.engine)
-        running = await start_server(app, settings.grpc_address)
+        running = await start_server(app, settings.grpc_address, security)
         relay = start_relay(app) if settings.relay_in_process else None
         upkeep = start_board_upkeep(app)
         host = settings.grpc_address.rpartition(":")[0]
@@ -100,6 +111,64 @@ async def _migrate(settings: DatabaseSettings) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    settings = load_settings(AuthSettings)
+    if not settings.jwt_hs256_secrets:
+        raise SettingsError(f"{ENV_PREFIX}JWT_HS256_SECRETS: is required to issue tokens")
+    token = issue_token(
+        settings.jwt_hs256_secrets[0], args.subject, args.scope, args.ttl,
+        audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+    )  # fmt: skip
+    print(token)
+    return 0
+
+
+def _api_key(args: argparse.Namespace) -> int:
+    key = new_api_key()
+    print(key)
+    print(json.dumps(api_key_entry(args.name, key, args.scope)))
+    print(
+        f"The key above is shown once: give it to {args.name}. "
+        f"Add the JSON entry to the {ENV_PREFIX}API_KEYS list.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _scopes(text: str) -> list[str]:
+    try:
+        return parse_scopes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def _key_scopes(text: str) -> list[str]:
+    scopes = _scopes(text)
+    if "player" in scopes:
+        raise argparse.ArgumentTypeError("API keys are for services: use service and/or ops")
+    return scopes
+
+
+def _ttl(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 366 * 86400:
+        raise argparse.ArgumentTypeError("must be whole seconds from 1 to 31622400 (366 days)")
+    return int(text)
+
+
+def _credential_commands(commands: Any) -> None:
+    token = commands.add_parser(
+        "token", help="print an HS256 JWT signed with the first ENGAGEMENT_JWT_HS256_SECRETS"
+    )
+    token.add_argument("--subject", required=True, help="user id (player) or caller name")
+    token.add_argument("--scope", required=True, type=_scopes, help='e.g. "ops service"')
+    token.add_argument("--ttl", type=_ttl, default=3600, help="seconds until it expires")
+    key = commands.add_parser(
+        "api-key", help="print a new API key once and its ENGAGEMENT_API_KEYS entry"
+    )
+    key.add_argument("--name", required=True, help="the service the key is for")
+    key.add_argument("--scope", required=True, type=_key_scopes, help='"service" and/or "ops"')
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="engagement", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -113,10 +182,16 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "dev", help="migrate, load a demo program and serve, starting embedded servers as needed"
     )
+    _credential_commands(commands)
     return parser
 
 
-def _dispatch(command: str) -> int:
+def _dispatch(args: argparse.Namespace) -> int:
+    command = args.command
+    if command == "token":
+        return _token(args)
+    if command == "api-key":
+        return _api_key(args)
     if command == "dev":
         from service.dev import run_dev  # noqa: PLC0415 - needs the optional embedded extra
 
@@ -135,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:
-        return _dispatch(args.command)
+        return _dispatch(args)
     except (SettingsError, migrate.SchemaOutOfDate) as exc:
         print(f"engagement: {exc}", file=sys.stderr)
         return 2

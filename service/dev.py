@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from service import cli
@@ -14,23 +15,61 @@ from service.bootstrap import App, build_app
 from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
+from service.entrypoints.grpc_api.tokens import issue_token
 from service.loyalty_stub.child import StubProcess, start_stub_if_unconfigured
 from service.settings import ENV_PREFIX, Settings, load_settings
 
 DATA_DIR = Path(".data")
+DEV_SECRET_FILE = DATA_DIR / "dev-jwt-secret"
+# The banner's token: the dev operator may configure the game and send events for anyone.
+DEV_SUBJECT, DEV_SCOPES, DEV_TOKEN_SECONDS = "dev-operator", ("ops", "service"), 7 * 86400
 
 BANNER = """
-The engagement service is listening on {address} (plaintext gRPC, reflection on).
+WARNING: plaintext gRPC on {address}, for development only: credentials cross it unencrypted.
+The engagement service is listening on {address} (reflection on). A token (scopes ops service):
+  export TOKEN={token}
   buf curl --protocol grpc --http2-prior-knowledge http://{address}/grpc.health.v1.Health/Check
   grpcurl -plaintext {address} list
-  grpcurl -plaintext -d '{{"user_id": "alice", "timezone": "Europe/Berlin"}}' \\
+  grpcurl -plaintext -H "authorization: Bearer $TOKEN" \\
+      -d '{{"user_id": "alice", "timezone": "Europe/Berlin"}}' \\
       {address} engagement.v1.CheckInService/CheckIn
-  grpcurl -plaintext -d '{{"user_id": "alice", "type": "order.paid", "value": 2500,
+  grpcurl -plaintext -H "authorization: Bearer $TOKEN" \\
+      -d '{{"user_id": "alice", "type": "order.paid", "value": 2500,
       "attributes": {{"category": "books"}}, "idempotency_key": "order-1"}}' \\
       {address} engagement.v1.EventService/TrackEvent
-  grpcurl -plaintext -d '{{"user_id": "alice"}}' {address} engagement.v1.PlayerService/ListTasks
+  grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d '{{"user_id": "alice"}}' \\
+      {address} engagement.v1.PlayerService/ListTasks
+  A player's token: ENGAGEMENT_JWT_HS256_SECRETS=$(cat {secret_file}) \\
+      .venv/bin/engagement token --subject alice --scope player
 Press Ctrl-C to stop it and every server it started.
 """
+
+
+def dev_secret(path: Path = DEV_SECRET_FILE) -> str:
+    """The development HS256 secret: made once, then kept beside the embedded servers' data."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def use_dev_security() -> None:
+    """Plaintext (unless TLS is configured) and the dev secret (unless secrets are configured)."""
+    if not os.environ.get(f"{ENV_PREFIX}GRPC_TLS_CERT_FILE"):
+        os.environ.setdefault(f"{ENV_PREFIX}GRPC_PLAINTEXT", "true")
+    if not os.environ.get(f"{ENV_PREFIX}JWT_HS256_SECRETS"):
+        os.environ[f"{ENV_PREFIX}JWT_HS256_SECRETS"] = dev_secret()
+
+
+def banner(settings: Settings) -> str:
+    """The banner with a ready-made operator token; `{address}` is filled in once serving."""
+    token = issue_token(
+        settings.jwt_hs256_secrets[0], DEV_SUBJECT, DEV_SCOPES, DEV_TOKEN_SECONDS,
+        audience=settings.jwt_audience, issuer=settings.jwt_issuer,
+    )  # fmt: skip
+    text = BANNER.replace("{token}", token).replace("{secret_file}", str(DEV_SECRET_FILE))
+    return text if settings.grpc_plaintext else text.replace(text.splitlines()[1] + "\n", "", 1)
 
 
 async def load_demo(app: App) -> None:
@@ -51,7 +90,7 @@ async def _prepare_and_serve(settings: Settings) -> int:
         await load_demo(app)
     finally:
         await app.close()
-    return await cli.serve(settings, banner=BANNER)
+    return await cli.serve(settings, banner=banner(settings))
 
 
 def run_dev() -> int:
@@ -70,6 +109,7 @@ def run_dev() -> int:
             os.environ[f"{ENV_PREFIX}REDIS_URL"] = redis.url
         if stub := start_stub_if_unconfigured():
             started.append(stub)
+        use_dev_security()
         return cli.run(_prepare_and_serve(load_settings(Settings)))
     finally:
         for server in reversed(started):

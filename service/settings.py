@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Literal, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from service.domain.boards import MAX_SCORE
@@ -13,6 +23,9 @@ from service.domain.rewards import RewardKind
 from service.domain.rules.limits import DEFAULT_MAX_EVENT_VALUE, MAX_GRANT_CEILING
 
 ENV_PREFIX = "ENGAGEMENT_"
+SCOPES = ("player", "service", "ops")
+# Below this an HS256 secret can be guessed offline from one token (RFC 7518 section 3.2).
+MIN_SECRET_BYTES = 32
 
 
 class SettingsError(Exception):
@@ -37,7 +50,72 @@ class DatabaseSettings(BaseSettings):
         raise ValueError("must start with postgresql://")
 
 
-class Settings(DatabaseSettings):
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+def _json_list(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value) if value.strip() else []
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be a JSON list: {exc.msg} at {exc.pos}") from exc
+    return value
+
+
+CommaSeparated = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_separated)]
+
+
+class ApiKeyEntry(BaseModel):
+    """One static API key for a service, known only by the SHA-256 of the key."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.:@-]{1,64}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: tuple[Literal["service", "ops"], ...] = Field(min_length=1)
+
+
+class AuthSettings(BaseSettings):
+    """How callers prove who they are: bearer JWTs and static API keys."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True)
+
+    # Comma-separated; the first signs `engagement token`, every one verifies (for rotation).
+    jwt_hs256_secrets: CommaSeparated = ()
+    # Comma-separated PEM files of RSA (RS256) or P-256 (ES256) public keys.
+    jwt_public_key_files: CommaSeparated = ()
+    jwt_jwks_file: str = ""
+    jwt_audience: str = ""
+    jwt_issuer: str = ""
+    jwt_leeway_seconds: float = Field(default=30.0, ge=0, le=300)
+    api_keys: Annotated[tuple[ApiKeyEntry, ...], NoDecode, BeforeValidator(_json_list)] = ()
+
+    @field_validator("jwt_hs256_secrets")
+    @classmethod
+    def _long_secrets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(len(secret.encode()) < MIN_SECRET_BYTES for secret in value):
+            raise ValueError(f"each secret must be at least {MIN_SECRET_BYTES} bytes long")
+        return value
+
+    @field_validator("api_keys")
+    @classmethod
+    def _distinct_keys(cls, value: tuple[ApiKeyEntry, ...]) -> tuple[ApiKeyEntry, ...]:
+        if len({entry.sha256 for entry in value}) < len(value):
+            raise ValueError("the same sha256 appears twice")
+        return value
+
+    def can_authenticate(self) -> bool:
+        """Whether any credential at all could be accepted."""
+        return bool(
+            self.jwt_hs256_secrets or self.jwt_public_key_files or self.jwt_jwks_file
+            or self.api_keys
+        )  # fmt: skip
+
+
+class Settings(DatabaseSettings, AuthSettings):
     """Everything the composition root needs to build the service."""
 
     redis_url: str = Field(description="redis://, rediss:// or unix:// URL")
@@ -82,6 +160,12 @@ class Settings(DatabaseSettings):
         if value.get_secret_value() and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters (or unset)")
         return value
+
+    # TLS for the gRPC port; a client CA file makes client certificates required (mutual TLS).
+    grpc_tls_cert_file: str = ""
+    grpc_tls_key_file: str = Field(default="", validate_default=True)
+    grpc_tls_client_ca_file: str = Field(default="", validate_default=True)
+    grpc_plaintext: bool = Field(default=False, validate_default=True)
 
     @field_validator("redis_url")
     @classmethod
@@ -147,8 +231,51 @@ class Settings(DatabaseSettings):
             raise ValueError(f"must exceed {ENV_PREFIX}LOYALTY_TIMEOUT_SECONDS ({timeout})")
         return value
 
+    @field_validator("grpc_tls_key_file")
+    @classmethod
+    def _key_with_cert(cls, value: str, info: ValidationInfo) -> str:
+        if bool(value) != bool(info.data.get("grpc_tls_cert_file")):
+            raise ValueError(f"must be set together with {ENV_PREFIX}GRPC_TLS_CERT_FILE")
+        return value
 
-S = TypeVar("S", bound=DatabaseSettings)
+    @field_validator("grpc_tls_client_ca_file")
+    @classmethod
+    def _ca_with_cert(cls, value: str, info: ValidationInfo) -> str:
+        if value and not info.data.get("grpc_tls_cert_file"):
+            raise ValueError(f"needs {ENV_PREFIX}GRPC_TLS_CERT_FILE and _KEY_FILE too")
+        return value
+
+    @field_validator("grpc_plaintext")
+    @classmethod
+    def _plaintext_or_tls(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("grpc_tls_cert_file"):
+            raise ValueError(f"must not be true when {ENV_PREFIX}GRPC_TLS_CERT_FILE is set")
+        return value
+
+    def require_serving_security(self) -> None:
+        """Refuse to serve on an unprotected port or with no way to accept a caller."""
+        if not self.grpc_tls_cert_file and not self.grpc_plaintext:
+            raise SettingsError(
+                f"{ENV_PREFIX}GRPC_TLS_CERT_FILE and {ENV_PREFIX}GRPC_TLS_KEY_FILE: set both to "
+                f"serve TLS, or {ENV_PREFIX}GRPC_PLAINTEXT=true to serve plaintext on purpose"
+            )
+        if not self.can_authenticate():
+            raise SettingsError(
+                f"{ENV_PREFIX}JWT_HS256_SECRETS, {ENV_PREFIX}JWT_PUBLIC_KEY_FILES, "
+                f"{ENV_PREFIX}JWT_JWKS_FILE or {ENV_PREFIX}API_KEYS: set at least one, "
+                "or no caller can be authenticated"
+            )
+
+
+def read_file_setting(variable: str, path: str) -> bytes:
+    """The bytes of a file a setting names; SettingsError naming the variable if unreadable."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"{ENV_PREFIX}{variable}: cannot read {path}: {exc.strerror}") from exc
+
+
+S = TypeVar("S", bound=BaseSettings)
 
 
 def load_settings(kind: type[S]) -> S:
@@ -158,4 +285,5 @@ def load_settings(kind: type[S]) -> S:
     except ValidationError as exc:
         error = exc.errors()[0]
         name = ENV_PREFIX + str(error["loc"][0]).upper() if error["loc"] else ENV_PREFIX
-        raise SettingsError(f"{name}: {error['msg']}") from exc
+        where = "".join(f"[{part}]" for part in error["loc"][1:])
+        raise SettingsError(f"{name}{where}: {error['msg']}") from exc

@@ -19,6 +19,7 @@ from service.adapters.postgres import migrate
 from service.adapters.postgres.schema import metadata
 from service.bootstrap import App, build_app
 from service.settings import Settings
+from tests.support.auth import TEST_SECRET
 from tests.support.clock import MovableClock
 
 DATABASE_URL_VAR = "ENGAGEMENT_TEST_DATABASE_URL"
@@ -124,11 +125,13 @@ async def redis_prefix(redis_client: redis.Redis) -> AsyncIterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, redis_server_url: str, redis_prefix: str) -> Settings:
-    """Settings for one test, with a Redis key prefix of its own."""
+    """Settings for one test, with a Redis key prefix of its own, on a plaintext port."""
     return Settings(
         database_url=database_url,
         redis_url=redis_server_url,
         grpc_address="127.0.0.1:0",
+        grpc_plaintext=True,
+        jwt_hs256_secrets=(TEST_SECRET,),
         redis_key_prefix=redis_prefix,
         health_interval_seconds=0.2,
         shutdown_grace_seconds=2,

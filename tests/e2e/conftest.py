@@ -1,4 +1,4 @@
-"""A real grpc.aio server on port 0 and a channel to it."""
+"""A real grpc.aio server on port 0 and a channel to it that sends an ops+service token."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from service.bootstrap import App
 from service.entrypoints.grpc_api.server import RunningServer, start_server
+from tests.support import auth
 
 
 @pytest.fixture
@@ -20,5 +21,5 @@ async def server(app: App) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def channel(server: RunningServer) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    async with auth.channel(server.port) as channel:
         yield channel

@@ -65,7 +65,7 @@ async def test_an_upserted_definition_shows_its_actor_and_versions(
     first = entries[-1]
     assert not first.HasField("version_before")
     assert first.HasField("version_after")
-    assert {e.actor for e in entries} == {"anonymous"}
+    assert {e.actor for e in entries} == {"test-operator"}
     assert first.at.ToDatetime(tzinfo=dt.UTC) == clock.now() - dt.timedelta(minutes=5)
     assert entries[0].at.ToDatetime(tzinfo=dt.UTC) == clock.now()
 
@@ -106,7 +106,7 @@ async def test_filters_by_time_actor_and_target(
     by_target = await _list(channel, target_kind="user", target_id="bob")
     by_kind = await _list(channel, target_kind="board")
     nobody = await _list(channel, actor="someone-else")
-    anonymous = await _list(channel, actor="anonymous")
+    by_actor = await _list(channel, actor="test-operator")
 
     assert [e.target_id for e in everything] == ["cy", "bob", "ann", "spend", "current"]
     assert [e.target_id for e in by_time] == ["ann", "spend"]
@@ -116,7 +116,7 @@ async def test_filters_by_time_actor_and_target(
     assert [(e.target_id, e.version_before, e.version_after) for e in by_kind] == [("spend", 0, 1)]
     assert not by_kind[0].HasField("version_before")
     assert nobody == []
-    assert len(anonymous) == 5
+    assert len(by_actor) == 5
     program = everything[-1]
     assert (program.rpc, program.version_before, program.version_after) == (
         "CheckInAdminService/UpdateCheckInProgram", 0, 1,
@@ -147,7 +147,7 @@ async def test_pages_newest_first_and_tokens_keep_their_filters(
     assert (seen, pages) == (["cy", "bob", "ann", "spend", "current"], 3)
     with pytest.raises(grpc.aio.AioRpcError) as raised:
         await stub.ListAuditEntries(
-            pb.ListAuditEntriesRequest(actor="anonymous", page_size=2, page_token=last_token)
+            pb.ListAuditEntriesRequest(actor="test-operator", page_size=2, page_token=last_token)
         )
     assert raised.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert (raised.value.details() or "").startswith("page_token")

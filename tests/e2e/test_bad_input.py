@@ -32,6 +32,7 @@ from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as admin_grpc
 from service.settings import Settings
+from tests.support import auth
 from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.e2e
@@ -227,7 +228,7 @@ async def test_replicas_sharing_the_secret_accept_each_others_tokens(
     other = settings.model_copy(update={"page_token_secret": SecretStr("t" * 32)})
     apps = [build_app(s, clock=clock) for s in (shared, shared, other)]
     servers = [await start_server(app, "127.0.0.1:0") for app in apps]
-    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in servers]
+    channels = [auth.channel(s.port) for s in servers]
     try:
         await _grants_for(channels[0], 2)
         first, same, foreign = (grants_grpc.GrantAdminServiceStub(c) for c in channels)

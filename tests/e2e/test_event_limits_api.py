@@ -19,6 +19,7 @@ from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as admin_grpc
 from service.settings import Settings
+from tests.support import auth
 from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.e2e
@@ -125,7 +126,7 @@ async def test_the_limits_follow_the_settings(
     app = build_app(configured, clock=clock)
     server = await start_server(app, "127.0.0.1:0")
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        async with auth.channel(server.port) as channel:
             await _five_boosts(channel)
             sender = events_grpc.EventServiceStub(channel)
             boosted = await sender.TrackEvent(_order("o1", 100))

@@ -26,6 +26,7 @@ from service.gen.engagement.v1 import rewards_pb2
 from service.gen.loyalty.v1 import loyalty_pb2
 from service.loyalty_stub.server import RunningStub, start_stub
 from service.settings import Settings
+from tests.support import auth
 from tests.support.clock import MovableClock
 from tests.support.grants import grpc_relay, make_grant, queue_grants
 
@@ -245,7 +246,7 @@ async def loyal_channel(
     loyal = settings.model_copy(update={"loyalty_sink": "grpc", "loyalty_address": stub.address})
     app = build_app(loyal, clock=clock)
     running = await start_server(app, "127.0.0.1:0")
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with auth.channel(running.port) as channel:
         yield channel
     await running.stop(0)
     await app.close()

@@ -180,7 +180,7 @@ async def test_a_second_deletion_succeeds_and_changes_nothing(
         "RulesAdminService/SetUserSegments",
     ]
     erased = entries.entries[0]
-    assert (erased.actor, erased.details["reason"]) == ("anonymous", "erasure request 118")
+    assert (erased.actor, erased.details["reason"]) == ("test-operator", "erasure request 118")
     assert erased.details["grants_cancelled"] == 3
 
 

@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
@@ -18,8 +17,11 @@ from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.health import wait_for_health
 from service.settings import Settings
+from tests.support import auth
 
 pytestmark = pytest.mark.e2e
+# What `engagement serve` needs to accept anyone at all: a plaintext port and a secret.
+SECURITY = {"ENGAGEMENT_GRPC_PLAINTEXT": "true", "ENGAGEMENT_JWT_HS256_SECRETS": auth.TEST_SECRET}
 
 
 def _free_port() -> int:
@@ -30,7 +32,7 @@ def _free_port() -> int:
 
 def _environment(**variables: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ENGAGEMENT_")}
-    return env | variables
+    return {k: v for k, v in (env | SECURITY | variables).items() if v}
 
 
 def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -71,6 +73,34 @@ def test_unmigrated_database_stops_startup_naming_the_fixing_command(
     assert "Traceback" not in result.stderr
 
 
+def test_serve_refuses_a_port_neither_tls_nor_explicitly_plaintext() -> None:
+    # Unreachable stores: the refusal comes before any connection.
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL="postgresql://127.0.0.1:1/x", ENGAGEMENT_REDIS_URL="redis://127.0.0.1:1",
+        ENGAGEMENT_GRPC_PLAINTEXT="",
+    )  # fmt: skip
+    result = _run("serve", env=env)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("engagement: ENGAGEMENT_GRPC_TLS_CERT_FILE and ")
+    assert "ENGAGEMENT_GRPC_PLAINTEXT=true" in result.stderr
+
+
+def test_serve_refuses_to_start_when_no_caller_could_authenticate() -> None:
+    # Unreachable stores: the refusal comes before any connection.
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL="postgresql://127.0.0.1:1/x", ENGAGEMENT_REDIS_URL="redis://127.0.0.1:1",
+        ENGAGEMENT_JWT_HS256_SECRETS="",
+    )  # fmt: skip
+    result = _run("serve", env=env)
+
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "ENGAGEMENT_JWT_HS256_SECRETS" in result.stderr
+    assert "ENGAGEMENT_API_KEYS: set at least one" in result.stderr
+
+
 async def test_serves_in_a_non_utc_server_timezone_and_drains_on_sigterm(
     settings: Settings, engine: object
 ) -> None:
@@ -86,7 +116,7 @@ async def test_serves_in_a_non_utc_server_timezone_and_drains_on_sigterm(
         sys.executable, "-m", "service", "serve", env=env, stderr=asyncio.subprocess.PIPE
     )
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with auth.channel(port) as channel:
             await asyncio.wait_for(channel.channel_ready(), 30)
             await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
             before = dt.datetime.now(dt.UTC).date()

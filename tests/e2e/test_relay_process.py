@@ -10,7 +10,6 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,6 +23,7 @@ from service.health import wait_for_health
 from service.loyalty_stub.faults import Faults
 from service.loyalty_stub.server import RunningStub, start_stub
 from service.settings import Settings
+from tests.support import auth
 from tests.support.grants import (
     assert_user_order,
     make_grant,
@@ -56,6 +56,8 @@ def _environment(settings: Settings, stub: RunningStub, **variables: str) -> dic
             "ENGAGEMENT_RELAY_POLL_INTERVAL_SECONDS": "0.02",
             "ENGAGEMENT_RELAY_BACKOFF_INITIAL_SECONDS": "0.02",
             "ENGAGEMENT_RELAY_BACKOFF_MAX_SECONDS": "0.25",
+            "ENGAGEMENT_GRPC_PLAINTEXT": "true",
+            "ENGAGEMENT_JWT_HS256_SECRETS": auth.TEST_SECRET,
         }
         | variables
     )
@@ -128,7 +130,7 @@ async def test_serve_runs_the_relay_and_check_in_grants_reach_the_loyalty_system
         return bool(stub.ledger.effects)
 
     async with engagement("serve", env=env) as process:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        async with auth.channel(port) as channel:
             await asyncio.wait_for(channel.channel_ready(), 30)
             await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
             admin = admin_grpc.CheckInAdminServiceStub(channel)

@@ -15,6 +15,7 @@ from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.health import wait_for_health
 from service.settings import Settings
+from tests.support import auth
 from tests.support.clock import MovableClock
 from tests.support.proxy import CuttableProxy
 
@@ -54,7 +55,7 @@ async def test_postgres_outage_is_unavailable_and_heals_without_restart(
     proxied_server: tuple[RunningServer, App], postgres_proxy: CuttableProxy
 ) -> None:
     running, _ = proxied_server
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with auth.channel(running.port) as channel:
         stub = pb_grpc.CheckInServiceStub(channel)
         await wait_for_health(channel, SERVING)
         await stub.CheckIn(pb.CheckInRequest(user_id="eve", timezone="UTC"))
@@ -85,7 +86,7 @@ async def test_a_bug_is_internal_with_a_request_id_and_no_details(
     app = build_app(settings, clock=ExplodingClock())  # type: ignore[arg-type]
     running = await start_server(app, "127.0.0.1:0")
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        async with auth.channel(running.port) as channel:
             stub = pb_grpc.CheckInServiceStub(channel)
             with pytest.raises(grpc.aio.AioRpcError) as raised:
                 await stub.CheckIn(

@@ -7,7 +7,12 @@ audit log, the user a player may act for) down as plain arguments.
 from __future__ import annotations
 
 import contextvars
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+REQUEST_ID_HEADER = "x-request-id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +27,15 @@ class Caller:
 
 
 ANONYMOUS = Caller("anonymous", frozenset())
+
+
+class Unauthenticated(Exception):
+    """No credential, or one that is malformed, expired or does not verify; caller-safe text."""
+
+
+class PermissionDenied(Exception):
+    """A verified caller that may not make this call (scope, or another user); caller-safe."""
+
 
 _current: contextvars.ContextVar[Caller] = contextvars.ContextVar("caller", default=ANONYMOUS)
 
@@ -38,3 +52,11 @@ def set_caller(caller: Caller) -> contextvars.Token[Caller]:
 
 def reset_caller(token: contextvars.Token[Caller]) -> None:
     _current.reset(token)
+
+
+def request_id_from(metadata: Iterable[tuple[str, Any]] | None) -> str:
+    """The caller's x-request-id when it sent a usable one, else a new random id."""
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str) and 0 < len(value) <= 128:
+            return value
+    return uuid.uuid4().hex

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeAlias
 
@@ -14,17 +13,24 @@ import sqlalchemy.exc
 
 import leaderboard as lb
 from service.domain import errors
+from service.entrypoints.grpc_api.caller import (
+    PermissionDenied,
+    Unauthenticated,
+    current_caller,
+    request_id_from,
+)
 from service.entrypoints.grpc_api.context import Context
 
 log = logging.getLogger(__name__)
-
-REQUEST_ID_HEADER = "x-request-id"
 
 _DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    # Raised by the authenticating interceptor, and by servicers with finer rules of their own.
+    (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
     # The leaderboard library's refusals: bad input (sizes, limits, ranges), then state.
     (lb.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
     (lb.ScoreOverflow, grpc.StatusCode.INVALID_ARGUMENT),
@@ -74,10 +80,8 @@ MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the s
 
 
 def _request_id(context: Context) -> str:
-    for key, value in context.invocation_metadata() or ():
-        if key == REQUEST_ID_HEADER and isinstance(value, str) and 0 < len(value) <= 128:
-            return value
-    return uuid.uuid4().hex
+    # The authenticating interceptor has read it already for any call that needs credentials.
+    return current_caller().request_id or request_id_from(context.invocation_metadata())
 
 
 def _mapped(method: str, inner: Handler) -> Handler:
@@ -104,6 +108,10 @@ def _mapped(method: str, inner: Handler) -> Handler:
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every unary call so that exceptions become status codes without stack traces."""
 
+    def __init__(self) -> None:
+        # Wrapped once per method: the server hands out the same handler for every call.
+        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
+
     async def intercept_service(
         self,
         continuation: Callable[
@@ -114,9 +122,14 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         handler = await continuation(handler_call_details)
         if handler is None or handler.unary_unary is None:
             return handler
-        return grpc.unary_unary_rpc_method_handler(
+        cached = self._wrapped.get(handler_call_details.method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = grpc.unary_unary_rpc_method_handler(
             # Under grpc.aio the unary handler is a coroutine function.
             _mapped(handler_call_details.method, handler.unary_unary),  # type: ignore[arg-type]
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+        self._wrapped[handler_call_details.method] = (handler, wrapped)
+        return wrapped

@@ -15,6 +15,7 @@ from grpc_reflection.v1alpha import reflection
 
 from service.bootstrap import App
 from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
+from service.entrypoints.grpc_api.auth import AuthInterceptor
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
@@ -29,6 +30,7 @@ from service.entrypoints.grpc_api.rules_servicer import (
     PlayerServicer,
     RulesAdminServicer,
 )
+from service.entrypoints.grpc_api.security import ServerSecurity
 from service.gen.engagement.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -127,14 +129,21 @@ class RunningServer:
         await self.server.stop(grace)
 
 
-async def start_server(app: App, address: str) -> RunningServer:
-    """Start serving on `address` (port 0 picks a free port)."""
+async def start_server(
+    app: App, address: str, security: ServerSecurity | None = None
+) -> RunningServer:
+    """Start serving on `address` (port 0 picks a free port), protected as the settings say."""
+    security = security or ServerSecurity.from_settings(app.settings)
+    # The first interceptor is the outermost. Authentication first, so that the caller (and
+    # its request id) is set for error mapping, and a caller without credentials learns
+    # nothing from validation; the error mapping then sees what the request checks refuse.
+    interceptors = [
+        AuthInterceptor(security.authenticator),
+        ErrorMappingInterceptor(),
+        RequestCheckInterceptor(RequestChecks()),
+    ]
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
-    # The first interceptor is the outermost: the error mapping sees what the checks refuse.
-    server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(), RequestCheckInterceptor(RequestChecks())],
-        options=[("grpc.so_reuseport", 0)],
-    )
+    server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
     check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
     check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
         CheckInAdminServicer(app), server
@@ -156,6 +165,9 @@ async def start_server(app: App, address: str) -> RunningServer:
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    port = server.add_insecure_port(address)
+    if security.credentials is None:
+        port = server.add_insecure_port(address)
+    else:
+        port = server.add_secure_port(address, security.credentials)
     await server.start()
     return RunningServer(server, port, servicer, HealthProbe(app, servicer))
