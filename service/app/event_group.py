@@ -90,6 +90,9 @@ class _Group:
         self.grants: list[Grant] = []
         self.shared = Shared()
         self.planned: dict[str, list[Submission]] = {}
+        # Per event: the boards it feeds but will not score, and why.
+        self.unscored: dict[str, list[str]] = {}
+        self.board_types = {t for board in boards for t in board.source_event_types}
         self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
         self.scores: list[Published] = []
@@ -147,19 +150,27 @@ class _Group:
             self.completions += effects.completions
             self.grants += effects.grants
             scored = self._score(event)
-            effects = dataclasses.replace(effects, board_submissions=scored)
+            effects = dataclasses.replace(
+                effects, board_submissions=scored, notices=self._notices(event)
+            )
         self.states[event.user_id] = state.seen(event.type)
         self.recorded[key] = StoredEvent(event, now, status, effects)
         return Tracked(effects, status, duplicate=False)
 
     def _plan(self, event: Event) -> list[Submission]:
         """The event's value for every board fed by its type; a board whose period is
-        closed, or whose partition attribute is missing, is left out."""
-        planned = []
+        closed, or whose partition attribute is missing, is left out (and noted)."""
+        planned: list[Submission] = []
+        unscored = self.unscored[event.idempotency_key] = []
         for board in self.boards:
             if event.type not in board.source_event_types:
                 continue
             attribute = board.partition_attribute
+            if attribute and attribute not in event.attributes:
+                unscored.append(
+                    f"not scored on board {board.board_id}: attribute {attribute} missing"
+                )
+                continue
             key = EVENT_KEY_PREFIX + event.idempotency_key
             cmd = SubmitScore(
                 board.board_id, event.user_id, event.value, key,
@@ -169,13 +180,27 @@ class _Group:
                 planned.append(submission(cmd, board, self.now))
             except DomainError as exc:
                 log.info("event %s not scored on %s: %s", key, board.board_id, exc)
+                unscored.append(f"not scored on board {board.board_id}: {exc}")
         return planned
 
     def _score(self, event: Event) -> tuple[str, ...]:
         """Take the applied event's planned submissions whose periods are not final."""
-        subs = [s for s in self.planned[event.idempotency_key] if _key_of(s) not in self.final]
+        subs = []
+        for sub in self.planned[event.idempotency_key]:
+            if _key_of(sub) in self.final:
+                self.unscored[event.idempotency_key].append(
+                    f"not scored on board {sub.board.board_id}: period {sub.period_id} is final"
+                )
+            else:
+                subs.append(sub)
         self.submissions += subs
         return tuple(sub.board.board_id for sub in subs)
+
+    def _notices(self, event: Event) -> tuple[str, ...]:
+        """What the applied event did not do that its sender may not expect."""
+        if not self.ruleset.uses(event.type) and event.type not in self.board_types:
+            return (f"no rule or board uses event type {event.type}",)
+        return tuple(self.unscored[event.idempotency_key])
 
     async def _record_scores(self) -> None:
         """Record the scores, a board-period at a time: one member upsert per board-period,

@@ -180,6 +180,8 @@ class Effects:
     grants: tuple[Grant, ...] = ()
     # Why the event was not applied ("cap:daily-points"); empty when it was.
     rejected: str = ""
+    # What an applied event did not do that its sender may not expect ("not scored on ...").
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
