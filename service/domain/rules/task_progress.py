@@ -45,6 +45,13 @@ def blocker(
     )
 
 
+def takes_part(task: TaskDefinition, profile: Profile) -> bool:
+    """Whether the user is in the task's rollout and audience: who a player's list shows."""
+    return in_rollout(task.task_id, profile.user_id, task.rollout_percent) and not audience_gap(
+        task.min_level, task.segments, profile
+    )
+
+
 def _audience_blocker(
     task: TaskDefinition, profile: Profile, tasks: Mapping[str, TaskState]
 ) -> str:

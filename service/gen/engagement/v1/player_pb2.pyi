@@ -62,7 +62,9 @@ class PlayerTask(_message.Message):
     window_id: _builtins.str
     """The current window, e.g. "2026-11-22" for a daily task."""
     blocked_reason: _builtins.str
-    """Empty when the task can progress now, else why not, e.g. "prerequisite x not done"."""
+    """Empty when the task can progress now, else why not, e.g. "prerequisite x not done" or
+    "window not open: starts on 2026-12-01"; never a rollout bucket or audience rule.
+    """
     version: _builtins.int
     """The task definition's version."""
     @_builtins.property
