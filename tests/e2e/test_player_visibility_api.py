@@ -57,3 +57,30 @@ async def test_tasks_outside_rollout_or_audience_are_hidden_from_players(
     }
     assert sorted(t.task_id for t in ana) == ["next", "open", "vip"]
     assert explained.reason.startswith("not in rollout: bucket")
+
+
+async def test_archiving_a_prerequisite_of_live_tasks_is_refused_naming_them(
+    channel: grpc.aio.Channel,
+) -> None:
+    admin = admin_grpc.RulesAdminServiceStub(channel)
+    for definition in (
+        _task("open"),
+        _task("next", prerequisites=["open"]),
+        _task("later", prerequisites=["open"]),
+    ):
+        await admin.UpsertDefinition(admin_pb.UpsertDefinitionRequest(definition=definition))
+    archive = admin_pb.ArchiveDefinitionRequest(kind=TASK, definition_id="open")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await admin.ArchiveDefinition(archive)
+    for dependant in ("next", "later"):
+        await admin.ArchiveDefinition(
+            admin_pb.ArchiveDefinitionRequest(kind=TASK, definition_id=dependant)
+        )
+    archived = await admin.ArchiveDefinition(archive)
+
+    assert refused.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+    assert refused.value.details() == (
+        "task open is a prerequisite of the live tasks later, next: archive or change those first"
+    )
+    assert archived.definition.task.archived
