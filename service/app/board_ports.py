@@ -136,6 +136,13 @@ class ScoreRepository(Protocol):
         """Partitions (main and rookie) of the period holding scores and not yet final."""
         ...
 
+    async def periods(
+        self, board_id: str, partition: str, below: str | None, limit: int
+    ) -> list[tuple[str, bool]]:
+        """(period id, final) of the partition's periods that held scores, ids descending,
+        below `below` when given."""
+        ...
+
     async def queue_repair(self, rows: Sequence[ScoreRow]) -> None: ...
 
     async def take_repairs(self, limit: int) -> list[ScoreRow]:

@@ -57,6 +57,7 @@ ACCESS: dict[str, Access] = {
     _V1 + "LeaderboardService/GetRank": own("member_id"),
     _V1 + "LeaderboardService/GetFriendsLeaderboard": BOARD_READ,
     _V1 + "LeaderboardService/GetStandings": BOARD_READ,
+    _V1 + "LeaderboardService/ListPeriods": BOARD_READ,
     _V1 + "LeaderboardService/SetMemberMetadata": own("member_id"),
     _V1 + "LeaderboardAdminService/UpsertBoard": OPS_ONLY,
     _V1 + "LeaderboardAdminService/GetBoard": OPS_ONLY,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import leaderboard as lb
-from service.app import board_periods, board_reads, boards, scores
+from service.app import board_periods, board_reads, boards, period_list, scores
 from service.bootstrap import App
 from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
@@ -103,6 +103,18 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
             uow=self._app.uow(), boards=self._app.boards,
         )  # fmt: skip
         return pb.SetMemberMetadataResponse()
+
+    async def ListPeriods(
+        self, request: pb.ListPeriodsRequest, context: Context
+    ) -> pb.ListPeriodsResponse:
+        page = await period_list.list_periods(
+            request.board_id, request.partition, request.page_size, request.page_token,
+            uow=self._app.reader(), boards=self._app.boards, tokens=self._app.page_tokens,
+        )  # fmt: skip
+        return pb.ListPeriodsResponse(
+            periods=[convert.period_to_pb(p.period, p.final, p.current) for p in page.periods],
+            next_page_token=page.next_page_token,
+        )
 
 
 class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):

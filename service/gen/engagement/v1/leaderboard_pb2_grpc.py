@@ -70,6 +70,11 @@ class LeaderboardServiceStub:
                 request_serializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataResponse.FromString,
                 _registered_method=True)
+        self.ListPeriods = channel.unary_unary(
+                '/engagement.v1.LeaderboardService/ListPeriods',
+                request_serializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.FromString,
+                _registered_method=True)
 
 
 class LeaderboardServiceServicer:
@@ -127,6 +132,14 @@ class LeaderboardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPeriods(self, request, context):
+        """The board's periods that hold scores, and its current one, newest first, with their
+        bounds and whether they are final: the period ids the reads above take.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeaderboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +177,11 @@ def add_LeaderboardServiceServicer_to_server(servicer, server):
                     servicer.SetMemberMetadata,
                     request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataResponse.SerializeToString,
+            ),
+            'ListPeriods': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeriods,
+                    request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -356,6 +374,33 @@ class LeaderboardService:
             '/engagement.v1.LeaderboardService/SetMemberMetadata',
             engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataRequest.SerializeToString,
             engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPeriods(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.LeaderboardService/ListPeriods',
+            engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.SerializeToString,
+            engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.FromString,
             options,
             channel_credentials,
             insecure,

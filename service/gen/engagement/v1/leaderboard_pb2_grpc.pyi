@@ -50,6 +50,10 @@ class LeaderboardServiceStub:
     """The finalised standings of a past period, from Postgres."""
     SetMemberMetadata: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.SetMemberMetadataRequest, _leaderboard_pb2.SetMemberMetadataResponse]
     """Display name and avatar shown beside the member's entries."""
+    ListPeriods: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.ListPeriodsRequest, _leaderboard_pb2.ListPeriodsResponse]
+    """The board's periods that hold scores, and its current one, newest first, with their
+    bounds and whether they are final: the period ids the reads above take.
+    """
 
 @_typing.type_check_only
 class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
@@ -73,6 +77,10 @@ class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
     """The finalised standings of a past period, from Postgres."""
     SetMemberMetadata: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.SetMemberMetadataRequest, _leaderboard_pb2.SetMemberMetadataResponse]  # type: ignore[assignment]
     """Display name and avatar shown beside the member's entries."""
+    ListPeriods: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.ListPeriodsRequest, _leaderboard_pb2.ListPeriodsResponse]  # type: ignore[assignment]
+    """The board's periods that hold scores, and its current one, newest first, with their
+    bounds and whether they are final: the period ids the reads above take.
+    """
 
 class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
     """Scores and standings, for mobile app backends (reads) and internal services (SubmitScore)."""
@@ -135,6 +143,16 @@ class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.SetMemberMetadataResponse, _abc.Awaitable[_leaderboard_pb2.SetMemberMetadataResponse]]:
         """Display name and avatar shown beside the member's entries."""
+
+    @_abc_1.abstractmethod
+    def ListPeriods(
+        self,
+        request: _leaderboard_pb2.ListPeriodsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leaderboard_pb2.ListPeriodsResponse, _abc.Awaitable[_leaderboard_pb2.ListPeriodsResponse]]:
+        """The board's periods that hold scores, and its current one, newest first, with their
+        bounds and whether they are final: the period ids the reads above take.
+        """
 
 def add_LeaderboardServiceServicer_to_server(servicer: LeaderboardServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
