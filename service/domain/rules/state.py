@@ -41,6 +41,8 @@ class TaskState:
     tiers_reached: int = 0
     # Runs completed over the task's life.
     completions: int = 0
+    # A distinct task's values counted in the current run, sorted; empty once it ends.
+    distinct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,8 @@ class BadgeState:
     # Tiers earned, 0 while locked.
     tier: int = 0
     earned_at: dt.datetime | None = None
+    # A distinct badge's values counted, sorted; empty once its last tier is earned.
+    distinct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
