@@ -120,11 +120,11 @@ def test_a_distinct_task_is_validated(changes: dict[str, object], field: str) ->
 
 
 def test_a_distinct_badge_names_its_attribute_and_stays_bounded() -> None:
-    with pytest.raises(InvalidArgument, match="criterion.distinct_attribute"):
+    with pytest.raises(InvalidArgument, match=r"criterion\.distinct_attribute"):
         friends_badge(1001)
     bare = BadgeDefinition(
         "social", "Social", BadgeCriterion(CriterionKind.EVENT_DISTINCT, "friend.joined"),
         (BadgeTier("one", 1),),
     )  # fmt: skip
-    with pytest.raises(InvalidArgument, match="criterion.distinct_attribute"):
+    with pytest.raises(InvalidArgument, match=r"criterion\.distinct_attribute"):
         bare.validate()
