@@ -136,9 +136,7 @@ class _Group:
             return Tracked(known.effects, known.status, duplicate=True)
         state, ruleset, now = self.states[event.user_id], self.ruleset, self.now
         if timezone:
-            state = dataclasses.replace(
-                state, profile=dataclasses.replace(state.profile, timezone=timezone)
-            )
+            state = dataclasses.replace(state, profile=state.profile.with_timezone(timezone))
         outcome = await decide(
             self.uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now),
             self.shared,

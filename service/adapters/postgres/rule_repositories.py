@@ -22,7 +22,7 @@ from service.domain.rules.state import (
 # Prebuilt SQL run on the driver, which prepares each text once per connection.
 _PROFILE_COLUMNS = "user_id, timezone, segments, xp, level"
 # The upsert takes the rows' locks, in user order, and returns them in one round trip, also
-# for new users. An empty timezone keeps the stored one.
+# for new users. An empty timezone keeps the stored one; stored empty, none was ever set.
 _LOCK_PROFILES = f"""
     with wanted as (
         select user_id, nullif(timezone, '') as timezone
@@ -173,7 +173,12 @@ def _completion(row: Row) -> TaskCompletion:
 
 
 def _profile(row: Row) -> Profile:
-    return Profile(row["user_id"], row["timezone"], tuple(row["segments"]), row["xp"], row["level"])
+    # An empty timezone column: no call ever set one, so the UTC default applies.
+    timezone = row["timezone"]
+    return Profile(
+        row["user_id"], timezone or _BLANK.timezone, tuple(row["segments"]), row["xp"],
+        row["level"], timezone_set=bool(timezone),
+    )  # fmt: skip
 
 
 def _left(limits: Mapping[str, int], used: Mapping[str, int]) -> dict[str, int]:
@@ -249,7 +254,7 @@ class PostgresRuleState:
 
     async def lock_profiles(self, timezones: Mapping[str, str]) -> dict[str, Profile]:
         rows = await self._driver.fetch(
-            _LOCK_PROFILES, list(timezones), list(timezones.values()), _BLANK.timezone,
+            _LOCK_PROFILES, list(timezones), list(timezones.values()), _BLANK.stored_timezone,
             list(_BLANK.segments), _BLANK.xp, _BLANK.level,
         )  # fmt: skip
         return {row["user_id"]: _profile(row) for row in rows}
@@ -261,12 +266,12 @@ class PostgresRuleState:
     async def save_profile(self, profile: Profile) -> None:
         p = profile
         await self._driver.execute(
-            _SAVE_PROFILE, p.user_id, p.timezone, list(p.segments), p.xp, p.level
+            _SAVE_PROFILE, p.user_id, p.stored_timezone, list(p.segments), p.xp, p.level
         )
 
     async def save_progress(self, profiles: Sequence[Profile]) -> None:
         if profiles:
-            rows = [(p.user_id, p.timezone, p.xp, p.level) for p in profiles]
+            rows = [(p.user_id, p.stored_timezone, p.xp, p.level) for p in profiles]
             await self._driver.execute(_SAVE_PROGRESS, *_arrays(rows, 4))
 
     async def load(

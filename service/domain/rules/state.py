@@ -22,10 +22,22 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class Profile:
     user_id: str
+    # The user's one IANA timezone, used by every feature; UTC until a call sets one.
     timezone: str = "UTC"
     segments: tuple[str, ...] = ()
     xp: int = 0
     level: int = 1
+    # Whether a call ever set the timezone (else it is the UTC default, and check-ins that
+    # pass none are refused).
+    timezone_set: bool = False
+
+    def with_timezone(self, timezone: str) -> Profile:
+        return replace(self, timezone=timezone, timezone_set=True)
+
+    @property
+    def stored_timezone(self) -> str:
+        """The timezone a call set, or "" when none ever did."""
+        return self.timezone if self.timezone_set else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -329,7 +329,9 @@ class TrackEventRequest(_message.Message):
     """
     timezone: _builtins.str
     """The user's IANA timezone, e.g. "Europe/Berlin". Optional; when given, it becomes the
-    user's stored timezone. Local windows follow the stored one (UTC for a new user).
+    user's stored timezone from this event on (one per user: check-ins that pass no
+    timezone use it too), also when the event is rejected by a cap; a duplicate changes
+    nothing. Local windows follow the stored one (UTC while none was ever set).
     """
     @_builtins.property
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:

@@ -191,7 +191,9 @@ class PlayerProfile(_message.Message):
     next_level_name: _builtins.str
     """Empty at the top level."""
     timezone: _builtins.str
-    """The user's stored IANA timezone."""
+    """The user's stored IANA timezone, shared by check-ins, tasks, badges and boosts; UTC
+    while no call has set one.
+    """
     @_builtins.property
     def segments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The segments the user holds, as set by SetUserSegments."""
