@@ -102,7 +102,7 @@ async def _store(
     await uow.check_ins.add_days([*outcome.frozen, outcome.record])
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
-    await uow.outbox.add(outcome.grants)
+    await uow.outbox.add(outcome.grants, check_in=outcome.record)
     if rules is not None:
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"

@@ -62,8 +62,11 @@ class ProgramRepository(Protocol):
 class Outbox(Protocol):
     """Grants waiting for delivery to the loyalty system."""
 
-    async def add(self, grants: Sequence[Grant]) -> None:
-        """Queue grants; a grant whose idempotency key is already queued is ignored."""
+    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
+        """Queue grants; a grant whose idempotency key is already queued is ignored.
+
+        `check_in`, for grants a check-in caused: that check-in as it stands now, kept with
+        them as their cause, since later make-ups renumber the day's streak."""
         ...
 
 

@@ -79,7 +79,7 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def add(self, grants: Sequence[Grant]) -> None:
+    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
         for grant in grants:
             self.store.outbox.setdefault(grant.idempotency_key, grant)
 

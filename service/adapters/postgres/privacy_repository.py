@@ -141,6 +141,8 @@ class PostgresPrivacy:
                 user_id=pseudonym,
                 idempotency_key=sa.literal(pseudonym + ":") + sa.cast(t.id, sa.Text),
                 cause_ref=pseudonym,
+                # The check-in behind the grant goes with the user's check-ins.
+                cause_check_in=None,
             )
             .returning(t.status)
         )
