@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -147,4 +147,23 @@ class ScoreRepository(Protocol):
 
     async def take_repairs(self, limit: int) -> list[ScoreRow]:
         """Claim queued repairs (skipping those another replica holds) with current rows."""
+        ...
+
+
+class ExclusionRepository(Protocol):
+    """Members excluded from every board until reinstated."""
+
+    async def hold_member(self, member_id: str) -> None:
+        """Before a score: wait for an exclusion of the member under way, if any."""
+        ...
+
+    async def excluded(self, member_ids: Iterable[str]) -> set[str]: ...
+
+    async def exclude(self, member_id: str, reason: str, at: dt.datetime) -> list[BoardKey]:
+        """Exclude the member and remove their scores from every period not final; the
+        board-periods they were removed from."""
+        ...
+
+    async def reinstate(self, member_id: str) -> bool:
+        """End the exclusion; False when the member was not excluded."""
         ...

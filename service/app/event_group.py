@@ -93,6 +93,7 @@ class _Group:
         # Per event: the boards it feeds but will not score, and why.
         self.unscored: dict[str, list[str]] = {}
         self.board_types = {t for board in boards for t in board.source_event_types}
+        self.excluded: set[str] = set()
         self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
         self.scores: list[Published] = []
@@ -105,6 +106,10 @@ class _Group:
         await self._lock_periods(events)
         users = {e.user_id: "" for e in events}  # "": timezones change as events apply
         profiles = await self.uow.rule_state.lock_profiles(users)
+        # After the profiles' locks, which an exclusion takes too: an exclusion committed
+        # meanwhile is seen here.
+        scoring = {sub.member_id for subs in self.planned.values() for sub in subs}
+        self.excluded = await self.uow.exclusions.excluded(scoring) if scoring else set()
         self.stored = await self.uow.events.get_many(sorted({e.idempotency_key for e in events}))
         since = self.now - VELOCITY_SPAN
         self.before = await self.uow.rule_state.load_many(
@@ -185,9 +190,14 @@ class _Group:
         """Take the applied event's planned submissions whose periods are not final."""
         subs = []
         for sub in self.planned[event.idempotency_key]:
-            if _key_of(sub) in self.final:
+            why = (
+                f"period {sub.period_id} is final" if _key_of(sub) in self.final
+                else f"member {sub.member_id} is excluded from boards"
+                if sub.member_id in self.excluded else ""
+            )  # fmt: skip
+            if why:
                 self.unscored[event.idempotency_key].append(
-                    f"not scored on board {sub.board.board_id}: period {sub.period_id} is final"
+                    f"not scored on board {sub.board.board_id}: {why}"
                 )
             else:
                 subs.append(sub)

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from service.app.audit import AuditRepository
-from service.app.board_ports import BoardRepository, ScoreRepository
+from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
@@ -90,6 +90,9 @@ class UnitOfWork(Protocol):
 
     @property
     def scores(self) -> ScoreRepository: ...
+
+    @property
+    def exclusions(self) -> ExclusionRepository: ...
 
     @property
     def definitions(self) -> DefinitionRepository: ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import leaderboard as lb
-from service.app import board_periods, board_reads, boards, period_list, scores
+from service.app import board_exclusions, board_periods, board_reads, boards, period_list, scores
 from service.bootstrap import App
 from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
@@ -176,3 +176,21 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
             actor=current_actor(),
         )  # fmt: skip
         return pb.RemoveMemberResponse(removed=removed)
+
+    async def ExcludeMember(
+        self, request: pb.ExcludeMemberRequest, context: Context
+    ) -> pb.ExcludeMemberResponse:
+        done = await board_exclusions.exclude_member(
+            request.member_id, request.reason, uow=self._app.uow(), boards=self._app.boards,
+            actor=current_actor(),
+        )  # fmt: skip
+        return pb.ExcludeMemberResponse(excluded=done.excluded, periods=len(done.removed_from))
+
+    async def ReinstateMember(
+        self, request: pb.ReinstateMemberRequest, context: Context
+    ) -> pb.ReinstateMemberResponse:
+        reinstated = await board_exclusions.reinstate_member(
+            request.member_id, uow=self._app.uow(), boards=self._app.boards,
+            actor=current_actor(),
+        )  # fmt: skip
+        return pb.ReinstateMemberResponse(reinstated=reinstated)

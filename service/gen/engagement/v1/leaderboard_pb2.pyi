@@ -1053,3 +1053,91 @@ class RemoveMemberResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RemoveMemberResponse: _TypeAlias = RemoveMemberResponse  # noqa: Y015
+
+@_typing.final
+class ExcludeMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    """1 to 128 characters."""
+    reason: _builtins.str
+    """Why, for the audit log: 1 to 500 characters, not blank."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExcludeMemberRequest: _TypeAlias = ExcludeMemberRequest  # noqa: Y015
+
+@_typing.final
+class ExcludeMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCLUDED_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    excluded: _builtins.bool
+    """False when the member was excluded already."""
+    periods: _builtins.int
+    """How many board-periods (main and rookie, per partition) the member's scores left."""
+    def __init__(
+        self,
+        *,
+        excluded: _builtins.bool = ...,
+        periods: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["excluded", b"excluded", "periods", b"periods"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExcludeMemberResponse: _TypeAlias = ExcludeMemberResponse  # noqa: Y015
+
+@_typing.final
+class ReinstateMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    """1 to 128 characters."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReinstateMemberRequest: _TypeAlias = ReinstateMemberRequest  # noqa: Y015
+
+@_typing.final
+class ReinstateMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REINSTATED_FIELD_NUMBER: _builtins.int
+    reinstated: _builtins.bool
+    """False when the member was not excluded."""
+    def __init__(
+        self,
+        *,
+        reinstated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reinstated", b"reinstated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReinstateMemberResponse: _TypeAlias = ReinstateMemberResponse  # noqa: Y015
