@@ -36,7 +36,7 @@ def _order(member: str, key: str) -> events_pb.TrackEventRequest:
     )
 
 
-async def _members(boards: pb_grpc.LeaderboardServiceStub, board_id: str) -> list[str]:
+async def _members(boards: pb_grpc.LeaderboardServiceAsyncStub, board_id: str) -> list[str]:
     page = await boards.GetLeaderboard(
         pb.GetLeaderboardRequest(board=pb.BoardRef(board_id=board_id))
     )
