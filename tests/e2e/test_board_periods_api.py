@@ -100,8 +100,29 @@ async def test_periods_are_listed_newest_first_with_bounds_and_finality(
     assert first.periods[1].start.ToDatetime(dt.UTC) == dt.datetime(2026, 3, 11, tzinfo=dt.UTC)
     assert first.periods[1].end.ToDatetime(dt.UTC) == dt.datetime(2026, 3, 12, tzinfo=dt.UTC)
     assert rest.next_page_token == ""
+    await admin.UpsertBoard(pb.UpsertBoardRequest(board=_board("weekly", daily)))
     with pytest.raises(grpc.aio.AioRpcError) as other:
         await boards.ListPeriods(
-            pb.ListPeriodsRequest(board_id="sprint", page_token=first.next_page_token)
+            pb.ListPeriodsRequest(board_id="weekly", page_token=first.next_page_token)
         )
-    assert other.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.NOT_FOUND)
+    assert other.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert other.value.details() == "page_token: was issued for other filters"
+
+
+async def test_periods_of_a_season_before_during_and_after_it(
+    channel: grpc.aio.Channel, clock: MovableClock
+) -> None:
+    admin = pb_grpc.LeaderboardAdminServiceStub(channel)
+    boards = pb_grpc.LeaderboardServiceStub(channel)
+    clock.current = START - dt.timedelta(days=1)
+    await admin.UpsertBoard(pb.UpsertBoardRequest(board=_board("sprint", SEASON)))
+    listing = pb.ListPeriodsRequest(board_id="sprint")
+
+    before = await boards.ListPeriods(listing)
+    clock.current = END + dt.timedelta(days=1)
+    after = await boards.ListPeriods(listing)
+
+    assert list(before.periods) == []
+    (season,) = after.periods
+    assert (season.period_id, season.current, season.final) == ("s202603010000", True, False)
+    assert season.end.ToDatetime(dt.UTC) == END
