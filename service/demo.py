@@ -68,6 +68,7 @@ DEMO_DEFINITIONS: tuple[Definition, ...] = (
             TaskTier(3, (Reward(RewardKind.COUPON, 1, "welcome-coupon"),)),
             TaskTier(10, (Reward(RewardKind.ITEM, 1, "gift-box"),)),
         ),
+        measure=Measure.DISTINCT, distinct_attribute="friend",
     ),
     BadgeDefinition(
         "big-spender", "Big spender", BadgeCriterion(CriterionKind.EVENT_SUM, "order.paid"),

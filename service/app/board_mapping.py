@@ -15,6 +15,8 @@ from service.domain.errors import FailedPrecondition, InvalidArgument
 
 MAX_PARTITION_LENGTH = 24
 _PARTITION = re.compile(r"[A-Za-z0-9_-]{1,24}")
+# The last instant Python's datetimes tell apart from a period's exclusive end.
+_INSTANT = dt.timedelta(microseconds=1)
 _PERIOD_KINDS = {
     PeriodKind.ALL_TIME: lb.PeriodKind.ALL_TIME,
     PeriodKind.DAILY: lb.PeriodKind.DAILY,
@@ -58,10 +60,35 @@ def period_at(board: BoardDefinition, instant: dt.datetime) -> lb.Period:
         raise FailedPrecondition(f"{instant.isoformat()} is outside the season") from exc
 
 
+def running_period(board: BoardDefinition, now: dt.datetime) -> lb.Period | None:
+    """The board's current period: the one running at `now`, the last one of a season that
+    has ended, or None before a season starts."""
+    if board.period is PeriodKind.SEASON:
+        assert board.season_start is not None
+        assert board.season_end is not None
+        if now < board.season_start:
+            return None
+        if now >= board.season_end:
+            return period_at(board, board.season_end - _INSTANT)
+    return period_at(board, now)
+
+
+def current_period(board: BoardDefinition, now: dt.datetime) -> lb.Period:
+    """The board's current period (see `running_period`); FailedPrecondition before a season."""
+    period = running_period(board, now)
+    if period is None:
+        assert board.season_start is not None
+        raise FailedPrecondition(
+            f"board {board.board_id} has no period yet: its season starts at "
+            f"{board.season_start.astimezone(dt.UTC).isoformat()}"
+        )
+    return period
+
+
 def period_of(board: BoardDefinition, ref: BoardRef, now: dt.datetime) -> lb.Period:
-    """The period a reference names, or the one running at `now`."""
+    """The period a reference names, or the board's current one."""
     if not ref.period_id:
-        return period_at(board, now)
+        return current_period(board, now)
     try:
         return lb.period_of_id(period_spec(board), board.timezone, ref.period_id)
     except lb.InvalidPeriod as exc:

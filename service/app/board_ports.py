@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -136,8 +136,34 @@ class ScoreRepository(Protocol):
         """Partitions (main and rookie) of the period holding scores and not yet final."""
         ...
 
+    async def periods(
+        self, board_id: str, partition: str, below: str | None, limit: int
+    ) -> list[tuple[str, bool]]:
+        """(period id, final) of the partition's periods that held scores, ids descending,
+        below `below` when given."""
+        ...
+
     async def queue_repair(self, rows: Sequence[ScoreRow]) -> None: ...
 
     async def take_repairs(self, limit: int) -> list[ScoreRow]:
         """Claim queued repairs (skipping those another replica holds) with current rows."""
+        ...
+
+
+class ExclusionRepository(Protocol):
+    """Members excluded from every board until reinstated."""
+
+    async def hold_member(self, member_id: str) -> None:
+        """Before a score: wait for an exclusion of the member under way, if any."""
+        ...
+
+    async def excluded(self, member_ids: Iterable[str]) -> set[str]: ...
+
+    async def exclude(self, member_id: str, reason: str, at: dt.datetime) -> list[BoardKey]:
+        """Exclude the member and remove their scores from every period not final; the
+        board-periods they were removed from."""
+        ...
+
+    async def reinstate(self, member_id: str) -> bool:
+        """End the exclusion; False when the member was not excluded."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from service.app.badge_hooks import on_streak
 from service.app.ports import Clock, UnitOfWork
@@ -75,12 +75,23 @@ def _validated_timezone(requested: str) -> str:
     return requested
 
 
-def _writing_timezone(requested: str, state: StreakState) -> str:
+async def _stored_timezone(uow: UnitOfWork, user_id: str, state: StreakState) -> str:
+    """The user's one stored timezone (set by any call that passes one), else the one of the
+    user's last check-in, else ""."""
+    profile = await uow.rule_state.get_profile(user_id)
+    return (profile.stored_timezone if profile else "") or state.timezone
+
+
+def _writing_timezone(requested: str, stored: str) -> str:
     """The timezone a check-in is computed in: the requested one, else the stored one."""
-    timezone = requested or state.timezone
+    timezone = requested or stored
     if not timezone:
         raise InvalidArgument("timezone", "is required until the user has a stored timezone")
     return timezone
+
+
+def _showing(view: StreakView, timezone: str) -> StreakView:
+    return replace(view, timezone=timezone)
 
 
 async def _store(
@@ -91,7 +102,7 @@ async def _store(
     await uow.check_ins.add_days([*outcome.frozen, outcome.record])
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
-    await uow.outbox.add(outcome.grants)
+    await uow.outbox.add(outcome.grants, check_in=outcome.record)
     if rules is not None:
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
@@ -130,15 +141,20 @@ async def check_in(
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
-        timezone = _writing_timezone(cmd.timezone, state)
+        stored = await _stored_timezone(uow, cmd.user_id, state)
+        timezone = _writing_timezone(cmd.timezone, stored)
         day = streaks.day_to_check_in(state, now, timezone)
         if day is None:
+            # A repeat: the day stays where it was checked in, and so does the timezone.
             assert state.last_day is not None
             existing = await uow.check_ins.get_day(cmd.user_id, state.last_day)
             assert existing is not None
-            view = streaks.view_streak(state, program, now, timezone)
+            view = _showing(streaks.view_streak(state, program, now, timezone), stored)
             return CheckInResult(existing, already_checked_in=True, streak=view)
         outcome = streaks.check_in(state, program, day, now, timezone)
+        if cmd.timezone:
+            # The user's one timezone, also for tasks, badges and boosts from now on.
+            await uow.rule_state.lock_profile(cmd.user_id, cmd.timezone)
         await _store(uow, outcome, rules, now)
     return _accepted(outcome, program, now, timezone)
 
@@ -159,13 +175,16 @@ async def make_up_check_in(
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
-        timezone = _writing_timezone(cmd.timezone, state)
+        stored = await _stored_timezone(uow, cmd.user_id, state)
+        timezone = _writing_timezone(cmd.timezone, stored)
         check_window(program, day, now, timezone)  # before reading days around an absurd date
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
         await _store(uow, outcome, rules, now)
-    return _accepted(outcome, program, now, timezone)
+    accepted = _accepted(outcome, program, now, timezone)
+    # A make-up never stores its timezone: the user's stays as it was.
+    return replace(accepted, streak=_showing(accepted.streak, stored or timezone))
 
 
 async def get_streak(
@@ -177,8 +196,9 @@ async def get_streak(
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.get_streak(query.user_id)
-    timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
-    return streaks.view_streak(state, program, clock.now(), timezone)
+        stored = await _stored_timezone(uow, query.user_id, state)
+    timezone = query.timezone or stored or DEFAULT_TIMEZONE
+    return _showing(streaks.view_streak(state, program, clock.now(), timezone), stored)
 
 
 async def get_calendar(
@@ -191,7 +211,8 @@ async def get_calendar(
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.get_streak(query.user_id)
-        timezone = query.timezone or state.timezone or DEFAULT_TIMEZONE
+        stored = await _stored_timezone(uow, query.user_id, state)
+        timezone = query.timezone or stored or DEFAULT_TIMEZONE
         today = streaks.local_day(now, timezone)
         first = parse_month("month", query.month) if query.month else today.replace(day=1)
         last = month_of(first)[-1]
@@ -199,6 +220,6 @@ async def get_calendar(
     return CalendarResult(
         month=first,
         days=month_days(state, records, first, today),
-        streak=streaks.view_streak(state, program, now, timezone),
+        streak=_showing(streaks.view_streak(state, program, now, timezone), stored),
         today_rewards=streaks.preview_rewards(state, program, now, timezone),
     )

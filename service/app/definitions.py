@@ -7,7 +7,7 @@ from dataclasses import replace
 from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.ports import UnitOfWork
 from service.app.rules import Rules
-from service.domain.errors import InvalidArgument, NotFound
+from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.definitions import BadgeDefinition, CriterionKind, TaskDefinition
 from service.domain.rules.ruleset import Definition, RuleSet
@@ -29,6 +29,21 @@ def check_references(definition: Definition, ruleset: RuleSet) -> None:
             ruleset.tasks
         ):
             raise InvalidArgument("criterion.task_id", f"no task {criterion.task_id!r}")
+
+
+def check_no_dependants(task_id: str, tasks: list[Definition]) -> None:
+    """A task that live tasks require must stay: archiving it would block their users for
+    good, so they are archived or changed first."""
+    dependants = sorted(
+        t.task_id
+        for t in tasks
+        if isinstance(t, TaskDefinition) and not t.archived and task_id in t.prerequisites
+    )
+    if dependants:
+        raise FailedPrecondition(
+            f"task {task_id} is a prerequisite of the live tasks {', '.join(dependants)}: "
+            "archive or change those first"
+        )
 
 
 async def upsert_definition(
@@ -76,6 +91,8 @@ async def archive_definition(
     check_id("definition_id", definition_id)
     async with uow:
         current = await uow.definitions.get(kind, definition_id)
+        if kind is DefinitionKind.TASK and current is not None and not current.archived:
+            check_no_dependants(definition_id, await uow.definitions.list(kind))
         stored = await uow.definitions.archive(kind, definition_id)
         # Archiving an archived definition stores nothing, so there is nothing to record.
         if stored is not None and current is not None and stored.version != current.version:

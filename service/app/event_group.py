@@ -90,6 +90,10 @@ class _Group:
         self.grants: list[Grant] = []
         self.shared = Shared()
         self.planned: dict[str, list[Submission]] = {}
+        # Per event: the boards it feeds but will not score, and why.
+        self.unscored: dict[str, list[str]] = {}
+        self.board_types = {t for board in boards for t in board.source_event_types}
+        self.excluded: set[str] = set()
         self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
         self.scores: list[Published] = []
@@ -102,6 +106,10 @@ class _Group:
         await self._lock_periods(events)
         users = {e.user_id: "" for e in events}  # "": timezones change as events apply
         profiles = await self.uow.rule_state.lock_profiles(users)
+        # After the profiles' locks, which an exclusion takes too: an exclusion committed
+        # meanwhile is seen here.
+        scoring = {sub.member_id for subs in self.planned.values() for sub in subs}
+        self.excluded = await self.uow.exclusions.excluded(scoring) if scoring else set()
         self.stored = await self.uow.events.get_many(sorted({e.idempotency_key for e in events}))
         since = self.now - VELOCITY_SPAN
         self.before = await self.uow.rule_state.load_many(
@@ -133,9 +141,7 @@ class _Group:
             return Tracked(known.effects, known.status, duplicate=True)
         state, ruleset, now = self.states[event.user_id], self.ruleset, self.now
         if timezone:
-            state = dataclasses.replace(
-                state, profile=dataclasses.replace(state.profile, timezone=timezone)
-            )
+            state = dataclasses.replace(state, profile=state.profile.with_timezone(timezone))
         outcome = await decide(
             self.uow, ruleset, lambda shared: evaluate_event(event, state, ruleset, shared, now),
             self.shared,
@@ -147,19 +153,27 @@ class _Group:
             self.completions += effects.completions
             self.grants += effects.grants
             scored = self._score(event)
-            effects = dataclasses.replace(effects, board_submissions=scored)
+            effects = dataclasses.replace(
+                effects, board_submissions=scored, notices=self._notices(event)
+            )
         self.states[event.user_id] = state.seen(event.type)
         self.recorded[key] = StoredEvent(event, now, status, effects)
         return Tracked(effects, status, duplicate=False)
 
     def _plan(self, event: Event) -> list[Submission]:
         """The event's value for every board fed by its type; a board whose period is
-        closed, or whose partition attribute is missing, is left out."""
-        planned = []
+        closed, or whose partition attribute is missing, is left out (and noted)."""
+        planned: list[Submission] = []
+        unscored = self.unscored[event.idempotency_key] = []
         for board in self.boards:
             if event.type not in board.source_event_types:
                 continue
             attribute = board.partition_attribute
+            if attribute and attribute not in event.attributes:
+                unscored.append(
+                    f"not scored on board {board.board_id}: attribute {attribute} missing"
+                )
+                continue
             key = EVENT_KEY_PREFIX + event.idempotency_key
             cmd = SubmitScore(
                 board.board_id, event.user_id, event.value, key,
@@ -169,13 +183,32 @@ class _Group:
                 planned.append(submission(cmd, board, self.now))
             except DomainError as exc:
                 log.info("event %s not scored on %s: %s", key, board.board_id, exc)
+                unscored.append(f"not scored on board {board.board_id}: {exc}")
         return planned
 
     def _score(self, event: Event) -> tuple[str, ...]:
         """Take the applied event's planned submissions whose periods are not final."""
-        subs = [s for s in self.planned[event.idempotency_key] if _key_of(s) not in self.final]
+        subs = []
+        for sub in self.planned[event.idempotency_key]:
+            why = (
+                f"period {sub.period_id} is final" if _key_of(sub) in self.final
+                else f"member {sub.member_id} is excluded from boards"
+                if sub.member_id in self.excluded else ""
+            )  # fmt: skip
+            if why:
+                self.unscored[event.idempotency_key].append(
+                    f"not scored on board {sub.board.board_id}: {why}"
+                )
+            else:
+                subs.append(sub)
         self.submissions += subs
         return tuple(sub.board.board_id for sub in subs)
+
+    def _notices(self, event: Event) -> tuple[str, ...]:
+        """What the applied event did not do that its sender may not expect."""
+        if not self.ruleset.uses(event.type) and event.type not in self.board_types:
+            return (f"no rule or board uses event type {event.type}",)
+        return tuple(self.unscored[event.idempotency_key])
 
     async def _record_scores(self) -> None:
         """Record the scores, a board-period at a time: one member upsert per board-period,

@@ -17,12 +17,17 @@ from service.domain.rules.checks import MAX_LIST, check_segment
 from service.domain.rules.engine import evaluate_claim
 from service.domain.rules.ruleset import RuleSet
 from service.domain.rules.state import Outcome, Profile, Shared, TaskCompletion, UserState
-from service.domain.rules.task_progress import blocker, in_window, task_window
+from service.domain.rules.task_progress import blocker, in_window, takes_part, task_window
 from service.domain.validation import check_id
+
+# Shown instead of the reason (a rollout bucket, an audience rule) to a player who left a
+# task's audience with rewards still to claim.
+NOT_OPEN = "no longer open to this user"
 
 
 async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[TaskView]:
-    """Every live task with the user's progress in its current window."""
+    """Every live task the user takes part in (rollout and audience), with the user's
+    progress in its current window; one the user left still shows while rewards wait."""
     check_id("user_id", user_id)
     ruleset = await rules.catalog.current()
     now = rules.clock.now()
@@ -32,6 +37,9 @@ async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[Tas
     views = []
     for task_id in sorted(ruleset.tasks):
         task = ruleset.tasks[task_id]
+        member = takes_part(task, state.profile)
+        if not member and not unclaimed.get(task_id):
+            continue
         window = task_window(task, now, state.profile.timezone)
         stored = state.tasks.get(task_id)
         current = in_window(task, stored, window)
@@ -43,7 +51,7 @@ async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[Tas
             tiers_reached=tiers,
             completions=stored.completions if stored else 0,
             claimable=unclaimed.get(task_id, 0),
-            blocked=blocker(task, state.profile, state.tasks, now),
+            blocked=blocker(task, state.profile, state.tasks, now) if member else NOT_OPEN,
         )  # fmt: skip
         views.append(view)
     return views

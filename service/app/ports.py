@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from service.app.audit import AuditRepository
-from service.app.board_ports import BoardRepository, ScoreRepository
+from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
@@ -62,8 +62,11 @@ class ProgramRepository(Protocol):
 class Outbox(Protocol):
     """Grants waiting for delivery to the loyalty system."""
 
-    async def add(self, grants: Sequence[Grant]) -> None:
-        """Queue grants; a grant whose idempotency key is already queued is ignored."""
+    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
+        """Queue grants; a grant whose idempotency key is already queued is ignored.
+
+        `check_in`, for grants a check-in caused: that check-in as it stands now, kept with
+        them as their cause, since later make-ups renumber the day's streak."""
         ...
 
 
@@ -87,6 +90,9 @@ class UnitOfWork(Protocol):
 
     @property
     def scores(self) -> ScoreRepository: ...
+
+    @property
+    def exclusions(self) -> ExclusionRepository: ...
 
     @property
     def definitions(self) -> DefinitionRepository: ...

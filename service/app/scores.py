@@ -10,7 +10,14 @@ from dataclasses import dataclass
 import redis.exceptions
 
 import leaderboard as lb
-from service.app.board_mapping import BoardRef, check_partition, period_at, period_of, redis_board
+from service.app.board_mapping import (
+    BoardRef,
+    check_partition,
+    period_at,
+    period_of,
+    redis_board,
+    running_period,
+)
 from service.app.board_ports import BoardKey, MemberInfo, ScoreRow, Submission
 from service.app.boards import BoardCatalog
 from service.app.ports import Clock, UnitOfWork
@@ -133,6 +140,9 @@ async def record_score(
     key = BoardKey(board.board_id, sub.partition, sub.period_id)
     if await uow.scores.lock_period(key, exclusive=False):
         raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
+    await uow.exclusions.hold_member(sub.member_id)
+    if await uow.exclusions.excluded([sub.member_id]):
+        raise FailedPrecondition(f"member {sub.member_id} is excluded from boards")
     member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
     rows = await uow.scores.record(sub, is_rookie(sub, member))
     return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
@@ -240,10 +250,11 @@ async def set_metadata(
     if len(avatar_url) > MAX_AVATAR_URL:
         raise InvalidArgument("avatar_url", f"must be at most {MAX_AVATAR_URL} characters")
     now = boards.clock.now()
-    period = period_at(board, now)
+    # Before a season starts there is no period to show it on yet; it is stored all the same.
+    period = running_period(board, now)
     async with uow:
         await uow.scores.set_metadata(board_id, member_id, display_name, avatar_url, now)
-        keys = await uow.scores.member_keys(board_id, period.period_id, member_id)
+        keys = await uow.scores.member_keys(board_id, period.period_id, member_id) if period else []
         await uow.commit()
     metadata = lb.MemberMetadata(display_name or None, avatar_url or None)
     for key in keys:

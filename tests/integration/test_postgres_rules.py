@@ -178,8 +178,9 @@ async def test_lock_profile_creates_users_and_replaces_only_a_given_timezone(
         new = await uow.rule_state.lock_profile("ana", "")
         zoned = await uow.rule_state.lock_profile("bo", "Europe/Berlin")
         await uow.commit()
-    assert new == Profile("ana")
-    assert zoned == Profile("bo", "Europe/Berlin")
+    assert new == Profile("ana")  # UTC by default, and not set: check-ins need one
+    assert new.stored_timezone == ""
+    assert zoned == Profile("bo").with_timezone("Europe/Berlin")
 
     async with uow:
         kept = await uow.rule_state.lock_profile("bo", "")
@@ -190,7 +191,9 @@ async def test_lock_profile_creates_users_and_replaces_only_a_given_timezone(
 
     async with uow:
         assert kept.timezone == "Europe/Berlin"
-        assert await uow.rule_state.get_profile("ana") == Profile("ana", "Asia/Tokyo", (), 120, 2)
+        assert await uow.rule_state.get_profile("ana") == Profile(
+            "ana", "Asia/Tokyo", (), 120, 2, timezone_set=True
+        )
         assert await uow.rule_state.get_profile("nobody") is None
         profiles = await uow.rule_state.profiles(["cy", "bo", "nobody"])
         assert profiles == {"cy": Profile("cy", "UTC", ("vip", "beta"), 7, 1), "bo": kept}

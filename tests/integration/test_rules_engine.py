@@ -347,8 +347,26 @@ async def test_segments_levels_and_prerequisites_decide_who_takes_part(app: App)
     views = {
         v.task.task_id: v for v in await player.list_tasks("bob", uow=app.uow(), rules=app.rules)
     }
-    assert views["vip-buy"].blocked == "requires one of the segments vip"
-    assert views["regular-buy"].blocked == "requires level 2, user is level 1"
+    assert sorted(views) == ["welcome"]  # outside the audience of the others: not listed
+    explained = await insight.explain_progress(
+        "bob", DefinitionKind.TASK, "regular-buy", uow=app.uow(), rules=app.rules
+    )
+    assert explained.reason == "requires level 2, user is level 1"
+
+
+async def test_a_user_who_left_the_audience_still_sees_rewards_to_claim(app: App) -> None:
+    await _define(app, _task("vip-buy", segments=("vip",), auto_claim=False))
+    await player.set_segments("ana", ["vip"], uow=app.uow(), clock=app.clock)
+    await _track(app, "ana", "b1")
+    await player.set_segments("ana", [], uow=app.uow(), clock=app.clock)
+
+    (view,) = await player.list_tasks("ana", uow=app.uow(), rules=app.rules)
+
+    assert (view.task.task_id, view.claimable, view.blocked) == (
+        "vip-buy",
+        1,
+        "no longer open to this user",
+    )
 
 
 async def test_timezones_apply_from_their_event_on_and_repeats_change_nothing(

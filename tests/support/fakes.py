@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Self
 
 from service.app.audit import Actor, AuditEntry, AuditFilter, Change
-from service.app.board_ports import BoardRepository, ScoreRepository
+from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.catalog import Catalog
 from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
@@ -79,7 +79,7 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def add(self, grants: Sequence[Grant]) -> None:
+    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
         for grant in grants:
             self.store.outbox.setdefault(grant.idempotency_key, grant)
 
@@ -136,6 +136,10 @@ class FakeUnitOfWork:
     @property
     def scores(self) -> ScoreRepository:
         raise AssertionError("check-in handlers never read scores")
+
+    @property
+    def exclusions(self) -> ExclusionRepository:
+        raise AssertionError("check-in handlers never read board exclusions")
 
     @property
     def privacy(self) -> PrivacyRepository:

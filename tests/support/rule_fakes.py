@@ -104,7 +104,7 @@ class FakeRuleState:
     async def lock_profile(self, user_id: str, timezone: str) -> Profile:
         profile = self.store.profiles.get(user_id, Profile(user_id))
         if timezone:
-            profile = replace(profile, timezone=timezone)
+            profile = profile.with_timezone(timezone)
         self.store.profiles[user_id] = profile
         return profile
 
@@ -118,7 +118,7 @@ class FakeRuleState:
         for p in profiles:
             stored = self.store.profiles[p.user_id]
             self.store.profiles[p.user_id] = replace(
-                stored, timezone=p.timezone, xp=p.xp, level=p.level
+                stored, timezone=p.timezone, timezone_set=p.timezone_set, xp=p.xp, level=p.level
             )
 
     async def save_profile(self, profile: Profile) -> None:

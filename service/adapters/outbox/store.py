@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from service.adapters.outbox.rows import COLUMNS, IN_FLIGHT, grant_from_row
 from service.adapters.postgres import codec
 from service.adapters.postgres.audit_repository import PostgresAudit
-from service.adapters.postgres.tables import check_in_programs, check_ins, grant_outbox
+from service.adapters.postgres.tables import check_in_programs, grant_outbox
 from service.app.audit import Actor, Change
 from service.app.grant_ports import CheckInCause, DeadSelection, GrantDetail, GrantFilter
 from service.domain.grant_delivery import (
@@ -78,14 +78,14 @@ class PostgresGrantStore:
         return [grant_from_row(row) for row in rows]
 
     async def get(self, grant_id: str) -> GrantDetail | None:
-        stmt = sa.select(*COLUMNS).where(_t.idempotency_key == grant_id)
+        stmt = sa.select(*COLUMNS, _t.cause_check_in).where(_t.idempotency_key == grant_id)
         async with self._engine.connect() as conn, conn.begin():
             row = (await conn.execute(stmt)).mappings().one_or_none()
             if row is None:
                 return None
             grant = grant_from_row(row)
             day = check_in_cause_day(grant.grant)
-            cause = await _check_in_cause(conn, grant, day) if day else None
+            cause = await _check_in_cause(conn, grant, row["cause_check_in"]) if day else None
         return GrantDetail(grant, cause)
 
     async def retry_dead(
@@ -134,13 +134,15 @@ class PostgresGrantStore:
         )
 
 
-async def _check_in_cause(conn: AsyncConnection, grant: OutboxGrant, day: dt.date) -> CheckInCause:
-    user_id, version = grant.grant.user_id, grant.grant.definition_version
-    record_stmt = sa.select(check_ins).where(check_ins.c.user_id == user_id, check_ins.c.day == day)
-    record = (await conn.execute(record_stmt)).mappings().one_or_none()
+async def _check_in_cause(
+    conn: AsyncConnection, grant: OutboxGrant, record: Any | None
+) -> CheckInCause:
+    """The check-in as it stood when the grant was decided (stored with the grant), and the
+    program version it followed (versions never change)."""
+    version = grant.grant.definition_version
     program_stmt = sa.select(check_in_programs).where(check_in_programs.c.version == version)
     program = (await conn.execute(program_stmt)).mappings().one_or_none()
     return CheckInCause(
-        codec.day_from_row(record) if record else None,
+        codec.day_from_json(record) if record else None,
         codec.program_from_row(program) if program else None,
     )

@@ -164,6 +164,16 @@ _ROWS = """
     select member_id, score, reached_at_ms, revision from board_scores
     where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
 """
+_PERIODS = """
+    select k.period_id, exists (
+        select from board_periods p where p.board_id = k.board_id
+        and p.partition = k.partition and p.period_id = k.period_id and not p.rookie
+    ) as final
+    from board_period_keys k
+    where k.board_id = $1 and k.partition = $2 and not k.rookie
+      and ($3::text is null or k.period_id < $3::text)
+    order by k.period_id desc limit $4
+"""
 _SET_METADATA = sa.text("""
     insert into board_members (board_id, member_id, first_seen_at, display_name, avatar_url)
     values (:board_id, :member_id, :at, :display_name, :avatar_url)
@@ -359,6 +369,12 @@ class PostgresScores:
         )
         rows = await self._conn.execute(stmt)
         return [BoardKey(board_id, r.partition, period_id, r.rookie) for r in rows]
+
+    async def periods(
+        self, board_id: str, partition: str, below: str | None, limit: int
+    ) -> list[tuple[str, bool]]:
+        rows = await self._driver.fetch(_PERIODS, board_id, partition, below, limit)
+        return [(r["period_id"], r["final"]) for r in rows]
 
     async def queue_repair(self, rows: Sequence[ScoreRow]) -> None:
         stmt = insert(board_repairs).on_conflict_do_nothing()

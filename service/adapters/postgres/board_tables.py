@@ -106,3 +106,12 @@ board_repairs = sa.Table(
     sa.Column("member_id", sa.String(128), primary_key=True),
     sa.Column("queued_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
 )
+
+# Members kept off every board (ExcludeMember) until reinstated: their scores are refused.
+board_exclusions = sa.Table(
+    "board_exclusions",
+    metadata,
+    sa.Column("member_id", sa.String(128), primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("excluded_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -69,3 +71,23 @@ def day_to_row(record: DayRecord) -> dict[str, Any]:
 
 def day_from_row(row: Mapping[Any, Any]) -> DayRecord:
     return DayRecord(**{**row, "status": DayStatus(row["status"])})
+
+
+def day_to_json(record: DayRecord) -> str:
+    """The day record as a JSON document: dates and instants in ISO 8601."""
+    return json.dumps({k: _iso(v) for k, v in day_to_row(record).items()}, sort_keys=True)
+
+
+def day_from_json(document: str | Mapping[str, Any]) -> DayRecord:
+    doc = json.loads(document) if isinstance(document, str) else document
+    return DayRecord(
+        user_id=doc["user_id"], day=dt.date.fromisoformat(doc["day"]),
+        status=DayStatus(doc["status"]), at=dt.datetime.fromisoformat(doc["at"]),
+        timezone=doc["timezone"], cycle_day=int(doc["cycle_day"]), streak=int(doc["streak"]),
+        streak_started_on=dt.date.fromisoformat(doc["streak_started_on"]),
+        program_version=int(doc["program_version"]),
+    )  # fmt: skip
+
+
+def _iso(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.date) else value

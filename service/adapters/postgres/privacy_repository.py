@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.postgres.audit_tables import audit_entries
 from service.adapters.postgres.board_tables import (
+    board_exclusions,
     board_members,
     board_repairs,
     board_scores,
@@ -47,6 +48,7 @@ USER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (score_ledger, "member_id"),
     (board_standings, "member_id"),
     (board_repairs, "member_id"),
+    (board_exclusions, "member_id"),
 )
 # Kept rather than deleted: grants (pseudonymised, see erase) and the repairs that finish the
 # erasure in Redis.
@@ -141,6 +143,8 @@ class PostgresPrivacy:
                 user_id=pseudonym,
                 idempotency_key=sa.literal(pseudonym + ":") + sa.cast(t.id, sa.Text),
                 cause_ref=pseudonym,
+                # The check-in behind the grant goes with the user's check-ins.
+                cause_check_in=None,
             )
             .returning(t.status)
         )

@@ -128,7 +128,7 @@ class PostgresPrograms:
 
 _GRANT_FIELDS = (
     "idempotency_key", "user_id", "kind", "amount", "item_code", "reason", "cause_kind",
-    "cause_ref", "definition_version",
+    "cause_ref", "definition_version", "cause_check_in",
 )  # fmt: skip
 _ADD_GRANT = f"""
     insert into grant_outbox ({", ".join(_GRANT_FIELDS)})
@@ -137,10 +137,10 @@ _ADD_GRANT = f"""
 """
 
 
-def _grant_args(g: Grant) -> tuple[object, ...]:
+def _grant_args(g: Grant, check_in: str | None) -> tuple[object, ...]:
     return (
         g.idempotency_key, g.user_id, str(g.reward.kind), g.reward.amount, g.reward.item_code,
-        g.reason, g.cause_kind, g.cause_ref, g.definition_version,
+        g.reason, g.cause_kind, g.cause_ref, g.definition_version, check_in,
     )  # fmt: skip
 
 
@@ -150,8 +150,9 @@ class PostgresOutbox:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
 
-    async def add(self, grants: Sequence[Grant]) -> None:
+    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
+        cause = codec.day_to_json(check_in) if check_in else None
         if len(grants) == 1:
-            await self._driver.execute(_ADD_GRANT, *_grant_args(grants[0]))
+            await self._driver.execute(_ADD_GRANT, *_grant_args(grants[0], cause))
         elif grants:
-            await self._driver.executemany(_ADD_GRANT, [_grant_args(g) for g in grants])
+            await self._driver.executemany(_ADD_GRANT, [_grant_args(g, cause) for g in grants])

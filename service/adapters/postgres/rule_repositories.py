@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from service.adapters.postgres import rule_codec
 from service.adapters.postgres.driver import Driver, Row
@@ -20,7 +22,7 @@ from service.domain.rules.state import (
 # Prebuilt SQL run on the driver, which prepares each text once per connection.
 _PROFILE_COLUMNS = "user_id, timezone, segments, xp, level"
 # The upsert takes the rows' locks, in user order, and returns them in one round trip, also
-# for new users. An empty timezone keeps the stored one.
+# for new users. An empty timezone keeps the stored one; stored empty, none was ever set.
 _LOCK_PROFILES = f"""
     with wanted as (
         select user_id, nullif(timezone, '') as timezone
@@ -54,9 +56,10 @@ _SAVE_PROGRESS = """
 _LOAD = """
     select
         u.user_id,
-        array(select row(task_id, version, window_id, progress, tiers_reached, completions)
+        array(select row(task_id, version, window_id, progress, tiers_reached, completions,
+                         distinct_values::text)
               from task_states as t where t.user_id = u.user_id) as tasks,
-        array(select row(badge_id, version, progress, tier, earned_at)
+        array(select row(badge_id, version, progress, tier, earned_at, distinct_values::text)
               from badge_states as b where b.user_id = u.user_id) as badges,
         array(select row(key, window_id, amount)
               from rule_counters as c where c.user_id = u.user_id) as counters,
@@ -69,10 +72,11 @@ _LOAD = """
 _TASK_COLUMNS = (
     ("user_id", "text"), ("task_id", "text"), ("version", "bigint"), ("window_id", "text"),
     ("progress", "bigint"), ("tiers_reached", "int"), ("completions", "int"),
+    ("distinct_values", "jsonb"),
 )  # fmt: skip
 _BADGE_COLUMNS = (
     ("user_id", "text"), ("badge_id", "text"), ("version", "bigint"), ("progress", "bigint"),
-    ("tier", "int"), ("earned_at", "timestamptz"),
+    ("tier", "int"), ("earned_at", "timestamptz"), ("distinct_values", "jsonb"),
 )  # fmt: skip
 _COUNTER_COLUMNS = (("user_id", "text"), ("key", "text"), ("window_id", "text"),
                     ("amount", "bigint"))  # fmt: skip
@@ -128,11 +132,28 @@ def _arrays(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]
 
 def _task_row(s: TaskState) -> tuple[object, ...]:
     return (s.user_id, s.task_id, s.version, s.window_id, s.progress, s.tiers_reached,
-            s.completions)  # fmt: skip
+            s.completions, json.dumps(s.distinct))  # fmt: skip
 
 
 def _badge_row(s: BadgeState) -> tuple[object, ...]:
-    return (s.user_id, s.badge_id, s.version, s.progress, s.tier, s.earned_at)
+    return (s.user_id, s.badge_id, s.version, s.progress, s.tier, s.earned_at,
+            json.dumps(s.distinct))  # fmt: skip
+
+
+def _values(document: str) -> tuple[str, ...]:
+    return tuple(json.loads(document))
+
+
+def _task_state(user_id: str, record: Any) -> TaskState:
+    task_id, version, window_id, progress, tiers, completions, values = record
+    return TaskState(
+        user_id, task_id, version, window_id, progress, tiers, completions, _values(values)
+    )
+
+
+def _badge_state(user_id: str, record: Any) -> BadgeState:
+    badge_id, version, progress, tier, earned_at, values = record
+    return BadgeState(user_id, badge_id, version, progress, tier, earned_at, _values(values))
 
 
 def _completion_row(c: TaskCompletion) -> tuple[object, ...]:
@@ -152,7 +173,12 @@ def _completion(row: Row) -> TaskCompletion:
 
 
 def _profile(row: Row) -> Profile:
-    return Profile(row["user_id"], row["timezone"], tuple(row["segments"]), row["xp"], row["level"])
+    # An empty timezone column: no call ever set one, so the UTC default applies.
+    timezone = row["timezone"]
+    return Profile(
+        row["user_id"], timezone or _BLANK.timezone, tuple(row["segments"]), row["xp"],
+        row["level"], timezone_set=bool(timezone),
+    )  # fmt: skip
 
 
 def _left(limits: Mapping[str, int], used: Mapping[str, int]) -> dict[str, int]:
@@ -211,8 +237,9 @@ _PROFILES = f"select {_PROFILE_COLUMNS} from rule_profiles where user_id = any($
 _BADGE_HOLDERS = "select badge_id, count(*) as holders from badge_states where tier > 0 group by 1"
 _USER_COUNT = "select count(*) as users from rule_profiles"
 _BADGE_STATES = """
-    select user_id, badge_id, version, progress, tier, earned_at from badge_states
-    where user_id = $1
+    select user_id, badge_id, version, progress, tier, earned_at,
+           distinct_values::text as distinct_values
+    from badge_states where user_id = $1
 """
 
 
@@ -227,7 +254,7 @@ class PostgresRuleState:
 
     async def lock_profiles(self, timezones: Mapping[str, str]) -> dict[str, Profile]:
         rows = await self._driver.fetch(
-            _LOCK_PROFILES, list(timezones), list(timezones.values()), _BLANK.timezone,
+            _LOCK_PROFILES, list(timezones), list(timezones.values()), _BLANK.stored_timezone,
             list(_BLANK.segments), _BLANK.xp, _BLANK.level,
         )  # fmt: skip
         return {row["user_id"]: _profile(row) for row in rows}
@@ -239,12 +266,12 @@ class PostgresRuleState:
     async def save_profile(self, profile: Profile) -> None:
         p = profile
         await self._driver.execute(
-            _SAVE_PROFILE, p.user_id, p.timezone, list(p.segments), p.xp, p.level
+            _SAVE_PROFILE, p.user_id, p.stored_timezone, list(p.segments), p.xp, p.level
         )
 
     async def save_progress(self, profiles: Sequence[Profile]) -> None:
         if profiles:
-            rows = [(p.user_id, p.timezone, p.xp, p.level) for p in profiles]
+            rows = [(p.user_id, p.stored_timezone, p.xp, p.level) for p in profiles]
             await self._driver.execute(_SAVE_PROGRESS, *_arrays(rows, 4))
 
     async def load(
@@ -262,8 +289,8 @@ class PostgresRuleState:
             user_id, recent = row["user_id"], dict(row["recent"])
             states[user_id] = UserState(
                 profile=by_id[user_id],
-                tasks={r[0]: TaskState(user_id, *r) for r in row["tasks"]},
-                badges={r[0]: BadgeState(user_id, *r) for r in row["badges"]},
+                tasks={r[0]: _task_state(user_id, r) for r in row["tasks"]},
+                badges={r[0]: _badge_state(user_id, r) for r in row["badges"]},
                 counters={r[0]: Counter(*r) for r in row["counters"]},
                 recent_events={t: recent.get(t, 0) for t in velocity_types},
             )
@@ -337,4 +364,10 @@ class PostgresRuleState:
 
     async def badge_states(self, user_id: str) -> dict[str, BadgeState]:
         rows = await self._driver.fetch(_BADGE_STATES, user_id)
-        return {r["badge_id"]: BadgeState(**dict(r)) for r in rows}
+        return {
+            r["badge_id"]: BadgeState(
+                **{k: v for k, v in r.items() if k != "distinct_values"},
+                distinct=_values(r["distinct_values"]),
+            )
+            for r in rows
+        }

@@ -47,6 +47,8 @@ task_states = sa.Table(
     sa.Column("progress", sa.BigInteger, nullable=False),
     sa.Column("tiers_reached", sa.Integer, nullable=False),
     sa.Column("completions", sa.Integer, nullable=False),
+    # The values a distinct measure counted so far in the current run (a JSON array).
+    sa.Column("distinct_values", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     _updated_at(),
 )
 
@@ -81,6 +83,8 @@ badge_states = sa.Table(
     sa.Column("progress", sa.BigInteger, nullable=False),
     sa.Column("tier", sa.Integer, nullable=False),
     sa.Column("earned_at", sa.DateTime(timezone=True)),
+    # The values a distinct measure counted so far in the current run (a JSON array).
+    sa.Column("distinct_values", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     _updated_at(),
     # Rarity counts holders per badge without reading the users still working on it.
     sa.Index("ix_badge_states_holders", "badge_id", postgresql_where=sa.text("tier > 0")),

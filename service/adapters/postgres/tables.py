@@ -70,6 +70,9 @@ grant_outbox = sa.Table(
     sa.Column("cause_kind", sa.String(32), nullable=False),
     sa.Column("cause_ref", sa.String(512), nullable=False),
     sa.Column("definition_version", sa.BigInteger, nullable=False),
+    # For check-in causes: the check-in as it stood when the grant was decided (a make-up
+    # renumbers the streak of later days; a grant's cause never changes).
+    sa.Column("cause_check_in", JSONB),
     sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.Text),

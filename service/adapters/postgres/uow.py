@@ -13,6 +13,7 @@ from service.adapters.postgres.board_repositories import PostgresBoards, Postgre
 from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.event_repository import PostgresEvents
+from service.adapters.postgres.exclusion_repository import PostgresExclusions
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
@@ -43,6 +44,7 @@ class PostgresUnitOfWork:
     outbox: PostgresOutbox
     boards: PostgresBoards
     scores: PostgresScores
+    exclusions: PostgresExclusions
     definitions: PostgresDefinitions
     rule_state: PostgresRuleState
     events: PostgresEvents
@@ -71,6 +73,7 @@ class PostgresUnitOfWork:
         self.outbox = PostgresOutbox(driver)
         self.boards = PostgresBoards(conn)
         self.scores = PostgresScores(conn, driver)
+        self.exclusions = PostgresExclusions(driver)
         self.definitions = PostgresDefinitions(driver)
         self.rule_state = PostgresRuleState(driver)
         self.events = PostgresEvents(driver)

@@ -32,6 +32,28 @@ from service.domain.validation import check_id
 class Measure(enum.StrEnum):
     COUNT = "count"
     SUM = "sum"
+    # Different values of one attribute ("10 different friends").
+    DISTINCT = "distinct"
+
+
+# The most distinct values a target may ask for: the values seen are kept (exactly) until
+# the target is reached, so this bounds what one user's progress holds.
+MAX_DISTINCT_TARGET = 1000
+MAX_ATTRIBUTE_NAME = 64
+
+
+def check_distinct(field: str, attribute: str, distinct: bool, last_target: int) -> None:
+    """A distinct measure names the attribute whose values it counts, up to a bound."""
+    if not distinct:
+        if attribute:
+            raise InvalidArgument(field, "must be empty unless distinct values are counted")
+        return
+    if not 0 < len(attribute) <= MAX_ATTRIBUTE_NAME or not attribute.isprintable():
+        raise InvalidArgument(field, f"must be 1 to {MAX_ATTRIBUTE_NAME} printable characters")
+    if last_target > MAX_DISTINCT_TARGET:
+        raise InvalidArgument(
+            field, f"counts at most {MAX_DISTINCT_TARGET} distinct values: lower the last tier"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +76,8 @@ class TaskDefinition:
     event_type: str
     tiers: tuple[TaskTier, ...]
     measure: Measure = Measure.COUNT
+    # The attribute whose different values a distinct measure counts.
+    distinct_attribute: str = ""
     conditions: tuple[Condition, ...] = ()
     cadence: Cadence = Cadence.ONCE
     week_start: int = 1
@@ -98,6 +122,8 @@ class TaskDefinition:
             check_rewards(f"tiers[{index}].rewards", tier.rewards)
             if tier.badge_id:
                 check_definition_id(f"tiers[{index}].badge_id", tier.badge_id)
+        distinct = self.measure is Measure.DISTINCT
+        check_distinct("distinct_attribute", self.distinct_attribute, distinct, previous)
         check_week_start(self.week_start)
         check_weekdays("active_weekdays", self.active_weekdays)
         check_dates(self.starts_on, self.ends_on, required=self.cadence is Cadence.DATE_RANGE)
@@ -116,10 +142,17 @@ class TaskDefinition:
 class CriterionKind(enum.StrEnum):
     EVENT_COUNT = "event_count"
     EVENT_SUM = "event_sum"
+    # Different values of one attribute over matching events.
+    EVENT_DISTINCT = "event_distinct"
     TASK_COMPLETIONS = "task_completions"
     STREAK_LENGTH = "streak_length"
     LEVEL_REACHED = "level_reached"
     BOARD_RANK = "board_rank"
+
+
+_ON_EVENTS = frozenset(
+    {CriterionKind.EVENT_COUNT, CriterionKind.EVENT_SUM, CriterionKind.EVENT_DISTINCT}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +164,11 @@ class BadgeCriterion:
     conditions: tuple[Condition, ...] = ()
     task_id: str = ""
     board_id: str = ""
+    # The attribute whose different values an event_distinct badge counts.
+    distinct_attribute: str = ""
 
     def validate(self) -> None:
-        on_events = self.kind in (CriterionKind.EVENT_COUNT, CriterionKind.EVENT_SUM)
+        on_events = self.kind in _ON_EVENTS
         if on_events:
             check_event_type("criterion.event_type", self.event_type)
             validate_conditions("criterion.conditions", self.conditions)
@@ -209,6 +244,10 @@ class BadgeDefinition:
                 )
             previous = tier.threshold
             check_rewards(f"tiers[{index}].rewards", tier.rewards)
+        check_distinct(
+            "criterion.distinct_attribute", self.criterion.distinct_attribute,
+            self.criterion.kind is CriterionKind.EVENT_DISTINCT, previous or 0,
+        )  # fmt: skip
         starts, ends = self.available_from, self.available_until
         if starts and ends and ends <= starts:
             raise InvalidArgument("available_until", "must be after available_from")

@@ -21,6 +21,7 @@ from service.domain.rules.levels import level_for, levels_between
 from service.domain.rules.limits import saturated
 from service.domain.rules.ruleset import RuleSet
 from service.domain.rules.state import (
+    BadgeState,
     BadgeUnlock,
     Counter,
     Effects,
@@ -178,6 +179,8 @@ def _progress_task(
     run: _Evaluation, task: TaskDefinition, event: Event, ctx: boosts.BoostContext
 ) -> None:
     step = advance(task, run.tasks.get(task.task_id), event, run.profile.timezone)
+    if step is None:
+        return
     run.tasks[task.task_id] = step.state
     run.changed["tasks"].add(task.task_id)
     run.task_changes.append(step.change)
@@ -210,9 +213,31 @@ def _progress_badge(run: _Evaluation, badge: BadgeDefinition, event: Event) -> N
     criterion = badge.criterion
     if not all_hold(criterion.conditions, event.value, event.attributes):
         return
-    step = 1 if criterion.kind is CriterionKind.EVENT_COUNT else max(event.value, 0)
     held = run.badges.get(badge.badge_id)
+    if criterion.kind is CriterionKind.EVENT_DISTINCT:
+        _progress_distinct_badge(run, badge, held or blank(badge, run.profile.user_id), event)
+        return
+    step = 1 if criterion.kind is CriterionKind.EVENT_COUNT else max(event.value, 0)
     run.move_badge(badge, saturated((held.progress if held else 0) + step), event.occurred_at)
+
+
+def _progress_distinct_badge(
+    run: _Evaluation, badge: BadgeDefinition, held: BadgeState, event: Event
+) -> None:
+    """Count a value not seen before; the values are kept until the last tier is earned
+    (and never more than its threshold), so the state stays bounded."""
+    value = event.attributes.get(badge.criterion.distinct_attribute)
+    last = badge.tiers[-1].threshold
+    full = len(held.distinct) >= last or held.tier == len(badge.tiers)
+    if value is None or value in held.distinct or full or not badge.available(event.occurred_at):
+        return
+    seen = tuple(sorted((*held.distinct, value)))
+    run.move_badge(badge, len(seen), event.occurred_at)
+    moved = run.badges.get(badge.badge_id, held)
+    run.badges[badge.badge_id] = replace(
+        moved, distinct=() if moved.tier == len(badge.tiers) else seen
+    )
+    run.changed["badges"].add(badge.badge_id)
 
 
 def evaluate_event(

@@ -72,6 +72,14 @@ class RuleSet:
             limits=limits or Limits(),
         )
 
+    def uses(self, event_type: str) -> bool:
+        """Whether a live task, badge or velocity cap takes events of the type."""
+        return (
+            event_type in self.tasks_by_event
+            or event_type in self.badges_by_event
+            or event_type in self.velocity_types
+        )
+
     def limits_for(self, event_types: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:
         """The limited badges (id -> supply) and budgets (id -> limit) that events of these
         types may consume: the rows a transaction locks before evaluating them."""

@@ -22,10 +22,22 @@ class Event:
 @dataclass(frozen=True, slots=True)
 class Profile:
     user_id: str
+    # The user's one IANA timezone, used by every feature; UTC until a call sets one.
     timezone: str = "UTC"
     segments: tuple[str, ...] = ()
     xp: int = 0
     level: int = 1
+    # Whether a call ever set the timezone (else it is the UTC default, and check-ins that
+    # pass none are refused).
+    timezone_set: bool = False
+
+    def with_timezone(self, timezone: str) -> Profile:
+        return replace(self, timezone=timezone, timezone_set=True)
+
+    @property
+    def stored_timezone(self) -> str:
+        """The timezone a call set, or "" when none ever did."""
+        return self.timezone if self.timezone_set else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +53,8 @@ class TaskState:
     tiers_reached: int = 0
     # Runs completed over the task's life.
     completions: int = 0
+    # A distinct task's values counted in the current run, sorted; empty once it ends.
+    distinct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +92,8 @@ class BadgeState:
     # Tiers earned, 0 while locked.
     tier: int = 0
     earned_at: dt.datetime | None = None
+    # A distinct badge's values counted, sorted; empty once its last tier is earned.
+    distinct: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +196,8 @@ class Effects:
     grants: tuple[Grant, ...] = ()
     # Why the event was not applied ("cap:daily-points"); empty when it was.
     rejected: str = ""
+    # What an applied event did not do that its sender may not expect ("not scored on ...").
+    notices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,6 +45,13 @@ def blocker(
     )
 
 
+def takes_part(task: TaskDefinition, profile: Profile) -> bool:
+    """Whether the user is in the task's rollout and audience: who a player's list shows."""
+    return in_rollout(task.task_id, profile.user_id, task.rollout_percent) and not audience_gap(
+        task.min_level, task.segments, profile
+    )
+
+
 def _audience_blocker(
     task: TaskDefinition, profile: Profile, tasks: Mapping[str, TaskState]
 ) -> str:
@@ -96,15 +103,29 @@ class Advance:
     reached: tuple[tuple[int, int], ...]
 
 
-def advance(task: TaskDefinition, state: TaskState | None, event: Event, timezone: str) -> Advance:
+def distinct_values(task: TaskDefinition, state: TaskState, event: Event) -> tuple[str, ...] | None:
+    """A distinct task's values once the event counted, or None when it does not count:
+    the attribute is missing, or its value was counted before in this run."""
+    value = event.attributes.get(task.distinct_attribute)
+    if value is None or value in state.distinct:
+        return None
+    return tuple(sorted((*state.distinct, value)))
+
+
+def advance(
+    task: TaskDefinition, state: TaskState | None, event: Event, timezone: str
+) -> Advance | None:
     """Add the event to the task's progress in the event's window; the caller checked
-    blocker() and the conditions."""
+    blocker() and the conditions. None when a distinct task has counted its value before."""
     window = task_window(task, event.occurred_at, timezone)
     current = in_window(task, state, window) or TaskState(
         event.user_id, task.task_id, task.version, window.window_id,
         completions=state.completions if state else 0,
     )  # fmt: skip
-    step = 1 if task.measure is Measure.COUNT else max(event.value, 0)
+    distinct = distinct_values(task, current, event) if task.measure is Measure.DISTINCT else ()
+    if distinct is None:
+        return None
+    step = 1 if task.measure is not Measure.SUM else max(event.value, 0)
     progress, tiers, completions = (
         saturated(current.progress + step),
         current.tiers_reached,
@@ -115,14 +136,14 @@ def advance(task: TaskDefinition, state: TaskState | None, event: Event, timezon
         tiers += 1
         reached.append((completions + 1, tiers))
         if tiers == len(task.tiers):
-            completions += 1
+            completions, distinct = completions + 1, ()  # the run is over: values go
             limit = task.max_completions
             if task.repeatable and (not limit or completions < limit):
                 progress, tiers = 0, 0  # a repeatable task starts over
             break
     new = replace(
         current, version=task.version, progress=progress, tiers_reached=tiers,
-        completions=completions,
+        completions=completions, distinct=distinct,
     )  # fmt: skip
     target = task.tiers[min(tiers, len(task.tiers) - 1)].target
     change = TaskChange(

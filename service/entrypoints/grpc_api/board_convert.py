@@ -16,7 +16,12 @@ from service.domain.boards import (
     TiePolicy,
 )
 from service.domain.errors import InvalidArgument
-from service.entrypoints.grpc_api.convert import instant_from_pb, reward_to_pb, rewards_from_pb
+from service.entrypoints.grpc_api.convert import (
+    instant_from_pb,
+    instant_to_pb,
+    reward_to_pb,
+    rewards_from_pb,
+)
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
 from service.protobuf_time import timestamp
 
@@ -132,3 +137,13 @@ def entry_to_pb(entry: lb.Entry) -> pb.Entry:
 
 def entries_to_pb(entries: Iterable[lb.Entry]) -> list[pb.Entry]:
     return [entry_to_pb(entry) for entry in entries]
+
+
+def period_to_pb(period: lb.Period, final: bool, current: bool) -> pb.BoardPeriod:
+    return pb.BoardPeriod(
+        period_id=period.period_id,
+        start=instant_to_pb(period.start),
+        end=instant_to_pb(period.end),
+        final=final,
+        current=current,
+    )

@@ -76,7 +76,8 @@ CADENCES = EnumTable(
         Cadence.DATE_RANGE: pb.CADENCE_DATE_RANGE,
     }
 )
-_MEASURES = EnumTable({Measure.COUNT: pb.MEASURE_COUNT, Measure.SUM: pb.MEASURE_SUM})
+_MEASURES = EnumTable({Measure.COUNT: pb.MEASURE_COUNT, Measure.SUM: pb.MEASURE_SUM,
+                       Measure.DISTINCT: pb.MEASURE_DISTINCT})  # fmt: skip
 _OPS = EnumTable(
     {
         Op.EQ: pb.CONDITION_OP_EQ,
@@ -94,6 +95,7 @@ _CRITERIA = EnumTable(
     {
         CriterionKind.EVENT_COUNT: pb.CRITERION_KIND_EVENT_COUNT,
         CriterionKind.EVENT_SUM: pb.CRITERION_KIND_EVENT_SUM,
+        CriterionKind.EVENT_DISTINCT: pb.CRITERION_KIND_EVENT_DISTINCT,
         CriterionKind.TASK_COMPLETIONS: pb.CRITERION_KIND_TASK_COMPLETIONS,
         CriterionKind.STREAK_LENGTH: pb.CRITERION_KIND_STREAK_LENGTH,
         CriterionKind.LEVEL_REACHED: pb.CRITERION_KIND_LEVEL_REACHED,
@@ -153,6 +155,7 @@ def task_from_pb(m: pb.TaskDefinition, field: str) -> TaskDefinition:
             for i, t in enumerate(m.tiers)
         ),
         measure=_MEASURES.from_pb(m.measure, f"{field}.measure", _TASK.measure),
+        distinct_attribute=m.distinct_attribute,
         conditions=conditions_from_pb(m.conditions, f"{field}.conditions"),
         cadence=CADENCES.from_pb(m.cadence, f"{field}.cadence", _TASK.cadence),
         week_start=m.week_start or _TASK.week_start,
@@ -184,6 +187,7 @@ def task_to_pb(task: TaskDefinition) -> pb.TaskDefinition:
             for t in task.tiers
         ],
         measure=_MEASURES.to_pb(task.measure),
+        distinct_attribute=task.distinct_attribute,
         conditions=conditions_to_pb(task.conditions),
         cadence=CADENCES.to_pb(task.cadence),
         week_start=task.week_start,
@@ -210,6 +214,7 @@ def _criterion_from_pb(m: pb.BadgeCriterion, field: str) -> BadgeCriterion:
         conditions=conditions_from_pb(m.conditions, f"{field}.conditions"),
         task_id=m.task_id,
         board_id=m.board_id,
+        distinct_attribute=m.distinct_attribute,
     )
 
 
@@ -242,6 +247,7 @@ def badge_to_pb(badge: BadgeDefinition) -> pb.BadgeDefinition:
             conditions=conditions_to_pb(criterion.conditions),
             task_id=criterion.task_id,
             board_id=criterion.board_id,
+            distinct_attribute=criterion.distinct_attribute,
         ),
         tiers=[
             pb.BadgeTier(

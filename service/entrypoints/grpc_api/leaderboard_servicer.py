@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import leaderboard as lb
-from service.app import board_periods, board_reads, boards, scores
+from service.app import board_exclusions, board_periods, board_reads, boards, period_list, scores
 from service.bootstrap import App
 from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
@@ -104,6 +104,18 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
         )  # fmt: skip
         return pb.SetMemberMetadataResponse()
 
+    async def ListPeriods(
+        self, request: pb.ListPeriodsRequest, context: Context
+    ) -> pb.ListPeriodsResponse:
+        page = await period_list.list_periods(
+            request.board_id, request.partition, request.page_size, request.page_token,
+            uow=self._app.reader(), boards=self._app.boards, tokens=self._app.page_tokens,
+        )  # fmt: skip
+        return pb.ListPeriodsResponse(
+            periods=[convert.period_to_pb(p.period, p.final, p.current) for p in page.periods],
+            next_page_token=page.next_page_token,
+        )
+
 
 class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
     """Board definitions and period operations for game ops."""
@@ -164,3 +176,21 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
             actor=current_actor(),
         )  # fmt: skip
         return pb.RemoveMemberResponse(removed=removed)
+
+    async def ExcludeMember(
+        self, request: pb.ExcludeMemberRequest, context: Context
+    ) -> pb.ExcludeMemberResponse:
+        done = await board_exclusions.exclude_member(
+            request.member_id, request.reason, uow=self._app.uow(), boards=self._app.boards,
+            actor=current_actor(),
+        )  # fmt: skip
+        return pb.ExcludeMemberResponse(excluded=done.excluded, periods=len(done.removed_from))
+
+    async def ReinstateMember(
+        self, request: pb.ReinstateMemberRequest, context: Context
+    ) -> pb.ReinstateMemberResponse:
+        reinstated = await board_exclusions.reinstate_member(
+            request.member_id, uow=self._app.uow(), boards=self._app.boards,
+            actor=current_actor(),
+        )  # fmt: skip
+        return pb.ReinstateMemberResponse(reinstated=reinstated)

@@ -108,6 +108,7 @@ def tracked_to_pb(tracked: Tracked) -> events_pb.EventEffects:
         level_ups=[_level_up_to_pb(u) for u in effects.level_ups],
         board_ids=effects.board_submissions,
         grants=[grant_to_pb(g) for g in effects.grants],
+        notices=effects.notices,
     )
 
 

@@ -129,7 +129,9 @@ class Streak(_message.Message):
     """Latest checked-in day, YYYY-MM-DD; empty before the first check-in."""
     checked_in_today: _builtins.bool
     timezone: _builtins.str
-    """The user's stored IANA timezone."""
+    """The user's stored IANA timezone (one per user, shared with tasks, badges and boosts);
+    empty while no call has set one.
+    """
     def __init__(
         self,
         *,
@@ -160,9 +162,11 @@ class CheckInRequest(_message.Message):
     """1 to 128 characters."""
     timezone: _builtins.str
     """IANA timezone, e.g. "Europe/Berlin", the local day is computed in. Optional when
-    the user has a stored timezone. It becomes the stored timezone when this call records
-    a check-in; a repeat on a day already checked in (already_checked_in = true) keeps the
-    stored one, since that day belongs to the timezone it was checked in under.
+    the user has a stored timezone: the user's one timezone, which a check-in that
+    records a day or an event (TrackEventRequest.timezone) set last. It becomes the stored
+    timezone when this call records a check-in; a repeat on a day already checked in
+    (already_checked_in = true) keeps the stored one, since that day belongs to the
+    timezone it was checked in under.
     """
     def __init__(
         self,
@@ -228,8 +232,8 @@ class MakeUpCheckInRequest(_message.Message):
     day: _builtins.str
     """The missed local day to make up, YYYY-MM-DD."""
     timezone: _builtins.str
-    """Optional IANA timezone the make-up window is computed in; defaults to the stored
-    one. A make-up never changes the stored timezone.
+    """Optional IANA timezone the make-up window is computed in; defaults to the user's
+    stored one. A make-up never changes the stored timezone.
     """
     def __init__(
         self,

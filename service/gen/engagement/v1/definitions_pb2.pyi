@@ -92,6 +92,12 @@ class _MeasureEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Measure.Value
     """Each matching event adds 1."""
     MEASURE_SUM: _Measure.ValueType  # 2
     """Each matching event adds its value."""
+    MEASURE_DISTINCT: _Measure.ValueType  # 3
+    """Each matching event whose distinct_attribute holds a value not counted before in the
+    run adds 1 ("invite 10 different friends"); an event without the attribute adds
+    nothing. The values are kept, exactly, until the run's last tier: the last target is
+    at most 1000.
+    """
 
 class Measure(_Measure, metaclass=_MeasureEnumTypeWrapper):
     """How matching events advance a task."""
@@ -101,6 +107,12 @@ MEASURE_COUNT: Measure.ValueType  # 1
 """Each matching event adds 1."""
 MEASURE_SUM: Measure.ValueType  # 2
 """Each matching event adds its value."""
+MEASURE_DISTINCT: Measure.ValueType  # 3
+"""Each matching event whose distinct_attribute holds a value not counted before in the
+run adds 1 ("invite 10 different friends"); an event without the attribute adds
+nothing. The values are kept, exactly, until the run's last tier: the last target is
+at most 1000.
+"""
 Global___Measure: _TypeAlias = Measure  # noqa: Y015
 
 class _ConditionOp:
@@ -154,6 +166,11 @@ class _CriterionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Criteri
     """Matching events of event_type, counted."""
     CRITERION_KIND_EVENT_SUM: _CriterionKind.ValueType  # 2
     """The values of matching events of event_type, summed."""
+    CRITERION_KIND_EVENT_DISTINCT: _CriterionKind.ValueType  # 7
+    """The different values of distinct_attribute over matching events of event_type,
+    counted; events without the attribute do not count. The values are kept, exactly,
+    until the last tier is earned: its threshold is at most 1000.
+    """
     CRITERION_KIND_TASK_COMPLETIONS: _CriterionKind.ValueType  # 3
     """Completed runs of the task task_id."""
     CRITERION_KIND_STREAK_LENGTH: _CriterionKind.ValueType  # 4
@@ -171,6 +188,11 @@ CRITERION_KIND_EVENT_COUNT: CriterionKind.ValueType  # 1
 """Matching events of event_type, counted."""
 CRITERION_KIND_EVENT_SUM: CriterionKind.ValueType  # 2
 """The values of matching events of event_type, summed."""
+CRITERION_KIND_EVENT_DISTINCT: CriterionKind.ValueType  # 7
+"""The different values of distinct_attribute over matching events of event_type,
+counted; events without the attribute do not count. The values are kept, exactly,
+until the last tier is earned: its threshold is at most 1000.
+"""
 CRITERION_KIND_TASK_COMPLETIONS: CriterionKind.ValueType  # 3
 """Completed runs of the task task_id."""
 CRITERION_KIND_STREAK_LENGTH: CriterionKind.ValueType  # 4
@@ -288,6 +310,7 @@ class TaskDefinition(_message.Message):
     TIERS_FIELD_NUMBER: _builtins.int
     MEASURE_FIELD_NUMBER: _builtins.int
     CONDITIONS_FIELD_NUMBER: _builtins.int
+    DISTINCT_ATTRIBUTE_FIELD_NUMBER: _builtins.int
     CADENCE_FIELD_NUMBER: _builtins.int
     WEEK_START_FIELD_NUMBER: _builtins.int
     ACTIVE_WEEKDAYS_FIELD_NUMBER: _builtins.int
@@ -313,6 +336,10 @@ class TaskDefinition(_message.Message):
     """The event type that advances the task: 1 to 64 of [a-z0-9_.-]."""
     measure: Global___Measure.ValueType
     """Unspecified means count."""
+    distinct_attribute: _builtins.str
+    """For a distinct measure, the event attribute whose different values count, e.g.
+    "friend" (1 to 64 printable characters); empty otherwise.
+    """
     cadence: Global___Cadence.ValueType
     """Unspecified means once."""
     week_start: _builtins.int
@@ -375,6 +402,7 @@ class TaskDefinition(_message.Message):
         tiers: _abc.Iterable[Global___TaskTier] | None = ...,
         measure: Global___Measure.ValueType = ...,
         conditions: _abc.Iterable[Global___Condition] | None = ...,
+        distinct_attribute: _builtins.str = ...,
         cadence: Global___Cadence.ValueType = ...,
         week_start: _builtins.int = ...,
         active_weekdays: _abc.Iterable[_builtins.int] | None = ...,
@@ -393,7 +421,7 @@ class TaskDefinition(_message.Message):
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "auto_claim", b"auto_claim", "created_at", b"created_at", "rollout_percent", b"rollout_percent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "distinct_attribute", b"distinct_attribute", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__auto_claim: _TypeAlias = _typing.Literal["auto_claim"]  # noqa: Y015
     _WhichOneofArgType__auto_claim: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim"]  # noqa: Y015
@@ -417,17 +445,22 @@ class BadgeCriterion(_message.Message):
     CONDITIONS_FIELD_NUMBER: _builtins.int
     TASK_ID_FIELD_NUMBER: _builtins.int
     BOARD_ID_FIELD_NUMBER: _builtins.int
+    DISTINCT_ATTRIBUTE_FIELD_NUMBER: _builtins.int
     kind: Global___CriterionKind.ValueType
     """Required."""
     event_type: _builtins.str
-    """Required for event_count and event_sum, empty otherwise."""
+    """Required for event_count, event_sum and event_distinct, empty otherwise."""
     task_id: _builtins.str
     """Required for task_completions, empty otherwise."""
     board_id: _builtins.str
     """Required for board_rank, empty otherwise."""
+    distinct_attribute: _builtins.str
+    """Required for event_distinct (the attribute whose values count, 1 to 64 printable
+    characters), empty otherwise.
+    """
     @_builtins.property
     def conditions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Condition]:
-        """Up to 16 conditions for event_count and event_sum, empty otherwise."""
+        """Up to 16 conditions for event_count, event_sum and event_distinct, empty otherwise."""
 
     def __init__(
         self,
@@ -437,10 +470,11 @@ class BadgeCriterion(_message.Message):
         conditions: _abc.Iterable[Global___Condition] | None = ...,
         task_id: _builtins.str = ...,
         board_id: _builtins.str = ...,
+        distinct_attribute: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["board_id", b"board_id", "conditions", b"conditions", "event_type", b"event_type", "kind", b"kind", "task_id", b"task_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["board_id", b"board_id", "conditions", b"conditions", "distinct_attribute", b"distinct_attribute", "event_type", b"event_type", "kind", b"kind", "task_id", b"task_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -26,7 +26,7 @@ from service.gen.engagement.v1 import rewards_pb2 as engagement_dot_v1_dot_rewar
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65ngagement/v1/events.proto\x12\rengagement.v1\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x01\n\x0cTaskProgress\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x11\n\twindow_id\x18\x03 \x01(\t\x12\x10\n\x08progress\x18\x04 \x01(\x03\x12\x0e\n\x06target\x18\x05 \x01(\x03\x12\x15\n\rtiers_reached\x18\x06 \x01(\x05\x12.\n\nwindow_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x02\n\x0eTaskCompletion\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0b\n\x03run\x18\x04 \x01(\x05\x12\x0c\n\x04tier\x18\x05 \x01(\x05\x12\x11\n\twindow_id\x18\x06 \x01(\t\x12&\n\x07rewards\x18\x07 \x03(\x0b\x32\x15.engagement.v1.Reward\x12\x30\n\x0c\x63ompleted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15\x65vent_idempotency_key\x18\t \x01(\t\x12.\n\nclaimed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x0b\x42\x61\x64geUnlock\x12\x10\n\x08\x62\x61\x64ge_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\x05\x12\x11\n\ttier_name\x18\x04 \x01(\t\"&\n\x07LevelUp\x12\r\n\x05level\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xe5\x02\n\x0c\x45ventEffects\x12*\n\x06status\x18\x01 \x01(\x0e\x32\x1a.engagement.v1.EventStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x17\n\x0frejected_reason\x18\x03 \x01(\t\x12\x32\n\rtask_progress\x18\x04 \x03(\x0b\x32\x1b.engagement.v1.TaskProgress\x12\x32\n\x0b\x63ompletions\x18\x05 \x03(\x0b\x32\x1d.engagement.v1.TaskCompletion\x12\x31\n\rbadge_unlocks\x18\x06 \x03(\x0b\x32\x1a.engagement.v1.BadgeUnlock\x12)\n\tlevel_ups\x18\x07 \x03(\x0b\x32\x16.engagement.v1.LevelUp\x12\x11\n\tboard_ids\x18\x08 \x03(\t\x12$\n\x06grants\x18\t \x03(\x0b\x32\x14.engagement.v1.Grant\"\x96\x02\n\x11TrackEventRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x03\x12\x44\n\nattributes\x18\x04 \x03(\x0b\x32\x30.engagement.v1.TrackEventRequest.AttributesEntry\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x10\n\x08timezone\x18\x07 \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x12TrackEventResponse\x12,\n\x07\x65\x66\x66\x65\x63ts\x18\x01 \x01(\x0b\x32\x1b.engagement.v1.EventEffects\"F\n\x12TrackEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .engagement.v1.TrackEventRequest\"C\n\x13TrackEventsResponse\x12,\n\x07\x65\x66\x66\x65\x63ts\x18\x01 \x03(\x0b\x32\x1b.engagement.v1.EventEffects*`\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45VENT_STATUS_APPLIED\x10\x01\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x02\x32\xb7\x01\n\x0c\x45ventService\x12Q\n\nTrackEvent\x12 .engagement.v1.TrackEventRequest\x1a!.engagement.v1.TrackEventResponse\x12T\n\x0bTrackEvents\x12!.engagement.v1.TrackEventsRequest\x1a\".engagement.v1.TrackEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x65ngagement/v1/events.proto\x12\rengagement.v1\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xac\x01\n\x0cTaskProgress\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x11\n\twindow_id\x18\x03 \x01(\t\x12\x10\n\x08progress\x18\x04 \x01(\x03\x12\x0e\n\x06target\x18\x05 \x01(\x03\x12\x15\n\rtiers_reached\x18\x06 \x01(\x05\x12.\n\nwindow_end\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x02\n\x0eTaskCompletion\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0b\n\x03run\x18\x04 \x01(\x05\x12\x0c\n\x04tier\x18\x05 \x01(\x05\x12\x11\n\twindow_id\x18\x06 \x01(\t\x12&\n\x07rewards\x18\x07 \x03(\x0b\x32\x15.engagement.v1.Reward\x12\x30\n\x0c\x63ompleted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15\x65vent_idempotency_key\x18\t \x01(\t\x12.\n\nclaimed_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x0b\x42\x61\x64geUnlock\x12\x10\n\x08\x62\x61\x64ge_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\x05\x12\x11\n\ttier_name\x18\x04 \x01(\t\"&\n\x07LevelUp\x12\r\n\x05level\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xf6\x02\n\x0c\x45ventEffects\x12*\n\x06status\x18\x01 \x01(\x0e\x32\x1a.engagement.v1.EventStatus\x12\x11\n\tduplicate\x18\x02 \x01(\x08\x12\x17\n\x0frejected_reason\x18\x03 \x01(\t\x12\x32\n\rtask_progress\x18\x04 \x03(\x0b\x32\x1b.engagement.v1.TaskProgress\x12\x32\n\x0b\x63ompletions\x18\x05 \x03(\x0b\x32\x1d.engagement.v1.TaskCompletion\x12\x31\n\rbadge_unlocks\x18\x06 \x03(\x0b\x32\x1a.engagement.v1.BadgeUnlock\x12)\n\tlevel_ups\x18\x07 \x03(\x0b\x32\x16.engagement.v1.LevelUp\x12\x11\n\tboard_ids\x18\x08 \x03(\t\x12$\n\x06grants\x18\t \x03(\x0b\x32\x14.engagement.v1.Grant\x12\x0f\n\x07notices\x18\n \x03(\t\"\x96\x02\n\x11TrackEventRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x03\x12\x44\n\nattributes\x18\x04 \x03(\x0b\x32\x30.engagement.v1.TrackEventRequest.AttributesEntry\x12/\n\x0boccurred_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x12\x10\n\x08timezone\x18\x07 \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x12TrackEventResponse\x12,\n\x07\x65\x66\x66\x65\x63ts\x18\x01 \x01(\x0b\x32\x1b.engagement.v1.EventEffects\"F\n\x12TrackEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .engagement.v1.TrackEventRequest\"C\n\x13TrackEventsResponse\x12,\n\x07\x65\x66\x66\x65\x63ts\x18\x01 \x03(\x0b\x32\x1b.engagement.v1.EventEffects*`\n\x0b\x45ventStatus\x12\x1c\n\x18\x45VENT_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45VENT_STATUS_APPLIED\x10\x01\x12\x19\n\x15\x45VENT_STATUS_REJECTED\x10\x02\x32\xb7\x01\n\x0c\x45ventService\x12Q\n\nTrackEvent\x12 .engagement.v1.TrackEventRequest\x1a!.engagement.v1.TrackEventResponse\x12T\n\x0bTrackEvents\x12!.engagement.v1.TrackEventsRequest\x1a\".engagement.v1.TrackEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_EVENTSTATUS']._serialized_start=1540
-  _globals['_EVENTSTATUS']._serialized_end=1636
+  _globals['_EVENTSTATUS']._serialized_start=1557
+  _globals['_EVENTSTATUS']._serialized_end=1653
   _globals['_TASKPROGRESS']._serialized_start=108
   _globals['_TASKPROGRESS']._serialized_end=280
   _globals['_TASKCOMPLETION']._serialized_start=283
@@ -46,17 +46,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LEVELUP']._serialized_start=650
   _globals['_LEVELUP']._serialized_end=688
   _globals['_EVENTEFFECTS']._serialized_start=691
-  _globals['_EVENTEFFECTS']._serialized_end=1048
-  _globals['_TRACKEVENTREQUEST']._serialized_start=1051
-  _globals['_TRACKEVENTREQUEST']._serialized_end=1329
-  _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._serialized_start=1280
-  _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._serialized_end=1329
-  _globals['_TRACKEVENTRESPONSE']._serialized_start=1331
-  _globals['_TRACKEVENTRESPONSE']._serialized_end=1397
-  _globals['_TRACKEVENTSREQUEST']._serialized_start=1399
-  _globals['_TRACKEVENTSREQUEST']._serialized_end=1469
-  _globals['_TRACKEVENTSRESPONSE']._serialized_start=1471
-  _globals['_TRACKEVENTSRESPONSE']._serialized_end=1538
-  _globals['_EVENTSERVICE']._serialized_start=1639
-  _globals['_EVENTSERVICE']._serialized_end=1822
+  _globals['_EVENTEFFECTS']._serialized_end=1065
+  _globals['_TRACKEVENTREQUEST']._serialized_start=1068
+  _globals['_TRACKEVENTREQUEST']._serialized_end=1346
+  _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._serialized_start=1297
+  _globals['_TRACKEVENTREQUEST_ATTRIBUTESENTRY']._serialized_end=1346
+  _globals['_TRACKEVENTRESPONSE']._serialized_start=1348
+  _globals['_TRACKEVENTRESPONSE']._serialized_end=1414
+  _globals['_TRACKEVENTSREQUEST']._serialized_start=1416
+  _globals['_TRACKEVENTSREQUEST']._serialized_end=1486
+  _globals['_TRACKEVENTSRESPONSE']._serialized_start=1488
+  _globals['_TRACKEVENTSRESPONSE']._serialized_end=1555
+  _globals['_EVENTSERVICE']._serialized_start=1656
+  _globals['_EVENTSERVICE']._serialized_end=1839
 # @@protoc_insertion_point(module_scope)

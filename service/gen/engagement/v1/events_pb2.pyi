@@ -223,6 +223,7 @@ class EventEffects(_message.Message):
     LEVEL_UPS_FIELD_NUMBER: _builtins.int
     BOARD_IDS_FIELD_NUMBER: _builtins.int
     GRANTS_FIELD_NUMBER: _builtins.int
+    NOTICES_FIELD_NUMBER: _builtins.int
     status: Global___EventStatus.ValueType
     duplicate: _builtins.bool
     """True when the idempotency key was seen before: these are the stored effects."""
@@ -248,6 +249,16 @@ class EventEffects(_message.Message):
     def grants(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Grant]:
         """Grants decided because of the event."""
 
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """What an applied event did not do that a caller may not expect, each a sentence:
+        "no rule or board uses event type ordr.paid" when no live task, badge, velocity cap or
+        board takes its type (the event is stored and applied all the same), or "not scored on
+        board regional: attribute region missing" for a board it feeds but did not score
+        (a missing or malformed partition attribute, a closed or final period). Empty when
+        there is nothing to say, and for rejected events.
+        """
+
     def __init__(
         self,
         *,
@@ -260,10 +271,11 @@ class EventEffects(_message.Message):
         level_ups: _abc.Iterable[Global___LevelUp] | None = ...,
         board_ids: _abc.Iterable[_builtins.str] | None = ...,
         grants: _abc.Iterable[_rewards_pb2.Grant] | None = ...,
+        notices: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocks", b"badge_unlocks", "board_ids", b"board_ids", "completions", b"completions", "duplicate", b"duplicate", "grants", b"grants", "level_ups", b"level_ups", "rejected_reason", b"rejected_reason", "status", b"status", "task_progress", b"task_progress"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocks", b"badge_unlocks", "board_ids", b"board_ids", "completions", b"completions", "duplicate", b"duplicate", "grants", b"grants", "level_ups", b"level_ups", "notices", b"notices", "rejected_reason", b"rejected_reason", "status", b"status", "task_progress", b"task_progress"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -317,7 +329,9 @@ class TrackEventRequest(_message.Message):
     """
     timezone: _builtins.str
     """The user's IANA timezone, e.g. "Europe/Berlin". Optional; when given, it becomes the
-    user's stored timezone. Local windows follow the stored one (UTC for a new user).
+    user's stored timezone from this event on (one per user: check-ins that pass no
+    timezone use it too), also when the event is rejected by a cap; a duplicate changes
+    nothing. Local windows follow the stored one (UTC while none was ever set).
     """
     @_builtins.property
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:

@@ -227,7 +227,10 @@ class GrantCause(_message.Message):
     definition_version: _builtins.int
     @_builtins.property
     def check_in(self) -> _check_in_pb2.CheckIn:
-        """For check-in causes: the check-in that earned the grant."""
+        """For check-in causes: the check-in that earned the grant, as it stood when the grant
+        was decided (stored with the grant: a later make-up that renumbers the day's streak
+        does not change it). Unset once the user's data was deleted.
+        """
 
     @_builtins.property
     def check_in_program(self) -> _check_in_admin_pb2.CheckInProgram:

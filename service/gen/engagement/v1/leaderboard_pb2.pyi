@@ -270,7 +270,10 @@ class BoardRef(_message.Message):
     rookie: _builtins.bool
     """The rookie companion board."""
     period_id: _builtins.str
-    """Empty for the current period."""
+    """Empty for the current period: the one running now; for a season that has ended, the
+    season (its last period). Before a season starts there is none: FAILED_PRECONDITION
+    "board sprint has no period yet: its season starts at 2026-03-01T00:00:00+00:00".
+    """
     def __init__(
         self,
         *,
@@ -701,6 +704,110 @@ class SetMemberMetadataResponse(_message.Message):
 Global___SetMemberMetadataResponse: _TypeAlias = SetMemberMetadataResponse  # noqa: Y015
 
 @_typing.final
+class BoardPeriod(_message.Message):
+    """One period of a board."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_ID_FIELD_NUMBER: _builtins.int
+    START_FIELD_NUMBER: _builtins.int
+    END_FIELD_NUMBER: _builtins.int
+    FINAL_FIELD_NUMBER: _builtins.int
+    CURRENT_FIELD_NUMBER: _builtins.int
+    period_id: _builtins.str
+    """As BoardRef.period_id takes it, e.g. "d2026-11-22", "w2026-11-16", "m2026-11", "all"."""
+    final: _builtins.bool
+    """Finalised: the standings are snapshotted (GetStandings) and the rewards granted."""
+    current: _builtins.bool
+    """The period the reads name when BoardRef.period_id is empty."""
+    @_builtins.property
+    def start(self) -> _timestamp_pb2.Timestamp:
+        """Unset for an all-time board."""
+
+    @_builtins.property
+    def end(self) -> _timestamp_pb2.Timestamp:
+        """Exclusive; unset for an all-time board."""
+
+    def __init__(
+        self,
+        *,
+        period_id: _builtins.str = ...,
+        start: _timestamp_pb2.Timestamp | None = ...,
+        end: _timestamp_pb2.Timestamp | None = ...,
+        final: _builtins.bool = ...,
+        current: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end", b"end", "start", b"start"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current", b"current", "end", b"end", "final", b"final", "period_id", b"period_id", "start", b"start"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BoardPeriod: _TypeAlias = BoardPeriod  # noqa: Y015
+
+@_typing.final
+class ListPeriodsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOARD_ID_FIELD_NUMBER: _builtins.int
+    PARTITION_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    board_id: _builtins.str
+    """Required."""
+    partition: _builtins.str
+    """As in BoardRef: required exactly when the board is partitioned. Finality is the main
+    board's; its rookie companion has the same periods.
+    """
+    page_size: _builtins.int
+    """1 to 500; 0 means 50."""
+    page_token: _builtins.str
+    """From the previous response; bound to board_id and partition."""
+    def __init__(
+        self,
+        *,
+        board_id: _builtins.str = ...,
+        partition: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["board_id", b"board_id", "page_size", b"page_size", "page_token", b"page_token", "partition", b"partition"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPeriodsRequest: _TypeAlias = ListPeriodsRequest  # noqa: Y015
+
+@_typing.final
+class ListPeriodsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIODS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def periods(self) -> _containers.RepeatedCompositeFieldContainer[Global___BoardPeriod]:
+        """Newest first: the current period (also before it holds a score) and every period
+        that ever held a score. Empty before a season starts.
+        """
+
+    def __init__(
+        self,
+        *,
+        periods: _abc.Iterable[Global___BoardPeriod] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "periods", b"periods"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPeriodsResponse: _TypeAlias = ListPeriodsResponse  # noqa: Y015
+
+@_typing.final
 class UpsertBoardRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -946,3 +1053,91 @@ class RemoveMemberResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RemoveMemberResponse: _TypeAlias = RemoveMemberResponse  # noqa: Y015
+
+@_typing.final
+class ExcludeMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    """1 to 128 characters."""
+    reason: _builtins.str
+    """Why, for the audit log: 1 to 500 characters, not blank."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExcludeMemberRequest: _TypeAlias = ExcludeMemberRequest  # noqa: Y015
+
+@_typing.final
+class ExcludeMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXCLUDED_FIELD_NUMBER: _builtins.int
+    PERIODS_FIELD_NUMBER: _builtins.int
+    excluded: _builtins.bool
+    """False when the member was excluded already."""
+    periods: _builtins.int
+    """How many board-periods (main and rookie, per partition) the member's scores left."""
+    def __init__(
+        self,
+        *,
+        excluded: _builtins.bool = ...,
+        periods: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["excluded", b"excluded", "periods", b"periods"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExcludeMemberResponse: _TypeAlias = ExcludeMemberResponse  # noqa: Y015
+
+@_typing.final
+class ReinstateMemberRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    """1 to 128 characters."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReinstateMemberRequest: _TypeAlias = ReinstateMemberRequest  # noqa: Y015
+
+@_typing.final
+class ReinstateMemberResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REINSTATED_FIELD_NUMBER: _builtins.int
+    reinstated: _builtins.bool
+    """False when the member was not excluded."""
+    def __init__(
+        self,
+        *,
+        reinstated: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reinstated", b"reinstated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReinstateMemberResponse: _TypeAlias = ReinstateMemberResponse  # noqa: Y015

@@ -70,6 +70,11 @@ class LeaderboardServiceStub:
                 request_serializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataResponse.FromString,
                 _registered_method=True)
+        self.ListPeriods = channel.unary_unary(
+                '/engagement.v1.LeaderboardService/ListPeriods',
+                request_serializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.FromString,
+                _registered_method=True)
 
 
 class LeaderboardServiceServicer:
@@ -127,6 +132,14 @@ class LeaderboardServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListPeriods(self, request, context):
+        """The board's periods that hold scores, and its current one, newest first, with their
+        bounds and whether they are final: the period ids the reads above take.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LeaderboardServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -164,6 +177,11 @@ def add_LeaderboardServiceServicer_to_server(servicer, server):
                     servicer.SetMemberMetadata,
                     request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_leaderboard__pb2.SetMemberMetadataResponse.SerializeToString,
+            ),
+            'ListPeriods': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPeriods,
+                    request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -366,6 +384,33 @@ class LeaderboardService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def ListPeriods(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.LeaderboardService/ListPeriods',
+            engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsRequest.SerializeToString,
+            engagement_dot_v1_dot_leaderboard__pb2.ListPeriodsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class LeaderboardAdminServiceStub:
     """Board definitions and period operations, for game ops.
@@ -407,6 +452,16 @@ class LeaderboardAdminServiceStub:
                 request_serializer=engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberResponse.FromString,
                 _registered_method=True)
+        self.ExcludeMember = channel.unary_unary(
+                '/engagement.v1.LeaderboardAdminService/ExcludeMember',
+                request_serializer=engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberResponse.FromString,
+                _registered_method=True)
+        self.ReinstateMember = channel.unary_unary(
+                '/engagement.v1.LeaderboardAdminService/ReinstateMember',
+                request_serializer=engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberResponse.FromString,
+                _registered_method=True)
 
 
 class LeaderboardAdminServiceServicer:
@@ -447,7 +502,26 @@ class LeaderboardAdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RemoveMember(self, request, context):
-        """Removes a member's score from a board-period.
+        """Removes a member's score from a board-period. The member's next score counts again:
+        to keep a member off the boards, use ExcludeMember.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExcludeMember(self, request, context):
+        """Keeps a member off every board, periods to come included, until ReinstateMember: the
+        member's scores leave every period not final yet (finalised standings stay as they
+        were), SubmitScore for the member is FAILED_PRECONDITION, and their events are not
+        scored (a TrackEvent notice says so) but still count for tasks, badges and levels.
+        Excluding an excluded member changes nothing (the first reason stays).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReinstateMember(self, request, context):
+        """Ends an exclusion: scores count again from now on; those removed stay removed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -485,6 +559,16 @@ def add_LeaderboardAdminServiceServicer_to_server(servicer, server):
                     servicer.RemoveMember,
                     request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberResponse.SerializeToString,
+            ),
+            'ExcludeMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExcludeMember,
+                    request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberResponse.SerializeToString,
+            ),
+            'ReinstateMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReinstateMember,
+                    request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -650,6 +734,60 @@ class LeaderboardAdminService:
             '/engagement.v1.LeaderboardAdminService/RemoveMember',
             engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberRequest.SerializeToString,
             engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExcludeMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.LeaderboardAdminService/ExcludeMember',
+            engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberRequest.SerializeToString,
+            engagement_dot_v1_dot_leaderboard__pb2.ExcludeMemberResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReinstateMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.LeaderboardAdminService/ReinstateMember',
+            engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberRequest.SerializeToString,
+            engagement_dot_v1_dot_leaderboard__pb2.ReinstateMemberResponse.FromString,
             options,
             channel_credentials,
             insecure,

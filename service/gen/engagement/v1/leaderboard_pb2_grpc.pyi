@@ -50,6 +50,10 @@ class LeaderboardServiceStub:
     """The finalised standings of a past period, from Postgres."""
     SetMemberMetadata: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.SetMemberMetadataRequest, _leaderboard_pb2.SetMemberMetadataResponse]
     """Display name and avatar shown beside the member's entries."""
+    ListPeriods: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.ListPeriodsRequest, _leaderboard_pb2.ListPeriodsResponse]
+    """The board's periods that hold scores, and its current one, newest first, with their
+    bounds and whether they are final: the period ids the reads above take.
+    """
 
 @_typing.type_check_only
 class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
@@ -73,6 +77,10 @@ class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
     """The finalised standings of a past period, from Postgres."""
     SetMemberMetadata: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.SetMemberMetadataRequest, _leaderboard_pb2.SetMemberMetadataResponse]  # type: ignore[assignment]
     """Display name and avatar shown beside the member's entries."""
+    ListPeriods: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.ListPeriodsRequest, _leaderboard_pb2.ListPeriodsResponse]  # type: ignore[assignment]
+    """The board's periods that hold scores, and its current one, newest first, with their
+    bounds and whether they are final: the period ids the reads above take.
+    """
 
 class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
     """Scores and standings, for mobile app backends (reads) and internal services (SubmitScore)."""
@@ -136,6 +144,16 @@ class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_leaderboard_pb2.SetMemberMetadataResponse, _abc.Awaitable[_leaderboard_pb2.SetMemberMetadataResponse]]:
         """Display name and avatar shown beside the member's entries."""
 
+    @_abc_1.abstractmethod
+    def ListPeriods(
+        self,
+        request: _leaderboard_pb2.ListPeriodsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leaderboard_pb2.ListPeriodsResponse, _abc.Awaitable[_leaderboard_pb2.ListPeriodsResponse]]:
+        """The board's periods that hold scores, and its current one, newest first, with their
+        bounds and whether they are final: the period ids the reads above take.
+        """
+
 def add_LeaderboardServiceServicer_to_server(servicer: LeaderboardServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
 
 class LeaderboardAdminServiceStub:
@@ -154,7 +172,18 @@ class LeaderboardAdminServiceStub:
     RebuildBoard: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardRequest, _leaderboard_pb2.RebuildBoardResponse]
     """Rebuilds a board-period in Redis from the Postgres score ledger."""
     RemoveMember: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.RemoveMemberRequest, _leaderboard_pb2.RemoveMemberResponse]
-    """Removes a member's score from a board-period."""
+    """Removes a member's score from a board-period. The member's next score counts again:
+    to keep a member off the boards, use ExcludeMember.
+    """
+    ExcludeMember: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.ExcludeMemberRequest, _leaderboard_pb2.ExcludeMemberResponse]
+    """Keeps a member off every board, periods to come included, until ReinstateMember: the
+    member's scores leave every period not final yet (finalised standings stay as they
+    were), SubmitScore for the member is FAILED_PRECONDITION, and their events are not
+    scored (a TrackEvent notice says so) but still count for tasks, badges and levels.
+    Excluding an excluded member changes nothing (the first reason stays).
+    """
+    ReinstateMember: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.ReinstateMemberRequest, _leaderboard_pb2.ReinstateMemberResponse]
+    """Ends an exclusion: scores count again from now on; those removed stay removed."""
 
 @_typing.type_check_only
 class LeaderboardAdminServiceAsyncStub(LeaderboardAdminServiceStub):
@@ -170,7 +199,18 @@ class LeaderboardAdminServiceAsyncStub(LeaderboardAdminServiceStub):
     RebuildBoard: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardRequest, _leaderboard_pb2.RebuildBoardResponse]  # type: ignore[assignment]
     """Rebuilds a board-period in Redis from the Postgres score ledger."""
     RemoveMember: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.RemoveMemberRequest, _leaderboard_pb2.RemoveMemberResponse]  # type: ignore[assignment]
-    """Removes a member's score from a board-period."""
+    """Removes a member's score from a board-period. The member's next score counts again:
+    to keep a member off the boards, use ExcludeMember.
+    """
+    ExcludeMember: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.ExcludeMemberRequest, _leaderboard_pb2.ExcludeMemberResponse]  # type: ignore[assignment]
+    """Keeps a member off every board, periods to come included, until ReinstateMember: the
+    member's scores leave every period not final yet (finalised standings stay as they
+    were), SubmitScore for the member is FAILED_PRECONDITION, and their events are not
+    scored (a TrackEvent notice says so) but still count for tasks, badges and levels.
+    Excluding an excluded member changes nothing (the first reason stays).
+    """
+    ReinstateMember: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.ReinstateMemberRequest, _leaderboard_pb2.ReinstateMemberResponse]  # type: ignore[assignment]
+    """Ends an exclusion: scores count again from now on; those removed stay removed."""
 
 class LeaderboardAdminServiceServicer(metaclass=_abc_1.ABCMeta):
     """Board definitions and period operations, for game ops."""
@@ -219,6 +259,29 @@ class LeaderboardAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _leaderboard_pb2.RemoveMemberRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.RemoveMemberResponse, _abc.Awaitable[_leaderboard_pb2.RemoveMemberResponse]]:
-        """Removes a member's score from a board-period."""
+        """Removes a member's score from a board-period. The member's next score counts again:
+        to keep a member off the boards, use ExcludeMember.
+        """
+
+    @_abc_1.abstractmethod
+    def ExcludeMember(
+        self,
+        request: _leaderboard_pb2.ExcludeMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leaderboard_pb2.ExcludeMemberResponse, _abc.Awaitable[_leaderboard_pb2.ExcludeMemberResponse]]:
+        """Keeps a member off every board, periods to come included, until ReinstateMember: the
+        member's scores leave every period not final yet (finalised standings stay as they
+        were), SubmitScore for the member is FAILED_PRECONDITION, and their events are not
+        scored (a TrackEvent notice says so) but still count for tasks, badges and levels.
+        Excluding an excluded member changes nothing (the first reason stays).
+        """
+
+    @_abc_1.abstractmethod
+    def ReinstateMember(
+        self,
+        request: _leaderboard_pb2.ReinstateMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leaderboard_pb2.ReinstateMemberResponse, _abc.Awaitable[_leaderboard_pb2.ReinstateMemberResponse]]:
+        """Ends an exclusion: scores count again from now on; those removed stay removed."""
 
 def add_LeaderboardAdminServiceServicer_to_server(servicer: LeaderboardAdminServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

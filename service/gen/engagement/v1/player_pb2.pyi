@@ -62,7 +62,9 @@ class PlayerTask(_message.Message):
     window_id: _builtins.str
     """The current window, e.g. "2026-11-22" for a daily task."""
     blocked_reason: _builtins.str
-    """Empty when the task can progress now, else why not, e.g. "prerequisite x not done"."""
+    """Empty when the task can progress now, else why not, e.g. "prerequisite x not done" or
+    "window not open: starts on 2026-12-01"; never a rollout bucket or audience rule.
+    """
     version: _builtins.int
     """The task definition's version."""
     @_builtins.property
@@ -189,7 +191,9 @@ class PlayerProfile(_message.Message):
     next_level_name: _builtins.str
     """Empty at the top level."""
     timezone: _builtins.str
-    """The user's stored IANA timezone."""
+    """The user's stored IANA timezone, shared by check-ins, tasks, badges and boosts; UTC
+    while no call has set one.
+    """
     @_builtins.property
     def segments(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The segments the user holds, as set by SetUserSegments."""

@@ -62,7 +62,10 @@ class PlayerServiceServicer:
     """
 
     def ListTasks(self, request, context):
-        """The tasks the user can see now, with progress in their current windows.
+        """The live tasks the user takes part in (inside the task's rollout percentage, level and
+        segment audience), with progress in their current windows. A task the user is not in
+        is not listed (ExplainProgress says why, for operators); one the user has left with
+        rewards still waiting for a claim stays listed, blocked as "no longer open to this user".
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

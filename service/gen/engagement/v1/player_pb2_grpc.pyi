@@ -34,7 +34,11 @@ class PlayerServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PlayerServiceAsyncStub: ...
     ListTasks: _grpc.UnaryUnaryMultiCallable[_player_pb2.ListTasksRequest, _player_pb2.ListTasksResponse]
-    """The tasks the user can see now, with progress in their current windows."""
+    """The live tasks the user takes part in (inside the task's rollout percentage, level and
+    segment audience), with progress in their current windows. A task the user is not in
+    is not listed (ExplainProgress says why, for operators); one the user has left with
+    rewards still waiting for a claim stays listed, blocked as "no longer open to this user".
+    """
     ClaimTaskReward: _grpc.UnaryUnaryMultiCallable[_player_pb2.ClaimTaskRewardRequest, _player_pb2.ClaimTaskRewardResponse]
     """Grants the rewards of the task's completed tiers that wait for a claim. With none
     waiting it fails with FAILED_PRECONDITION; a cap it would break, RESOURCE_EXHAUSTED.
@@ -50,7 +54,11 @@ class PlayerServiceAsyncStub(PlayerServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListTasks: _aio.UnaryUnaryMultiCallable[_player_pb2.ListTasksRequest, _player_pb2.ListTasksResponse]  # type: ignore[assignment]
-    """The tasks the user can see now, with progress in their current windows."""
+    """The live tasks the user takes part in (inside the task's rollout percentage, level and
+    segment audience), with progress in their current windows. A task the user is not in
+    is not listed (ExplainProgress says why, for operators); one the user has left with
+    rewards still waiting for a claim stays listed, blocked as "no longer open to this user".
+    """
     ClaimTaskReward: _aio.UnaryUnaryMultiCallable[_player_pb2.ClaimTaskRewardRequest, _player_pb2.ClaimTaskRewardResponse]  # type: ignore[assignment]
     """Grants the rewards of the task's completed tiers that wait for a claim. With none
     waiting it fails with FAILED_PRECONDITION; a cap it would break, RESOURCE_EXHAUSTED.
@@ -69,7 +77,11 @@ class PlayerServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _player_pb2.ListTasksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_player_pb2.ListTasksResponse, _abc.Awaitable[_player_pb2.ListTasksResponse]]:
-        """The tasks the user can see now, with progress in their current windows."""
+        """The live tasks the user takes part in (inside the task's rollout percentage, level and
+        segment audience), with progress in their current windows. A task the user is not in
+        is not listed (ExplainProgress says why, for operators); one the user has left with
+        rewards still waiting for a claim stays listed, blocked as "no longer open to this user".
+        """
 
     @_abc_1.abstractmethod
     def ClaimTaskReward(

@@ -281,6 +281,7 @@ class ExportedTaskProgress(_message.Message):
     TIERS_REACHED_FIELD_NUMBER: _builtins.int
     COMPLETIONS_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    DISTINCT_VALUES_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     version: _builtins.int
     window_id: _builtins.str
@@ -289,6 +290,10 @@ class ExportedTaskProgress(_message.Message):
     completions: _builtins.int
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def distinct_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A distinct task's attribute values counted in the current run."""
+
     def __init__(
         self,
         *,
@@ -299,10 +304,11 @@ class ExportedTaskProgress(_message.Message):
         tiers_reached: _builtins.int = ...,
         completions: _builtins.int = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        distinct_values: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["completions", b"completions", "progress", b"progress", "task_id", b"task_id", "tiers_reached", b"tiers_reached", "updated_at", b"updated_at", "version", b"version", "window_id", b"window_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["completions", b"completions", "distinct_values", b"distinct_values", "progress", b"progress", "task_id", b"task_id", "tiers_reached", b"tiers_reached", "updated_at", b"updated_at", "version", b"version", "window_id", b"window_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -318,6 +324,7 @@ class ExportedBadge(_message.Message):
     TIER_FIELD_NUMBER: _builtins.int
     EARNED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
+    DISTINCT_VALUES_FIELD_NUMBER: _builtins.int
     badge_id: _builtins.str
     version: _builtins.int
     progress: _builtins.int
@@ -327,6 +334,10 @@ class ExportedBadge(_message.Message):
     def earned_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def distinct_values(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """A distinct badge's attribute values counted until its last tier."""
+
     def __init__(
         self,
         *,
@@ -336,10 +347,11 @@ class ExportedBadge(_message.Message):
         tier: _builtins.int = ...,
         earned_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
+        distinct_values: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["earned_at", b"earned_at", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_id", b"badge_id", "earned_at", b"earned_at", "progress", b"progress", "tier", b"tier", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_id", b"badge_id", "distinct_values", b"distinct_values", "earned_at", b"earned_at", "progress", b"progress", "tier", b"tier", "updated_at", b"updated_at", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -104,7 +104,9 @@ class RulesAdminServiceServicer:
 
     def ArchiveDefinition(self, request, context):
         """Stores a new, archived version: the definition stops counting and stays readable.
-        An archived definition is returned as it is. Upserting it again revives it.
+        An archived definition is returned as it is. Upserting it again revives it. A task
+        that live tasks name as a prerequisite is FAILED_PRECONDITION, naming them: archive or
+        change those first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

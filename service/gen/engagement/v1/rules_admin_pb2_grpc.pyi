@@ -41,7 +41,9 @@ class RulesAdminServiceStub:
     """The current version of each definition of one kind, in id order."""
     ArchiveDefinition: _grpc.UnaryUnaryMultiCallable[_rules_admin_pb2.ArchiveDefinitionRequest, _rules_admin_pb2.ArchiveDefinitionResponse]
     """Stores a new, archived version: the definition stops counting and stays readable.
-    An archived definition is returned as it is. Upserting it again revives it.
+    An archived definition is returned as it is. Upserting it again revives it. A task
+    that live tasks name as a prerequisite is FAILED_PRECONDITION, naming them: archive or
+    change those first.
     """
     DryRunDefinition: _grpc.UnaryUnaryMultiCallable[_rules_admin_pb2.DryRunDefinitionRequest, _rules_admin_pb2.DryRunDefinitionResponse]
     """Replays the stored events of the last days against a draft task or badge on events,
@@ -67,7 +69,9 @@ class RulesAdminServiceAsyncStub(RulesAdminServiceStub):
     """The current version of each definition of one kind, in id order."""
     ArchiveDefinition: _aio.UnaryUnaryMultiCallable[_rules_admin_pb2.ArchiveDefinitionRequest, _rules_admin_pb2.ArchiveDefinitionResponse]  # type: ignore[assignment]
     """Stores a new, archived version: the definition stops counting and stays readable.
-    An archived definition is returned as it is. Upserting it again revives it.
+    An archived definition is returned as it is. Upserting it again revives it. A task
+    that live tasks name as a prerequisite is FAILED_PRECONDITION, naming them: archive or
+    change those first.
     """
     DryRunDefinition: _aio.UnaryUnaryMultiCallable[_rules_admin_pb2.DryRunDefinitionRequest, _rules_admin_pb2.DryRunDefinitionResponse]  # type: ignore[assignment]
     """Replays the stored events of the last days against a draft task or badge on events,
@@ -114,7 +118,9 @@ class RulesAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_rules_admin_pb2.ArchiveDefinitionResponse, _abc.Awaitable[_rules_admin_pb2.ArchiveDefinitionResponse]]:
         """Stores a new, archived version: the definition stops counting and stays readable.
-        An archived definition is returned as it is. Upserting it again revives it.
+        An archived definition is returned as it is. Upserting it again revives it. A task
+        that live tasks name as a prerequisite is FAILED_PRECONDITION, naming them: archive or
+        change those first.
         """
 
     @_abc_1.abstractmethod
