@@ -11,6 +11,7 @@ import asyncpg
 import grpc
 import redis.exceptions
 import sqlalchemy.exc
+from google.protobuf.message import DecodeError
 
 import leaderboard as lb
 from service.domain import errors
@@ -74,8 +75,48 @@ def _request_id(context: Context) -> str:
     return uuid.uuid4().hex
 
 
+class Undecodable:
+    """Stands in for a request body that is not a valid message of the RPC's request type."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+Deserializer = Callable[[bytes], Any]
+
+
+def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
+    """The deserializer, returning Undecodable instead of raising on a malformed body.
+
+    grpc.aio turns an exception raised while deserializing into UNKNOWN with a logged stack
+    trace, before any handler runs; the handler below answers INVALID_ARGUMENT instead.
+    """
+    if deserializer is None:
+        return None
+    parse = deserializer
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            return Undecodable(str(exc))
+
+    return deserialize
+
+
+async def _refuse_undecodable(method: str, request: Undecodable, context: Context) -> None:
+    log.info("undecodable request to %s: %s", method, request.reason)
+    await context.abort(
+        grpc.StatusCode.INVALID_ARGUMENT, "request: not a valid message of the RPC's request type"
+    )
+
+
 def _mapped(method: str, inner: Handler) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
         try:
             return await inner(request, context)
         except grpc.aio.AbortError:
@@ -95,8 +136,25 @@ def _mapped(method: str, inner: Handler) -> Handler:
     return handle
 
 
+def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
+    """A server-streaming handler (the health Watch) that refuses undecodable requests."""
+
+    async def handle(request: Any, context: Context) -> None:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
+        responses = inner(request, context)
+        if hasattr(responses, "__aiter__"):
+            async for response in responses:
+                await context.write(response)
+        else:
+            await responses
+
+    return handle
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every unary call so that exceptions become status codes without stack traces."""
+    """Wraps every unary call so that exceptions become status codes without stack traces,
+    and every call with a request message so that an undecodable one is INVALID_ARGUMENT."""
 
     async def intercept_service(
         self,
@@ -106,11 +164,21 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         handler_call_details: grpc.HandlerCallDetails,
     ) -> MethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        method = handler_call_details.method
+        if handler is None:
             return handler
-        return grpc.unary_unary_rpc_method_handler(
-            # Under grpc.aio the unary handler is a coroutine function.
-            _mapped(handler_call_details.method, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        deserializer = _tolerant(handler.request_deserializer)
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                # Under grpc.aio the unary handler is a coroutine function.
+                _mapped(method, handler.unary_unary),  # type: ignore[arg-type]
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _streaming(method, handler.unary_stream),  # type: ignore[arg-type]
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # request streams (reflection) are grpc's own
