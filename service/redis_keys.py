@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
+
+# Braces would move the hash tag; anything longer or stranger is spelled by its digest.
+_PLAIN_IDENTITY = re.compile(r"[A-Za-z0-9_.:@-]{1,64}")
+
 
 def definitions_channel(prefix: str) -> str:
     """Pub/sub channel announcing that a definition changed, so replicas reload theirs."""
@@ -14,3 +20,11 @@ def seen_key(stream: str) -> str:
     if start >= 0 and stream.find("}", start + 1) > start + 1:
         return f"{stream}:seen"
     return f"{{{stream}}}:seen"
+
+
+def rate_limit_key(prefix: str, kind: str, identity: str) -> str:
+    """Token bucket of a user or credential (`kind`). The hash tag is the identity alone, so a
+    player calling for itself has both its buckets in one Redis Cluster slot."""
+    if not _PLAIN_IDENTITY.fullmatch(identity):
+        identity = "#" + hashlib.sha256(identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{{{prefix}:rate:{identity}}}:{kind}"

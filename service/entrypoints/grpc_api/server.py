@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from service.adapters.rate_limits import Rate, RateLimits
 from service.bootstrap import App
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
@@ -21,6 +22,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.limits import LimitsInterceptor
 from service.entrypoints.grpc_api.rules_servicer import (
     EventServicer,
     PlayerServicer,
@@ -110,6 +112,7 @@ class RunningServer:
     port: int
     health: HealthServicer
     probe: HealthProbe
+    limits: LimitsInterceptor
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, stop accepting calls and drain in-flight ones within `grace`."""
@@ -118,11 +121,27 @@ class RunningServer:
         await self.server.stop(grace)
 
 
+def limits_of(app: App) -> LimitsInterceptor:
+    """The load limits the settings ask for."""
+    settings = app.settings
+    rate_limits = RateLimits(
+        app.redis,
+        settings.redis_key_prefix,
+        app.clock,
+        user=Rate(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
+        credential=Rate(
+            settings.credential_rate_limit_per_second, settings.credential_rate_limit_burst
+        ),
+    )
+    return LimitsInterceptor(settings.max_concurrent_calls, rate_limits)
+
+
 async def start_server(app: App, address: str) -> RunningServer:
     """Start serving on `address` (port 0 picks a free port)."""
+    limits = limits_of(app)
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor()], options=[("grpc.so_reuseport", 0)]
+        interceptors=[ErrorMappingInterceptor(), limits], options=[("grpc.so_reuseport", 0)]
     )
     check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
     check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
@@ -145,4 +164,4 @@ async def start_server(app: App, address: str) -> RunningServer:
     )
     port = server.add_insecure_port(address)
     await server.start()
-    return RunningServer(server, port, servicer, HealthProbe(app, servicer))
+    return RunningServer(server, port, servicer, HealthProbe(app, servicer), limits)
