@@ -42,7 +42,7 @@ def settings(settings: Settings, limit_settings: dict[str, Any]) -> Settings:
 
 
 @pytest.fixture
-def streaks(channel: grpc.aio.Channel) -> pb_grpc.CheckInServiceStub:
+def streaks(channel: grpc.aio.Channel) -> pb_grpc.CheckInServiceAsyncStub:
     return pb_grpc.CheckInServiceStub(channel)
 
 
@@ -64,7 +64,7 @@ async def _locked(engine: AsyncEngine, table: str) -> AsyncIterator[AsyncConnect
 async def test_calls_past_the_concurrency_limit_are_shed_at_once(
     server: RunningServer,
     channel: grpc.aio.Channel,
-    streaks: pb_grpc.CheckInServiceStub,
+    streaks: pb_grpc.CheckInServiceAsyncStub,
     engine: AsyncEngine,
 ) -> None:
     lock = _locked(engine, "streaks")
@@ -93,7 +93,7 @@ async def test_calls_past_the_concurrency_limit_are_shed_at_once(
     "limit_settings", [{"user_rate_limit_per_second": 2.0, "user_rate_limit_burst": 2}]
 )
 async def test_a_users_bucket_empties_and_refills_with_the_clock(
-    server: RunningServer, streaks: pb_grpc.CheckInServiceStub, clock: MovableClock
+    server: RunningServer, streaks: pb_grpc.CheckInServiceAsyncStub, clock: MovableClock
 ) -> None:
     alice = pb.GetStreakRequest(user_id="alice")
     await streaks.GetStreak(alice, timeout=10)
@@ -101,7 +101,8 @@ async def test_a_users_bucket_empties_and_refills_with_the_clock(
     refused = await _failure(streaks.GetStreak(alice, timeout=10))
     assert refused.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert "the user's rate limit is exhausted; retry after 0.5s" in (refused.details() or "")
-    assert ("retry-after-ms", "500") in tuple(refused.trailing_metadata() or ())
+    trailing: dict[str, Any] = dict(refused.trailing_metadata() or ())  # type: ignore[arg-type]
+    assert trailing.get("retry-after-ms") == "500"
     # Another user has a bucket of its own; calls without a user have none.
     await streaks.GetStreak(pb.GetStreakRequest(user_id="bob"), timeout=10)
     clock.advance(seconds=0.25)
@@ -128,7 +129,7 @@ async def test_a_users_bucket_empties_and_refills_with_the_clock(
     ],
 )
 async def test_the_user_and_the_credential_have_buckets_of_their_own(
-    server: RunningServer, channel: grpc.aio.Channel, streaks: pb_grpc.CheckInServiceStub
+    server: RunningServer, channel: grpc.aio.Channel, streaks: pb_grpc.CheckInServiceAsyncStub
 ) -> None:
     """Every call here has the same credential; a refused call takes no token from either."""
     alice = pb.GetStreakRequest(user_id="alice")
@@ -157,7 +158,9 @@ async def test_the_user_and_the_credential_have_buckets_of_their_own(
     ],
 )
 async def test_rate_limits_fail_open_with_one_warning_when_redis_is_down(
-    server: RunningServer, streaks: pb_grpc.CheckInServiceStub, caplog: pytest.LogCaptureFixture
+    server: RunningServer,
+    streaks: pb_grpc.CheckInServiceAsyncStub,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="service.adapters.rate_limits")
     for _ in range(3):
@@ -169,7 +172,7 @@ async def test_rate_limits_fail_open_with_one_warning_when_redis_is_down(
 
 @pytest.mark.parametrize("limit_settings", [NO_RATE_LIMITS])
 async def test_a_handler_stops_when_the_deadline_runs_out(
-    server: RunningServer, streaks: pb_grpc.CheckInServiceStub, engine: AsyncEngine
+    server: RunningServer, streaks: pb_grpc.CheckInServiceAsyncStub, engine: AsyncEngine
 ) -> None:
     lock = _locked(engine, "streaks")
     await anext(lock)
@@ -201,7 +204,7 @@ async def test_a_callers_deadline_leaves_its_group_commit_running(
             found = await conn.scalar(
                 sa.text("select count(*) from rule_events where idempotency_key = 'o-1'")
             )
-        return found == 1
+        return bool(found == 1)
 
     await wait_until(committed, what="the group's commit")
     again = await events.TrackEvent(event, timeout=10)

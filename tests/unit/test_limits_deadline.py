@@ -50,7 +50,7 @@ async def test_an_expired_call_never_reaches_its_handler() -> None:
         wrapped = await limits.intercept_service(continuation, details)
         context = _ExpiredContext()
         with pytest.raises(_Aborted):
-            await wrapped.unary_unary("request", context)
+            await wrapped.unary_unary("request", context)  # type: ignore[arg-type, misc]
         assert context.aborted is not None
         assert context.aborted[0] == grpc.StatusCode.DEADLINE_EXCEEDED
     assert started == []
