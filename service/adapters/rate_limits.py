@@ -7,11 +7,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from redis.asyncio import Redis, RedisCluster
+from redis.asyncio import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import RedisError
 
-from leaderboard.scripts import run, run_many
+from leaderboard.scripts import RedisClient, run, run_many
 from service.app.ports import Clock
 from service.redis_keys import rate_limit_key
 
@@ -85,7 +85,7 @@ class RateLimits:
     """
 
     def __init__(
-        self, client: Redis, prefix: str, clock: Clock, *, user: Rate, credential: Rate
+        self, client: RedisClient, prefix: str, clock: Clock, *, user: Rate, credential: Rate
     ) -> None:
         self._client, self._prefix, self._clock = client, prefix, clock
         self._user, self._credential = user, credential
