@@ -1,4 +1,4 @@
-"""The limits interceptor refuses a call whose deadline passed before its handler began."""
+"""The limits interceptor: the user a request names, and calls already past their deadline."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import grpc
 import pytest
 
 from service.adapters.rate_limits import Rate, RateLimits
-from service.entrypoints.grpc_api.limits import LimitsInterceptor
+from service.entrypoints.grpc_api.limits import LimitsInterceptor, user_of
+from service.gen.engagement.v1 import events_pb2, leaderboard_pb2, rules_admin_pb2
 from tests.support.clock import MovableClock
 
 
@@ -56,3 +57,14 @@ async def test_an_expired_call_never_reaches_its_handler() -> None:
     assert started == []
     assert limits.expired == 2
     assert limits.in_flight == 0
+
+
+def test_the_user_of_a_request_is_its_user_id_or_member_id() -> None:
+    assert user_of(events_pb2.TrackEventRequest(user_id="ann")) == "ann"
+    assert user_of(leaderboard_pb2.GetRankRequest(member_id="bob")) == "bob"
+    # Many users in one call, or none: only the credential's bucket applies.
+    batch = events_pb2.TrackEventsRequest(events=[events_pb2.TrackEventRequest(user_id="ann")])
+    assert user_of(batch) == ""
+    assert user_of(leaderboard_pb2.GetFriendsLeaderboardRequest(member_ids=["a", "b"])) == ""
+    assert user_of(rules_admin_pb2.ListDefinitionsRequest()) == ""
+    assert user_of(b"not a message") == ""
