@@ -119,8 +119,9 @@ async def _within(remaining: float | None, call: Callable[..., Awaitable[Any]], 
 
 async def _refuse(refusal: Refusal, context: Context) -> None:
     wait = refusal.retry_after_seconds
+    seconds = f"{wait:.3f}".rstrip("0").rstrip(".")  # 0.25, 1, 1200.5
     await context.abort(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
-        f"the {refusal.bucket}'s rate limit is exhausted; retry after {wait:.3g}s",
+        f"the {refusal.bucket}'s rate limit is exhausted; retry after {seconds}s",
         trailing_metadata=((RETRY_AFTER_HEADER, str(round(wait * 1000))),),
     )
