@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import hashlib
 import os
 import random
@@ -54,7 +55,7 @@ from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.settings import Settings
 from tests.support.clock import MovableClock
 from tests.support.fuzz_requests import Known, Requests, raw_bodies
-from tests.support.fuzz_seed import seed_server
+from tests.support.fuzz_seed import page_tokens, seed_server
 
 pytestmark = pytest.mark.e2e
 
@@ -287,8 +288,10 @@ async def test_fuzz_every_rpc(
     wanted = int(os.environ.get("ENGAGEMENT_FUZZ_REQUESTS") or 10_000)
     with capsys.disabled():
         print(f"\nfuzz seed {seed} (set ENGAGEMENT_FUZZ_SEED={seed} to repeat this run)")
-    known = await seed_server(channel, clock, lambda scope: credentials(scope) or None)
     rpcs = registered_rpcs()
+    known = await seed_server(channel, clock, lambda scope: credentials(scope) or None)
+    tokens = await page_tokens(channel, [(r.path, r.method) for r in rpcs], credentials("ops"))
+    known = dataclasses.replace(known, page_tokens=tokens)
     fuzzer = Fuzzer(channel, Fingerprint(engine, redis_client, redis_prefix), credentials)
     fuzzer.seed = seed
     fuzzer.last = await fuzzer.state.take()

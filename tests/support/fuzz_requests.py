@@ -63,6 +63,8 @@ class Known:
     periods: Sequence[str]
     partitions: Sequence[str]
     grants: Sequence[str]
+    # Page tokens the server issued, and forgeries of them.
+    page_tokens: Sequence[str] = ()
 
     def for_field(self, name: str) -> Sequence[str]:
         """The known values a string field of this name plausibly takes (may be none)."""
@@ -74,8 +76,8 @@ class Known:
             "type": self.event_types, "idempotency_key": self.keys,
             "timezone": self.timezones, "segments": self.segments, "period_id": self.periods,
             "partition": self.partitions, "grant_id": self.grants, "grant_ids": self.grants,
-            "page_token": FORGED_TOKENS, "day": self.days(), "starts_on": self.days(),
-            "ends_on": self.days(), "month": (self.now.strftime("%Y-%m"), "2026-13", "0000-00"),
+            "page_token": (*FORGED_TOKENS, *self.page_tokens), "day": self.days(),
+            "starts_on": self.days(), "ends_on": self.days(), "month": (self.now.strftime("%Y-%m"), "2026-13", "0000-00"),
         }  # fmt: skip
         if name in table:
             return table[name]
@@ -272,3 +274,11 @@ def _varint(value: int) -> bytes:
         out.append(byte | (0x80 if value else 0))
         if not value:
             return bytes(out)
+
+
+def forgeries(token: str) -> list[str]:
+    """A real page token and near copies: one character changed, cut short, lengthened."""
+    if not token:
+        return []
+    flipped = token[:-1] + ("A" if token[-1] != "A" else "B")
+    return [token, flipped, token[: len(token) // 2], token + "A", token[::-1]]

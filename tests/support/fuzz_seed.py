@@ -3,10 +3,12 @@ name ids that exist: a program, boards, a task, a badge, users with check-ins an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import MethodDescriptor
+from google.protobuf.message_factory import GetMessageClass
 
 from leaderboard.periods import ALL_TIME_ID
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
@@ -24,7 +26,7 @@ from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
 from tests.support.clock import MovableClock
-from tests.support.fuzz_requests import Known
+from tests.support.fuzz_requests import Known, forgeries
 
 USERS = ("fuzz-ann", "fuzz-bob", "fuzz-cy")
 EVENT_TYPE = "fuzz.order"
@@ -74,6 +76,26 @@ def _definitions() -> list[defs.Definition]:
             tiers=[defs.BadgeTier(name="bronze", threshold=1)],
         )),
     ]  # fmt: skip
+
+
+async def page_tokens(
+    channel: grpc.aio.Channel, methods: Sequence[tuple[str, MethodDescriptor]], metadata: Any
+) -> list[str]:
+    """A first page of one item from every paged RPC, for the token of the next page."""
+    tokens = []
+    for path, method in methods:
+        fields = method.input_type.fields_by_name
+        if "page_size" not in fields or "next_page_token" not in method.output_type.fields_by_name:
+            continue
+        request = GetMessageClass(method.input_type)(page_size=1)
+        call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
+        try:
+            body = await call(request.SerializeToString(), metadata=metadata, timeout=10)
+        except grpc.aio.AioRpcError:
+            continue  # it needs more than a page size; the generated requests try those
+        response = GetMessageClass(method.output_type).FromString(body)
+        tokens.extend(forgeries(response.next_page_token))  # type: ignore[attr-defined]
+    return tokens
 
 
 async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: Metadata) -> Known:
