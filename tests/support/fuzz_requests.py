@@ -77,7 +77,8 @@ class Known:
             "timezone": self.timezones, "segments": self.segments, "period_id": self.periods,
             "partition": self.partitions, "grant_id": self.grants, "grant_ids": self.grants,
             "page_token": (*FORGED_TOKENS, *self.page_tokens), "day": self.days(),
-            "starts_on": self.days(), "ends_on": self.days(), "month": (self.now.strftime("%Y-%m"), "2026-13", "0000-00"),
+            "starts_on": self.days(), "ends_on": self.days(),
+            "month": (self.now.strftime("%Y-%m"), "2026-13", "0000-00"),
         }  # fmt: skip
         if name in table:
             return table[name]
