@@ -47,7 +47,7 @@ from leaderboard.replies import (
 from leaderboard.scripts import Arg, RedisClient, run, run_many
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MAX_PAGE_NUMBER = 2**32  # a sorted set holds at most 2^32 - 1 members
+_MAX_PAGE_NUMBER = 2**32 - 1  # a sorted set holds at most 2^32 - 1 members
 _NO_FINGERPRINT = "-"
 
 

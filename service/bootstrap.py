@@ -18,6 +18,7 @@ from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
+from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs, get_program
 from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
@@ -44,6 +45,8 @@ class App:
     programs: Programs
     # TrackEvent calls, committed in groups.
     events: EventIntake
+    # Signs and verifies the page tokens of every list.
+    page_tokens: PageTokens
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -181,4 +184,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
+        page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
     )  # fmt: skip

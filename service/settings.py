@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "ENGAGEMENT_"
@@ -69,6 +69,16 @@ class Settings(DatabaseSettings):
     relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     relay_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=3600)
     relay_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # The key page tokens are signed with; empty means a random key per process, so every
+    # replica behind one address needs the same value.
+    page_token_secret: SecretStr = Field(default=SecretStr(""))
+
+    @field_validator("page_token_secret")
+    @classmethod
+    def _page_token_secret(cls, value: SecretStr) -> SecretStr:
+        if value.get_secret_value() and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters (or unset)")
+        return value
 
     @field_validator("redis_url")
     @classmethod

@@ -65,7 +65,7 @@ def period_of(board: BoardDefinition, ref: BoardRef, now: dt.datetime) -> lb.Per
     try:
         return lb.period_of_id(period_spec(board), board.timezone, ref.period_id)
     except lb.InvalidPeriod as exc:
-        raise InvalidArgument("board.period_id", str(exc)) from exc
+        raise InvalidArgument("board.period_id", exc.rule) from exc
 
 
 def check_partition(board: BoardDefinition, partition: str, field: str) -> str:

@@ -13,7 +13,7 @@ from service.app.grant_ports import (
     LoyaltyCannotList,
     LoyaltySink,
 )
-from service.app.paging import decode_page_token, encode_page_token
+from service.app.paging import PageTokens, page_size
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import OutboxGrant, OutboxStats, Reconciliation, reconcile
 from service.domain.validation import check_id
@@ -55,19 +55,19 @@ def _check_range(after: dt.datetime | None, before: dt.datetime | None) -> None:
         raise InvalidArgument("created_before", "must be later than created_after")
 
 
-async def list_grants(query: ListGrants, *, store: GrantStore) -> GrantPage:
+async def list_grants(query: ListGrants, *, store: GrantStore, tokens: PageTokens) -> GrantPage:
     """One page of grants, newest first."""
     where = query.where
     if where.user_id:
         check_id("user_id", where.user_id)
+    if len(where.cause_ref) > MAX_GRANT_ID_LENGTH:
+        raise InvalidArgument("cause_ref", f"must be at most {MAX_GRANT_ID_LENGTH} characters")
     _check_range(where.created_after, where.created_before)
-    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
-    size = query.page_size or DEFAULT_PAGE_SIZE
-    before_id = decode_page_token(query.page_token, where)
+    size = page_size(query.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+    before_id = tokens.decode(query.page_token, where)
     grants = await store.list(where, before_id, size + 1)
     page = tuple(grants[:size])
-    token = encode_page_token(page[-1].id, where) if len(grants) > size else ""
+    token = tokens.encode(page[-1].id, where) if len(grants) > size else ""
     return GrantPage(page, token)
 
 

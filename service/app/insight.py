@@ -7,7 +7,7 @@ from collections import Counter as Tally
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
-from service.app.paging import decode_page_token, encode_page_token
+from service.app.paging import PageTokens, page_size
 from service.app.ports import UnitOfWork
 from service.app.rule_views import DryRunReport
 from service.app.rules import Rules, read_state
@@ -164,16 +164,14 @@ class FlaggedPage:
     next_page_token: str
 
 
-async def list_flagged(query: ListFlagged, *, uow: UnitOfWork) -> FlaggedPage:
+async def list_flagged(query: ListFlagged, *, uow: UnitOfWork, tokens: PageTokens) -> FlaggedPage:
     """Events a cap or velocity limit rejected, newest first, for a person to review."""
     if query.user_id:
         check_id("user_id", query.user_id)
-    if not 0 <= query.page_size <= MAX_PAGE_SIZE:
-        raise InvalidArgument("page_size", f"must be between 0 and {MAX_PAGE_SIZE}")
-    size = query.page_size or DEFAULT_PAGE_SIZE
+    size = page_size(query.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     where = ("flagged", query.user_id)
-    before = decode_page_token(query.page_token, where)
+    before = tokens.decode(query.page_token, where)
     async with uow:
         found = await uow.events.flagged(query.user_id, before, size + 1)
-    token = encode_page_token(found[size - 1][0], where) if len(found) > size else ""
+    token = tokens.encode(found[size - 1][0], where) if len(found) > size else ""
     return FlaggedPage(tuple(stored for _, stored in found[:size]), token)

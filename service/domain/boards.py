@@ -83,8 +83,8 @@ class BoardDefinition:
         """Raise InvalidArgument naming the first field that breaks a rule."""
         if not _BOARD_ID.fullmatch(self.board_id):
             raise InvalidArgument("board.board_id", "must be 1 to 32 characters of a-z 0-9 _ -")
-        if not 0 < len(self.title) <= 200:
-            raise InvalidArgument("board.title", "must be 1 to 200 characters")
+        if not self.title.strip() or len(self.title) > 200:
+            raise InvalidArgument("board.title", "must be 1 to 200 characters, not all blank")
         parse_timezone("board.timezone", self.timezone)
         self._validate_period()
         _check_range("board.retention_periods", self.retention_periods, 0, MAX_RETENTION_PERIODS)

@@ -1,27 +1,53 @@
-"""Shared input rules: ids, timezones and calendar strings."""
+"""Shared input rules: ids, timezones, calendar strings and links."""
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
 import re
+import urllib.parse
 import zoneinfo
 
 from service.domain.errors import InvalidArgument
 
 MAX_ID_LENGTH = 128
+MAX_URL_LENGTH = 2048
+_URL_SCHEMES = ("http", "https")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MONTH = re.compile(r"[0-9]{4}-[0-9]{2}")
 
 
 def check_id(field: str, value: str) -> str:
-    """Return `value` when it is a usable id: 1 to 128 printable characters."""
+    """Return `value` when it is a usable id: 1 to 128 printable characters, not padded."""
     if not value:
         raise InvalidArgument(field, "must not be empty")
     if len(value) > MAX_ID_LENGTH:
         raise InvalidArgument(field, f"must be at most {MAX_ID_LENGTH} characters")
     if not value.isprintable():
         raise InvalidArgument(field, "must contain only printable characters")
+    if value.strip() != value:
+        # "ana" and "ana " would be two players, and "   " none at all.
+        raise InvalidArgument(
+            field, "must not be blank" if value.isspace() else "must not start or end with a space"
+        )
+    return value
+
+
+def check_http_url(field: str, value: str) -> str:
+    """Return `value` when it is an absolute http(s) URL with a host, or empty."""
+    if not value:
+        return value
+    if len(value) > MAX_URL_LENGTH:
+        raise InvalidArgument(field, f"must be at most {MAX_URL_LENGTH} characters")
+    try:
+        parts = urllib.parse.urlsplit(value)
+        host = parts.hostname
+    except ValueError as exc:  # a malformed port or IPv6 literal
+        raise InvalidArgument(field, "must be an http or https URL") from exc
+    if parts.scheme.lower() not in _URL_SCHEMES or not host or not value.isprintable():
+        raise InvalidArgument(field, "must be an http or https URL with a host")
+    if any(c.isspace() for c in value):
+        raise InvalidArgument(field, "must not contain spaces")
     return value
 
 

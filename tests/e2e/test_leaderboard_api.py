@@ -133,7 +133,7 @@ async def test_finalise_standings_and_rebuild(
     ("call", "code", "needle"),
     [
         ("unknown_board", grpc.StatusCode.NOT_FOUND, "board 'nope'"),
-        ("page_size_zero", grpc.StatusCode.INVALID_ARGUMENT, "page_size"),
+        ("page_size_negative", grpc.StatusCode.INVALID_ARGUMENT, "page_size"),
         ("page_size_large", grpc.StatusCode.INVALID_ARGUMENT, "page_size"),
         ("window_large", grpc.StatusCode.INVALID_ARGUMENT, "size"),
         ("friends_large", grpc.StatusCode.INVALID_ARGUMENT, "member_ids"),
@@ -153,7 +153,9 @@ async def test_bad_input_is_refused_with_the_field_named(
         "unknown_board": lambda: boards.GetRank(
             pb.GetRankRequest(board=pb.BoardRef(board_id="nope"), member_id="a")
         ),
-        "page_size_zero": lambda: boards.GetLeaderboard(pb.GetLeaderboardRequest(board=REF)),
+        "page_size_negative": lambda: boards.GetLeaderboard(
+            pb.GetLeaderboardRequest(board=REF, page_size=-1)
+        ),
         "page_size_large": lambda: boards.GetLeaderboard(
             pb.GetLeaderboardRequest(board=REF, page_size=1001)
         ),

@@ -152,11 +152,17 @@ async def test_rejected_events_wait_for_review_newest_first(app: App) -> None:
     await _define(app, CapDefinition("taps", "Taps", CapKind.VELOCITY, 1, event_type="tap"))
     for n in range(5):
         await _track(app, "ana" if n < 4 else "bob", f"t{n}", "tap")
-    first = await insight.list_flagged(insight.ListFlagged(page_size=2), uow=app.uow())
-    rest = await insight.list_flagged(
-        insight.ListFlagged(page_size=2, page_token=first.next_page_token), uow=app.uow()
+    first = await insight.list_flagged(
+        insight.ListFlagged(page_size=2), uow=app.uow(), tokens=app.page_tokens
     )
-    anas = await insight.list_flagged(insight.ListFlagged("ana"), uow=app.uow())
+    rest = await insight.list_flagged(
+        insight.ListFlagged(page_size=2, page_token=first.next_page_token),
+        uow=app.uow(),
+        tokens=app.page_tokens,
+    )
+    anas = await insight.list_flagged(
+        insight.ListFlagged("ana"), uow=app.uow(), tokens=app.page_tokens
+    )
     assert [s.event.idempotency_key for s in first.events] == ["t3", "t2"]
     assert [s.event.idempotency_key for s in rest.events] == ["t1"]
     assert rest.next_page_token == ""
@@ -164,7 +170,9 @@ async def test_rejected_events_wait_for_review_newest_first(app: App) -> None:
     assert len(anas.events) == 3
     with pytest.raises(InvalidArgument, match="page_token"):
         await insight.list_flagged(
-            insight.ListFlagged("ana", page_token=first.next_page_token), uow=app.uow()
+            insight.ListFlagged("ana", page_token=first.next_page_token),
+            uow=app.uow(),
+            tokens=app.page_tokens,
         )
 
 

@@ -7,9 +7,6 @@ import datetime as dt
 import pytest
 
 from service.adapters.outbox.backoff import BackoffPolicy
-from service.app.grant_ports import GrantFilter
-from service.app.paging import decode_page_token, encode_page_token
-from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import (
     DeliveryOutcome,
     DeliveryResult,
@@ -147,15 +144,3 @@ async def test_backoff_call_does_not_retry_other_errors() -> None:
     with pytest.raises(KeyError):
         await BackoffPolicy(0.001, 0.002).call(buggy, retry_on=(OSError,), within_seconds=5)
     assert calls == 1
-
-
-def test_page_tokens_round_trip_and_are_bound_to_their_filters() -> None:
-    where = GrantFilter(user_id="alice", status=GrantStatus.DEAD)
-    token = encode_page_token(42, where)
-
-    assert decode_page_token(token, where) == 42
-    assert decode_page_token("", where) is None
-    with pytest.raises(InvalidArgument, match="page_token"):
-        decode_page_token(token, GrantFilter(user_id="bob"))
-    with pytest.raises(InvalidArgument, match="page_token"):
-        decode_page_token("not a token!", where)

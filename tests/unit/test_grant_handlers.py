@@ -15,11 +15,13 @@ from service.app.grant_ports import (
     GrantFilter,
     LoyaltyCannotList,
 )
+from service.app.paging import PageTokens
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from service.domain.grant_delivery import DeliveryResult, GrantStatus, OutboxGrant, OutboxStats
 from service.domain.rewards import Grant, Reward, RewardKind
 
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+TOKENS = PageTokens(b"k" * 32)
 
 
 def _item(id_: int, status: GrantStatus = GrantStatus.DELIVERED) -> OutboxGrant:
@@ -79,7 +81,7 @@ async def test_pages_walk_every_grant_newest_first_exactly_once() -> None:
     seen: list[int] = []
     query = grants.ListGrants(page_size=3)
     while True:
-        page = await grants.list_grants(query, store=store)
+        page = await grants.list_grants(query, store=store, tokens=TOKENS)
         seen.extend(g.id for g in page.grants)
         if not page.next_page_token:
             break
@@ -100,7 +102,7 @@ async def test_pages_walk_every_grant_newest_first_exactly_once() -> None:
 )
 async def test_bad_list_queries_name_the_field(query: grants.ListGrants, field: str) -> None:
     with pytest.raises(InvalidArgument) as raised:
-        await grants.list_grants(query, store=FakeGrantStore([]))
+        await grants.list_grants(query, store=FakeGrantStore([]), tokens=TOKENS)
     assert raised.value.field == field
 
 

@@ -7,7 +7,13 @@ import datetime as dt
 import pytest
 
 from service.domain.errors import InvalidArgument
-from service.domain.validation import check_id, parse_day, parse_month, parse_timezone
+from service.domain.validation import (
+    check_http_url,
+    check_id,
+    parse_day,
+    parse_month,
+    parse_timezone,
+)
 
 # Ids
 
@@ -26,6 +32,9 @@ def test_a_usable_id_is_returned(value: str) -> None:
         ("user\x001", "printable"),
         ("\t", "printable"),
         ("user\u200b1", "printable"),  # zero-width space
+        ("   ", "must not be blank"),
+        (" ana", "must not start or end with a space"),
+        ("ana ", "must not start or end with a space"),
     ],
 )
 def test_an_unusable_id_names_the_field(value: str, rule: str) -> None:
@@ -34,6 +43,37 @@ def test_an_unusable_id_names_the_field(value: str, rule: str) -> None:
 
     assert excinfo.value.field == "user_id"
     assert rule in excinfo.value.rule
+
+
+# Links
+
+
+@pytest.mark.parametrize(
+    "value", ["", "https://cdn.example/a.png", "http://x.example:8080/a?b=c", "HTTPS://X.EXAMPLE"]
+)
+def test_an_http_url_with_a_host_is_returned(value: str) -> None:
+    assert check_http_url("avatar_url", value) == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "ftp://x.example/a",
+        "https://",
+        "//x.example/a",
+        "https://x.example/a b",
+        "https://x.example/\x00",
+        "https://[::1",
+        "https://x.example/" + "a" * 2048,
+    ],
+)
+def test_other_urls_are_refused(value: str) -> None:
+    with pytest.raises(InvalidArgument) as excinfo:
+        check_http_url("avatar_url", value)
+
+    assert excinfo.value.field == "avatar_url"
 
 
 # Timezones

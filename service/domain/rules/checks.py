@@ -41,8 +41,8 @@ def check_event_type(field: str, value: str) -> None:
 
 
 def check_texts(title: str, description: str) -> None:
-    if not title or len(title) > MAX_TITLE:
-        raise InvalidArgument("title", f"must be 1 to {MAX_TITLE} characters")
+    if not title.strip() or len(title) > MAX_TITLE:
+        raise InvalidArgument("title", f"must be 1 to {MAX_TITLE} characters, not all blank")
     if len(description) > MAX_DESCRIPTION:
         raise InvalidArgument("description", f"must be at most {MAX_DESCRIPTION} characters")
 

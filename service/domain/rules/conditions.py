@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ ATTRIBUTE_PREFIX = "attributes."
 MAX_CONDITIONS = 16
 MAX_OPERANDS = 64
 MAX_OPERAND_LENGTH = 256
+# Event values are integers within ±2^53; a bound beyond that only hides a typo.
+MAX_NUMBER = 2**53
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -67,8 +70,10 @@ class Condition:
                 raise InvalidArgument(
                     f"{name}.operands", f"must be at most {MAX_OPERAND_LENGTH} characters each"
                 )
-        if self.op in _NUMERIC and _number(self.operands[0]) is None:
-            raise InvalidArgument(f"{name}.operands", f"{self.op} needs a number")
+        if self.op in _NUMERIC and _bound(self.operands[0]) is None:
+            raise InvalidArgument(
+                f"{name}.operands", f"{self.op} needs a finite number within ±2^53"
+            )
 
     def holds(self, value: int, attributes: Mapping[str, str]) -> bool:
         return self.why_not(value, attributes) is None
@@ -112,6 +117,14 @@ def _number(text: str) -> float | None:
         return float(text)
     except ValueError:
         return None
+
+
+def _bound(text: str) -> float | None:
+    """A definition's numeric operand: finite and within ±MAX_NUMBER, else None."""
+    number = _number(text)
+    if number is None or not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        return None
+    return number
 
 
 def validate_conditions(name: str, conditions: tuple[Condition, ...]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import TypeVar
 
@@ -17,7 +16,7 @@ from service.domain.boards import (
     TiePolicy,
 )
 from service.domain.errors import InvalidArgument
-from service.entrypoints.grpc_api.convert import reward_to_pb, rewards_from_pb
+from service.entrypoints.grpc_api.convert import instant_from_pb, reward_to_pb, rewards_from_pb
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
 from service.protobuf_time import timestamp
 
@@ -69,10 +68,8 @@ def board_from_pb(message: pb.Board) -> BoardDefinition:
         period=_enum(_PERIODS, period.kind, "board.period.kind"),
         timezone=message.timezone or "UTC",
         week_start=period.week_start or 1,
-        season_start=period.season_start.ToDatetime(dt.UTC)
-        if period.HasField("season_start")
-        else None,
-        season_end=period.season_end.ToDatetime(dt.UTC) if period.HasField("season_end") else None,
+        season_start=instant_from_pb(period, "season_start", "board.period.season_start"),
+        season_end=instant_from_pb(period, "season_end", "board.period.season_end"),
         retention_periods=message.retention_periods,
         source_event_types=tuple(message.source_event_types),
         rookie_days=message.rookie_days,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Generic, TypeVar
 
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import RewardKind
@@ -365,17 +365,19 @@ def definition_from_pb(m: pb.Definition, field: str = "definition") -> Definitio
     """The definition `m` holds; output-only fields (version, archived, created_at) are left
     at their defaults."""
     which = m.WhichOneof("definition")
-    if which == "task":
-        return task_from_pb(m.task, f"{field}.task")
-    if which == "badge":
-        return badge_from_pb(m.badge, f"{field}.badge")
-    if which == "levels":
-        return levels_from_pb(m.levels, f"{field}.levels")
-    if which == "boost":
-        return boost_from_pb(m.boost, f"{field}.boost")
-    if which == "cap":
-        return cap_from_pb(m.cap, f"{field}.cap")
-    raise InvalidArgument(field, "must hold one of task, badge, levels, boost, cap")
+    convert = _FROM_PB.get(which or "")
+    if convert is None:
+        raise InvalidArgument(field, "must hold one of task, badge, levels, boost, cap")
+    return convert(getattr(m, which or ""), f"{field}.{which}")
+
+
+_FROM_PB: dict[str, Callable[[Any, str], Definition]] = {
+    "task": task_from_pb,
+    "badge": badge_from_pb,
+    "levels": levels_from_pb,
+    "boost": boost_from_pb,
+    "cap": cap_from_pb,
+}
 
 
 def definition_to_pb(definition: Definition) -> pb.Definition:

@@ -29,10 +29,7 @@ _STATUS_BACK = {value: key for key, value in _STATUS.items()}
 
 
 def _time(message: Any, name: str) -> dt.datetime | None:
-    if not message.HasField(name):
-        return None
-    stamp: Timestamp = getattr(message, name)
-    return stamp.ToDatetime(tzinfo=dt.UTC)
+    return convert.instant_from_pb(message, name, name)
 
 
 def _stamp(value: dt.datetime | None) -> Timestamp | None:
@@ -88,7 +85,9 @@ class GrantAdminServicer(pb_grpc.GrantAdminServiceServicer):
         self, request: pb.ListGrantsRequest, context: Context
     ) -> pb.ListGrantsResponse:
         query = grants.ListGrants(_filter(request), request.page_size, request.page_token)
-        page = await grants.list_grants(query, store=self._app.grant_store())
+        page = await grants.list_grants(
+            query, store=self._app.grant_store(), tokens=self._app.page_tokens
+        )
         return pb.ListGrantsResponse(
             grants=[record_to_pb(g) for g in page.grants], next_page_token=page.next_page_token
         )

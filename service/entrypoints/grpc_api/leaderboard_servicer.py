@@ -5,6 +5,7 @@ from __future__ import annotations
 import leaderboard as lb
 from service.app import board_periods, board_reads, boards, scores
 from service.bootstrap import App
+from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
 from service.entrypoints.grpc_api.context import Context
 from service.entrypoints.grpc_api.convert import instant_from_pb
@@ -36,7 +37,7 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
     ) -> pb.GetLeaderboardResponse:
         ref = convert.ref_from_pb(request.board)
         period_id, page = await board_reads.get_page(
-            ref, request.page or 1, request.page_size, boards=self._app.boards
+            ref, request.page, request.page_size, boards=self._app.boards
         )
         return pb.GetLeaderboardResponse(
             period_id=period_id,
@@ -58,8 +59,6 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
         period_id, found = await board_reads.get_rank(
             ref, request.member_id, boards=self._app.boards
         )
-        if found is None:
-            return pb.GetRankResponse(period_id=period_id)
         entry = convert.entry_to_pb(
             lb.Entry(found.member_id, found.score, found.rank, found.metadata)
         )
@@ -86,7 +85,7 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
     ) -> pb.GetStandingsResponse:
         ref = convert.ref_from_pb(request.board)
         found = await board_reads.get_standings(
-            ref, request.page or 1, request.page_size, uow=self._app.uow(), boards=self._app.boards
+            ref, request.page, request.page_size, uow=self._app.uow(), boards=self._app.boards
         )
         return pb.GetStandingsResponse(
             period_id=found.period_id,
@@ -97,8 +96,9 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
     async def SetMemberMetadata(
         self, request: pb.SetMemberMetadataRequest, context: Context
     ) -> pb.SetMemberMetadataResponse:
+        avatar_url = check_http_url("avatar_url", request.avatar_url)
         await scores.set_metadata(
-            request.board_id, request.member_id, request.display_name, request.avatar_url,
+            request.board_id, request.member_id, request.display_name, avatar_url,
             uow=self._app.uow(), boards=self._app.boards,
         )  # fmt: skip
         return pb.SetMemberMetadataResponse()

@@ -15,6 +15,7 @@ from service.app.rule_views import (
     TrackEvent,
 )
 from service.app.rules_ports import EventStatus
+from service.domain.errors import InvalidArgument
 from service.domain.rules.definitions import BadgeDefinition, TaskDefinition
 from service.domain.rules.explain import Explanation
 from service.domain.rules.ruleset import Definition
@@ -26,6 +27,7 @@ from service.entrypoints.grpc_api.convert import (
     reward_to_pb,
 )
 from service.entrypoints.grpc_api.definition_convert import CADENCES, KINDS, definition_from_pb
+from service.gen.engagement.v1 import definitions_pb2 as defs_pb
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import player_pb2 as player_pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
@@ -189,9 +191,22 @@ def profile_view_to_pb(view: ProfileView) -> player_pb.PlayerProfile:
     )
 
 
+def valid_definition_from_pb(m: defs_pb.Definition, field: str = "definition") -> Definition:
+    """As definition_from_pb, then validated, the error naming the field by the request's path
+    (the domain names fields within the definition)."""
+    definition = definition_from_pb(m, field)
+    try:
+        definition.validate()
+    except InvalidArgument as exc:
+        raise InvalidArgument(
+            f"{field}.{m.WhichOneof('definition')}.{exc.field}", exc.rule
+        ) from exc
+    return definition
+
+
 def dry_run_from_pb(m: admin_pb.DryRunDefinitionRequest) -> tuple[Definition, int]:
     """The draft and the days to replay."""
-    return definition_from_pb(m.definition), m.days
+    return valid_definition_from_pb(m.definition), m.days
 
 
 def dry_run_to_pb(report: DryRunReport) -> admin_pb.DryRunDefinitionResponse:

@@ -84,7 +84,7 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
     async def UpsertDefinition(
         self, request: admin_pb.UpsertDefinitionRequest, context: Context
     ) -> admin_pb.UpsertDefinitionResponse:
-        draft = defs.definition_from_pb(request.definition)
+        draft = convert.valid_definition_from_pb(request.definition)
         stored = await definitions.upsert_definition(
             draft, uow=self._app.uow(), rules=self._app.rules
         )
@@ -154,4 +154,6 @@ class RulesAdminServicer(admin_grpc.RulesAdminServiceServicer):
         self, request: admin_pb.ListFlaggedEventsRequest, context: Context
     ) -> admin_pb.ListFlaggedEventsResponse:
         query = insight.ListFlagged(request.user_id, request.page_size, request.page_token)
-        return convert.flagged_to_pb(await insight.list_flagged(query, uow=self._app.uow()))
+        return convert.flagged_to_pb(
+            await insight.list_flagged(query, uow=self._app.uow(), tokens=self._app.page_tokens)
+        )

@@ -23,6 +23,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardServicer,
 )
 from service.entrypoints.grpc_api.limits import LimitsInterceptor
+from service.entrypoints.grpc_api.request_checks import RequestCheckInterceptor, RequestChecks
 from service.entrypoints.grpc_api.rules_servicer import (
     EventServicer,
     PlayerServicer,
@@ -140,8 +141,10 @@ async def start_server(app: App, address: str) -> RunningServer:
     """Start serving on `address` (port 0 picks a free port)."""
     limits = limits_of(app)
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
+    # The first interceptor is the outermost: the error mapping sees what the checks refuse.
     server = grpc.aio.server(
-        interceptors=[ErrorMappingInterceptor(), limits], options=[("grpc.so_reuseport", 0)]
+        interceptors=[ErrorMappingInterceptor(), limits, RequestCheckInterceptor(RequestChecks())],
+        options=[("grpc.so_reuseport", 0)],
     )
     check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
     check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(

@@ -395,9 +395,9 @@ class GetLeaderboardRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     page: _builtins.int
-    """1-based page number."""
+    """1-based page number, up to 1,000,000; 0 means 1."""
     page_size: _builtins.int
-    """1 to 1000."""
+    """1 to 1000; 0 means 100."""
     @_builtins.property
     def board(self) -> Global___BoardRef: ...
     def __init__(
@@ -450,7 +450,7 @@ class GetAroundMeRequest(_message.Message):
     SIZE_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     size: _builtins.int
-    """1 to 1000 entries."""
+    """1 to 1000 entries; 0 means 11."""
     @_builtins.property
     def board(self) -> Global___BoardRef: ...
     def __init__(
@@ -601,7 +601,9 @@ class GetStandingsRequest(_message.Message):
     PAGE_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     page: _builtins.int
+    """As in GetLeaderboardRequest."""
     page_size: _builtins.int
+    """As in GetLeaderboardRequest."""
     @_builtins.property
     def board(self) -> Global___BoardRef: ...
     def __init__(

@@ -98,7 +98,7 @@ class LeaderboardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetRank(self, request, context):
-        """The member's rank, score and percentile.
+        """The member's rank, score and percentile; NOT_FOUND when the member has no score there.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -40,7 +40,7 @@ class LeaderboardServiceStub:
     GetAroundMe: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetAroundMeRequest, _leaderboard_pb2.GetAroundMeResponse]
     """A window of entries centred on the member, clipped at the edges."""
     GetRank: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetRankRequest, _leaderboard_pb2.GetRankResponse]
-    """The member's rank, score and percentile."""
+    """The member's rank, score and percentile; NOT_FOUND when the member has no score there."""
     GetFriendsLeaderboard: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetFriendsLeaderboardRequest, _leaderboard_pb2.GetFriendsLeaderboardResponse]
     """Up to 1000 given members ranked among themselves."""
     GetStandings: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetStandingsRequest, _leaderboard_pb2.GetStandingsResponse]
@@ -60,7 +60,7 @@ class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
     GetAroundMe: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetAroundMeRequest, _leaderboard_pb2.GetAroundMeResponse]  # type: ignore[assignment]
     """A window of entries centred on the member, clipped at the edges."""
     GetRank: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetRankRequest, _leaderboard_pb2.GetRankResponse]  # type: ignore[assignment]
-    """The member's rank, score and percentile."""
+    """The member's rank, score and percentile; NOT_FOUND when the member has no score there."""
     GetFriendsLeaderboard: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetFriendsLeaderboardRequest, _leaderboard_pb2.GetFriendsLeaderboardResponse]  # type: ignore[assignment]
     """Up to 1000 given members ranked among themselves."""
     GetStandings: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetStandingsRequest, _leaderboard_pb2.GetStandingsResponse]  # type: ignore[assignment]
@@ -101,7 +101,7 @@ class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _leaderboard_pb2.GetRankRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.GetRankResponse, _abc.Awaitable[_leaderboard_pb2.GetRankResponse]]:
-        """The member's rank, score and percentile."""
+        """The member's rank, score and percentile; NOT_FOUND when the member has no score there."""
 
     @_abc_1.abstractmethod
     def GetFriendsLeaderboard(
