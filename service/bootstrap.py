@@ -26,6 +26,8 @@ from service.app.scores import Boards
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
+from service.domain.rules.limits import Limits
+from service.entrypoints.grpc_api.errors import is_unavailable
 from service.redis_keys import definitions_channel
 from service.settings import DatabaseSettings, Settings
 
@@ -138,8 +140,10 @@ def build_rules(
     async def no_one() -> None:
         return None
 
+    limits = Limits.of(settings.event_max_value, settings.max_grant_amounts)
     catalog = Catalog(
-        lambda: load_rules(PostgresUnitOfWork(engine)), _announcer(client, settings, "rules")
+        lambda: load_rules(PostgresUnitOfWork(engine), limits),
+        _announcer(client, settings, "rules"),
     )
     rarity = Catalog(
         lambda: load_rarity(PostgresUnitOfWork(engine)), no_one, max_age=RARITY_MAX_AGE_SECONDS
@@ -179,7 +183,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     boards = build_boards(engine, client, settings, clock)
     rules = build_rules(engine, client, settings, boards)
-    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules)
+    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules, unavailable=is_unavailable)
     programs = build_programs(engine, client, settings)
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,

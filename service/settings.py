@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal, TypeVar
+import json
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.domain.boards import MAX_SCORE
+from service.domain.rewards import RewardKind
+from service.domain.rules.limits import DEFAULT_MAX_EVENT_VALUE, MAX_GRANT_CEILING
 
 ENV_PREFIX = "ENGAGEMENT_"
 
@@ -53,6 +58,11 @@ class Settings(DatabaseSettings):
     user_rate_limit_burst: int = Field(default=100, ge=0, le=1_000_000)
     credential_rate_limit_per_second: float = Field(default=0.0, ge=0, le=1_000_000)
     credential_rate_limit_burst: int = Field(default=0, ge=0, le=1_000_000)
+    # An event whose |value| is larger is stored as rejected and flagged, and pays nothing.
+    event_max_value: int = Field(default=DEFAULT_MAX_EVENT_VALUE, ge=1, le=MAX_SCORE)
+    # The largest amount one grant pays, per reward kind, as JSON ({"points": 50000});
+    # a kind left out keeps its default. Boosted amounts are cut to it.
+    max_grant_amounts: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
     # Delivery of the grant outbox to the core loyalty system (see the README's "Grant delivery").
     loyalty_sink: Literal["none", "grpc", "redis_stream"] = "none"
     loyalty_address: str = Field(default="", validate_default=True)
@@ -85,6 +95,27 @@ class Settings(DatabaseSettings):
     def _redis_url(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("max_grant_amounts", mode="before")
+    @classmethod
+    def _grants_json(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise ValueError('must be a JSON object, e.g. {"points": 50000}') from exc
+
+    @field_validator("max_grant_amounts")
+    @classmethod
+    def _max_grants(cls, value: dict[str, int]) -> dict[str, int]:
+        kinds = {kind.value for kind in RewardKind}
+        for kind, amount in value.items():
+            if kind not in kinds:
+                raise ValueError(f"{kind!r} is not a reward kind ({', '.join(sorted(kinds))})")
+            if not 1 <= amount <= MAX_GRANT_CEILING:
+                raise ValueError(f"{kind}: must be between 1 and {MAX_GRANT_CEILING}")
         return value
 
     @field_validator("grpc_address")

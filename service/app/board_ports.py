@@ -108,8 +108,10 @@ class ScoreRepository(Protocol):
         """
         ...
 
-    async def recorded(self, board_id: str, idempotency_key: str) -> tuple[str, str, int] | None:
-        """Member, partition and value of the submission recorded under the key, if any."""
+    async def recorded(
+        self, board_id: str, idempotency_key: str
+    ) -> tuple[str, str, int, str] | None:
+        """Member, partition, value and period of the submission recorded under the key."""
         ...
 
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None: ...

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from service.app.event_group import apply_group
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
 from service.app.rules import Rules
-from service.domain.errors import DomainError, InvalidArgument
+from service.domain.errors import InvalidArgument
 from service.domain.rules.checks import check_event_type
 from service.domain.rules.state import Event
 from service.domain.validation import check_id, parse_timezone
@@ -23,6 +24,8 @@ MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_KEY = 64
 MAX_ATTRIBUTE_VALUE = 256
 MAX_VALUE = 2**53
+# Control characters (NUL among them: Postgres refuses it in text) and lone surrogates.
+_REFUSED = frozenset({"Cc", "Cs"})
 
 
 def _attributes(attributes: Mapping[str, str] | None) -> dict[str, str]:
@@ -37,6 +40,10 @@ def _attributes(attributes: Mapping[str, str] | None) -> dict[str, str]:
         if len(value) > MAX_ATTRIBUTE_VALUE:
             raise InvalidArgument(
                 f"attributes[{key}]", f"must be at most {MAX_ATTRIBUTE_VALUE} characters"
+            )
+        if any(unicodedata.category(char) in _REFUSED for char in value):
+            raise InvalidArgument(
+                f"attributes[{key}]", "must not contain NUL or other control characters"
             )
     return found
 
@@ -95,13 +102,22 @@ async def track_events(
 _Waiting = tuple[Event, str, "asyncio.Future[Tracked]"]
 
 
+def _unreachable(exc: BaseException) -> bool:
+    return isinstance(exc, OSError)
+
+
 class EventIntake:
     """Group commit of TrackEvent: concurrent calls share one transaction.
 
     A call that finds fewer than `groups_in_flight` groups running starts one; calls that
     arrive meanwhile wait and go together in the next group, up to `max_group` events. A
     lone call waits for nothing, and under load the round trips of a transaction are shared
-    by many events. One event's failure never fails the others of its group.
+    by many events.
+
+    One event's failure, whatever it is, never fails the others of its group: a group that
+    fails is split in halves and each half retried in order, down to the faulty events.
+    A failure `unavailable` recognises (a store out of reach) fails the rest of the group at
+    once, and after a few failed attempts per group (a logarithmic budget) so do others.
     """
 
     def __init__(
@@ -111,11 +127,13 @@ class EventIntake:
         *,
         max_group: int = 128,
         groups_in_flight: int = 2,
+        unavailable: Callable[[BaseException], bool] = _unreachable,
     ) -> None:
         self._uow = uow
         self._rules = rules
         self._max_group = max_group
         self._groups_in_flight = groups_in_flight
+        self._unavailable = unavailable
         self._waiting: list[_Waiting] = []
         self._running = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -137,41 +155,57 @@ class EventIntake:
             while self._waiting:
                 group = self._waiting[: self._max_group]
                 del self._waiting[: self._max_group]
-                # A caller that went away (a deadline, a cancellation) sends nothing.
-                await self._settle([waiting for waiting in group if not waiting[2].done()])
+                await self._settle(group)
         finally:
             self._running -= 1
 
     async def _settle(self, group: list[_Waiting]) -> None:
-        if not group:
-            return
+        """Apply the group; on a failure, bisect it so that only the faulty events fail."""
+        parts = [group]  # a stack: the earliest events are on top
+        failures, budget = 0, failure_budget(len(group))
+        while parts:
+            # A caller that went away (a deadline, a cancellation) sends nothing.
+            part = [waiting for waiting in parts.pop() if not waiting[2].done()]
+            error = await self._attempt(part) if part else None
+            if error is None:
+                continue
+            failures += 1
+            if self._unavailable(error) or failures >= budget:
+                # The store is out of reach, or so it seems: every caller hears it now.
+                for waiting in [w for p in (part, *parts) for w in p]:
+                    _resolve(waiting[2], error)
+                return
+            if len(part) == 1:
+                _resolve(part[0][2], error)
+            else:
+                log.info("splitting a failed group of %d events: %r", len(part), error)
+                half = len(part) // 2
+                parts += [part[half:], part[:half]]
+
+    async def _attempt(self, part: list[_Waiting]) -> Exception | None:
+        """Apply the part in one transaction and answer its callers; or the failure."""
         try:
             results = await apply_group(
-                [event for event, _, _ in group], [timezone for _, timezone, _ in group],
+                [event for event, _, _ in part], [timezone for _, timezone, _ in part],
                 uow=self._uow(), rules=self._rules, now=self._rules.clock.now(),
                 all_or_none=False,
             )  # fmt: skip
-        except DomainError as exc:
-            if len(group) == 1:
-                _resolve(group[0][2], exc)
-                return
-            # One event's fault (a key taken meanwhile by another user, a board total out
-            # of range): alone, each event gets its own answer.
-            log.info("retrying a group of %d events one by one: %s", len(group), exc)
-            for waiting in group:
-                await self._settle([waiting])
-            return
-        except Exception as exc:  # noqa: BLE001 - a store failed: every caller may retry
-            for _, _, future in group:
-                _resolve(future, exc)
-            return
-        for (_, _, future), result in zip(group, results, strict=True):
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the caller decides
+            return exc
+        for (_, _, future), result in zip(part, results, strict=True):
             _resolve(future, result)
+        return None
 
     async def aclose(self) -> None:
         """Wait for the groups under way; calls after this are not served."""
         while self._tasks:
             await asyncio.gather(*self._tasks)
+
+
+def failure_budget(size: int) -> int:
+    """How many failed transactions a group of `size` may cost before its callers all fail:
+    enough to bisect down to a few faulty events, few enough to fail fast."""
+    return 4 * size.bit_length() + 4
 
 
 def _resolve(future: asyncio.Future[Tracked], result: Tracked | BaseException) -> None:

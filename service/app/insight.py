@@ -19,6 +19,7 @@ from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.definitions import BadgeDefinition, TaskDefinition
 from service.domain.rules.engine import evaluate_event
 from service.domain.rules.explain import Explanation, LastEvent, explain_badge, explain_task
+from service.domain.rules.limits import MAX_INT64
 from service.domain.rules.ruleset import Definition, RuleSet
 from service.domain.rules.state import Event, Profile, Shared, UserState
 from service.domain.validation import check_id
@@ -88,7 +89,7 @@ async def dry_run(
         if isinstance(definition, TaskDefinition)
         else definition
     )
-    ruleset = RuleSet.of([draft, *current.boosts])
+    ruleset = RuleSet.of([draft, *current.boosts], current.limits)
     event_type = (
         definition.event_type
         if isinstance(definition, TaskDefinition)
@@ -110,9 +111,10 @@ async def dry_run(
                 completing += done
                 for reward in rewards:
                     cost[reward.kind, reward.item_code] += reward.amount
+    totals = sorted(cost.items())
     return DryRunReport(
         days, events, users, completing,
-        tuple(Reward(kind, amount, item) for (kind, item), amount in sorted(cost.items())),
+        tuple(Reward(kind, min(amount, MAX_INT64), item) for (kind, item), amount in totals),
     )  # fmt: skip
 
 

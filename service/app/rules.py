@@ -10,6 +10,7 @@ from service.app.catalog import Catalog
 from service.app.ports import Clock, UnitOfWork
 from service.app.scores import Boards
 from service.domain.rewards import Grant
+from service.domain.rules.limits import Limits
 from service.domain.rules.ruleset import RuleSet
 from service.domain.rules.state import Outcome, Profile, Shared, TaskCompletion, UserState
 
@@ -48,9 +49,9 @@ async def load_rarity(uow: UnitOfWork) -> Rarity:
         return Rarity(await uow.rule_state.badge_holders(), await uow.rule_state.user_count())
 
 
-async def load_rules(uow: UnitOfWork) -> RuleSet:
+async def load_rules(uow: UnitOfWork, limits: Limits | None = None) -> RuleSet:
     async with uow:
-        return RuleSet.of(await uow.definitions.all_current())
+        return RuleSet.of(await uow.definitions.all_current(), limits)
 
 
 async def decide(

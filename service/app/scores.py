@@ -150,24 +150,28 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
     async with uow:
         rows, metadata = await record_score(uow, sub)
         if not rows:
-            await _check_same_submission(uow, sub)
-            current = await uow.scores.current(key, sub.member_id)
+            # A retry: the first call's score stands; the caller learns its standing now in
+            # the period that score counted in (a retry without occurred_at may arrive later).
+            first = BoardKey(board.board_id, sub.partition, await _first_period(uow, sub))
+            current = await uow.scores.current(first, sub.member_id)
             score = current.score if current else 0
-            rank = await _rank(board, key, sub.member_id, boards)
-            return Submitted(key.period_id, score, rank, True)
+            rank = await _rank(board, first, sub.member_id, boards)
+            return Submitted(first.period_id, score, rank, True)
         check_totals(board, rows)
         await uow.commit()
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
 
 
-async def _check_same_submission(uow: UnitOfWork, sub: Submission) -> None:
-    """A reused idempotency key must name the same submission, or it is a caller's bug."""
+async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
+    """The period the key's first submission counted in; a reused idempotency key must name
+    the same submission, or it is a caller's bug."""
     recorded = await uow.scores.recorded(sub.board.board_id, sub.idempotency_key)
-    if recorded != (sub.member_id, sub.partition, sub.value):
+    if recorded is None or recorded[:3] != (sub.member_id, sub.partition, sub.value):
         raise FailedPrecondition(
             f"idempotency_key {sub.idempotency_key!r} was used for a different submission"
         )
+    return recorded[3]
 
 
 async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:

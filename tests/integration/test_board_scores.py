@@ -102,6 +102,28 @@ async def test_scores_rank_by_the_tie_policy_and_a_retry_counts_once(
     assert _ranks(page.entries) == [("bob", 50, 1), ("ann", 30, 2), ("cy", 30, 2)]
 
 
+async def test_a_retry_answers_the_current_standing_in_the_period_the_score_counted_in(
+    services: scores.Boards, uow: PostgresUnitOfWork, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    await _define(DAILY, services, uow)
+    first = await _submit(services, uow, "ann", 30, key="k1")
+    await _submit(services, uow, "bob", 50)
+    await _submit(services, uow, "ann", 40, key="k2")  # ann's total is 70 now
+    clock.advance(days=1)  # a retry without occurred_at, arriving in the next period
+
+    retry = await _submit(services, uow, "ann", 30, key="k1")
+    with pytest.raises(FailedPrecondition, match="different submission"):
+        await _submit(services, uow, "ann", 31, key="k1")
+
+    assert (first.score, first.rank, first.duplicate) == (30, 1, False)
+    assert (retry.period_id, retry.score, retry.rank, retry.duplicate) == (
+        first.period_id, 70, 1, True,
+    )  # fmt: skip
+    async with engine.connect() as conn:
+        ledger = await conn.execute(sa.select(sa.func.count()).select_from(score_ledger))
+        assert ledger.scalar_one() == 3
+
+
 async def test_fifty_concurrent_submissions_sum_exactly(
     services: scores.Boards, engine: AsyncEngine
 ) -> None:

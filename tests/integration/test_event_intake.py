@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import boards, definitions
-from service.app.events import EventIntake
+from service.app import boards, definitions, events
+from service.app.events import EventIntake, failure_budget
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked, TrackEvent
-from service.bootstrap import App
+from service.bootstrap import App, build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.definitions import TaskDefinition, TaskTier
+from service.entrypoints.grpc_api.errors import is_unavailable
+from service.settings import Settings
+from tests.support.clock import MovableClock
 
 pytestmark = pytest.mark.integration
 
@@ -119,7 +123,18 @@ async def test_a_store_failure_fails_the_whole_group_and_stores_nothing(
     assert await _rows(engine, "rule_events") == 5
 
 
-async def test_one_events_fault_is_retried_alone(app: App, engine: AsyncEngine) -> None:
+async def test_one_events_fault_is_retried_alone(
+    settings: Settings, engine: AsyncEngine, clock: MovableClock
+) -> None:
+    # Event values as large as board scores, so that one can take a total out of range.
+    app = build_app(settings.model_copy(update={"event_max_value": 2**53}), clock=clock)
+    try:
+        await _one_fault_among_three(app, engine)
+    finally:
+        await app.close()
+
+
+async def _one_fault_among_three(app: App, engine: AsyncEngine) -> None:
     board = BoardDefinition(
         "steps", "Steps", SortOrder.HIGHER_IS_BETTER, Aggregation.SUM, TiePolicy.DENSE,
         PeriodKind.ALL_TIME, source_event_types=("walk",),
@@ -139,3 +154,127 @@ async def test_one_events_fault_is_retried_alone(app: App, engine: AsyncEngine) 
     assert "beyond" in str(results[1])
     assert isinstance(results[2], Tracked)
     assert await _rows(engine, "rule_events") == 2
+
+
+class PoisonedUnitsOfWork:
+    """Postgres units of work whose event writes raise an error no code knows of whenever
+    the event keyed `poison` is among them; counts the units handed out."""
+
+    def __init__(self, engine: AsyncEngine, poison: str) -> None:
+        self.engine, self.poison, self.made = engine, poison, 0
+
+    def __call__(self) -> UnitOfWork:
+        self.made += 1
+        return _Poisoned(self.engine, self.poison)
+
+
+class _Poisoned(PostgresUnitOfWork):
+    def __init__(self, engine: AsyncEngine, poison: str) -> None:
+        super().__init__(engine)
+        self.poison = poison
+
+    async def commit(self) -> None:
+        # The poisoned event's record is written in this transaction when it is in the group.
+        if await self.events.get_many([self.poison]):
+            raise RuntimeError("a failure nobody anticipated")
+        await super().commit()
+
+
+async def test_an_unknown_failure_of_one_event_fails_only_its_call(
+    app: App, engine: AsyncEngine
+) -> None:
+    await definitions.upsert_definition(FIRST_BUY, uow=app.uow(), rules=app.rules)
+    units = PoisonedUnitsOfWork(engine, "k17")
+    intake = EventIntake(units, app.rules)
+    cmds = [TrackEvent(f"u{n:02}", "purchase", f"k{n}") for n in range(40)]
+
+    results = await _track_all(intake, cmds)
+
+    assert isinstance(results[17], RuntimeError)
+    assert [n for n, r in enumerate(results) if not isinstance(r, Tracked)] == [17]
+    assert await _rows(engine, "rule_events") == 39
+    assert await _rows(engine, "grant_outbox") == 39
+    assert units.made <= 2 + 2 * failure_budget(40)  # bisection: a few per level, not 40
+
+
+async def test_events_postgres_refuses_fail_only_their_own_calls(
+    app: App, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Even attribute values the validation misses cost the others nothing."""
+    monkeypatch.setattr(events, "_attributes", lambda attributes: dict(attributes or {}))
+    await definitions.upsert_definition(FIRST_BUY, uow=app.uow(), rules=app.rules)
+    intake = EventIntake(app.uow, app.rules)
+    hostile = {5, 20, 33}
+    cmds = [
+        TrackEvent(
+            f"u{n:02}",
+            "purchase",
+            f"k{n}",
+            attributes={"category": "bo\x00oks" if n in hostile else "books"},
+        )
+        for n in range(43)
+    ]
+
+    results = await _track_all(intake, cmds)
+
+    assert {n for n, r in enumerate(results) if not isinstance(r, Tracked)} == hostile
+    assert await _rows(engine, "rule_events") == 40
+    assert await _rows(engine, "grant_outbox") == 40
+
+
+async def test_a_failure_of_every_event_fails_all_within_the_budget(
+    app: App, engine: AsyncEngine
+) -> None:
+    units = _Unknown(engine)
+    intake = EventIntake(units, app.rules, max_group=64, groups_in_flight=1)
+    cmds = [TrackEvent(f"u{n:02}", "purchase", f"k{n}") for n in range(64)]
+
+    results = await _track_all(intake, cmds)
+
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert units.made == failure_budget(64)
+    assert await _rows(engine, "rule_events") == 0
+
+
+class _Unknown:
+    """Units of work whose every commit fails with an error no code knows of."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine, self.made = engine, 0
+
+    def __call__(self) -> UnitOfWork:
+        self.made += 1
+        return _FailsUnknowably(self.engine)
+
+
+class _FailsUnknowably(PostgresUnitOfWork):
+    async def commit(self) -> None:
+        raise RuntimeError("a failure nobody anticipated")
+
+
+class _LostConnection(PostgresUnitOfWork):
+    async def commit(self) -> None:
+        raise asyncpg.ConnectionDoesNotExistError(
+            "connection was closed in the middle of operation"
+        )
+
+
+async def test_a_lost_store_fails_the_group_at_once_without_splitting(
+    app: App, engine: AsyncEngine
+) -> None:
+    made = 0
+
+    def units() -> UnitOfWork:
+        nonlocal made
+        made += 1
+        return _LostConnection(engine)
+
+    intake = EventIntake(
+        units, app.rules, max_group=64, groups_in_flight=1, unavailable=is_unavailable
+    )
+    cmds = [TrackEvent(f"u{n:02}", "purchase", f"k{n}") for n in range(64)]
+
+    results = await _track_all(intake, cmds)
+
+    assert all(isinstance(r, asyncpg.ConnectionDoesNotExistError) for r in results)
+    assert made == 1

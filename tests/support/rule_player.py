@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from service.domain.rules.definitions import CriterionKind
 from service.domain.rules.engine import evaluate_event, evaluate_measure
+from service.domain.rules.limits import Limits
 from service.domain.rules.ruleset import Definition, RuleSet
 from service.domain.rules.state import Event, Outcome, Profile, Shared, UserState
 from service.domain.rules.task_progress import blocker
@@ -24,8 +25,9 @@ class Player:
         definitions: Iterable[Definition],
         profile: Profile | None = None,
         shared: Shared | None = None,
+        limits: Limits | None = None,
     ) -> None:
-        self.rules = RuleSet.of(definitions)
+        self.rules = RuleSet.of(definitions, limits)
         self.state = UserState(profile or Profile(USER))
         self.shared = shared or Shared()
         self.sent = 0

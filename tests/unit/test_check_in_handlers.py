@@ -79,6 +79,23 @@ async def test_the_stored_timezone_is_used_when_none_is_given(
     assert second.streak.current == 2
 
 
+async def test_a_repeat_keeps_the_stored_timezone_and_a_new_check_in_stores_its_own(
+    store: Store, clock: MovableClock
+) -> None:
+    await _check_in(store, clock, "Europe/Paris")  # 1 February, 00:30 in Paris
+    clock.advance(hours=1)  # still 31 January in New York: the day is checked in already
+
+    repeat = await _check_in(store, clock, "America/New_York")
+
+    assert repeat.already_checked_in
+    assert repeat.streak.timezone == "Europe/Paris"
+    assert store.streaks["kim"].timezone == "Europe/Paris"
+    clock.advance(days=2)
+    moved = await _check_in(store, clock, "America/New_York")
+    assert not moved.already_checked_in
+    assert store.streaks["kim"].timezone == "America/New_York"
+
+
 @pytest.mark.parametrize(
     ("cmd", "field"),
     [

@@ -38,10 +38,20 @@ def test_an_event_without_occurred_at_happens_now() -> None:
         ({"k" * 65: "v"}, "attributes"),
         ({"line\nbreak": "v"}, "attributes"),
         ({"note": "x" * 257}, "attributes[note]"),
+        ({"category": "bo\x00oks"}, "attributes[category]"),
+        ({"category": "bo\x1boks"}, "attributes[category]"),
+        ({"category": "bo\x7foks"}, "attributes[category]"),
+        ({"category": "two\nlines"}, "attributes[category]"),
     ],
 )
 def test_attributes_are_bounded(attributes: dict[str, str], field: str) -> None:
     assert _field(TrackEvent("ana", "purchase", "k", attributes=attributes)) == field
+
+
+def test_attribute_values_may_hold_any_printable_text() -> None:
+    attributes = {"title": "Crème brûlée, 50 % off — 日本語 🎉", "blank": ""}
+    checked = _check(TrackEvent("ana", "purchase", "k", attributes=attributes))
+    assert checked.attributes == attributes
 
 
 def test_attributes_at_their_bounds_pass() -> None:

@@ -152,7 +152,7 @@ _TOUCH_MEMBERS = """
     select * from found where member_id not in (select member_id from touched)
 """
 _RECORDED = """
-    select member_id, partition, value from score_ledger
+    select member_id, partition, value, period_id from score_ledger
     where board_id = $1 and idempotency_key = $2
 """
 _CURRENT = """
@@ -295,9 +295,11 @@ class PostgresScores:
             for row in rows
         ]
 
-    async def recorded(self, board_id: str, idempotency_key: str) -> tuple[str, str, int] | None:
+    async def recorded(
+        self, board_id: str, idempotency_key: str
+    ) -> tuple[str, str, int, str] | None:
         row = await self._driver.fetchrow(_RECORDED, board_id, idempotency_key)
-        return (row["member_id"], row["partition"], row["value"]) if row else None
+        return (row["member_id"], row["partition"], row["value"], row["period_id"]) if row else None
 
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None:
         args = (key.board_id, key.partition, key.period_id, key.rookie, member_id)

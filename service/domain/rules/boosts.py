@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from service.domain.rewards import Reward
 from service.domain.rules.audience import audience_gap
+from service.domain.rules.limits import MAX_BOOST_PERCENT
 from service.domain.rules.modifiers import BoostDefinition
 from service.domain.rules.state import Event, Profile
 from service.domain.rules.windows import local_day
@@ -46,13 +47,14 @@ def applies(boost: BoostDefinition, ctx: BoostContext, task_id: str) -> bool:
 
 
 def multiplier_percent(boosts: Iterable[BoostDefinition]) -> int:
-    """Within a stack group the largest multiplier wins; groups multiply together."""
+    """Within a stack group the largest multiplier wins; groups multiply together, up to
+    MAX_BOOST_PERCENT in all."""
     best: dict[str, int] = {}
     for boost in boosts:
         best[boost.stack_group] = max(best.get(boost.stack_group, 0), boost.multiplier_percent)
     total = NO_BOOST
     for percent in best.values():
-        total = total * percent // 100
+        total = min(total * percent // 100, MAX_BOOST_PERCENT)
     return total
 
 

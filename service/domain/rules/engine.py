@@ -18,6 +18,7 @@ from service.domain.rules.definitions import (
     TaskDefinition,
 )
 from service.domain.rules.levels import level_for, levels_between
+from service.domain.rules.limits import saturated
 from service.domain.rules.ruleset import RuleSet
 from service.domain.rules.state import (
     BadgeUnlock,
@@ -61,15 +62,16 @@ class _Evaluation:
         self, rewards: Iterable[Reward], ref: str, reason: str, *, kind: str, definition: str,
         version: int, task_id: str = "",
     ) -> None:  # fmt: skip
-        """Queue grants for `rewards`; XP also counts towards the user's level."""
-        for index, reward in enumerate(rewards):
+        """Queue grants for `rewards`, each at most the maximum grant of its kind; XP also
+        counts towards the user's level."""
+        for index, reward in enumerate(map(self.rules.limits.capped, rewards)):
             grant = Grant(
                 f"{ref}:{index}", self.profile.user_id, reward, reason, kind,
                 f"{kind}:{definition}/{self.cause}", version,
             )  # fmt: skip
             self.grants.append(CappedGrant(grant, task_id))
             if reward.kind is RewardKind.XP:
-                self.profile = replace(self.profile, xp=self.profile.xp + reward.amount)
+                self.profile = replace(self.profile, xp=saturated(self.profile.xp + reward.amount))
 
     def move_badge(self, badge: BadgeDefinition, measure: int, at: dt.datetime) -> None:
         state = self.badges.get(badge.badge_id) or blank(badge, self.profile.user_id)
@@ -181,7 +183,10 @@ def _progress_task(
     run.task_changes.append(step.change)
     for number, tier_number in step.reached:
         tier = task.tiers[tier_number - 1]
-        rewards = tuple(boosts.boost(r, run.rules.boosts, ctx, task.task_id) for r in tier.rewards)
+        rewards = tuple(
+            run.rules.limits.capped(boosts.boost(r, run.rules.boosts, ctx, task.task_id))
+            for r in tier.rewards
+        )
         completion = TaskCompletion(
             event.user_id, task.task_id, task.version, number, tier_number,
             step.change.window_id, rewards, run.now, event.idempotency_key,
@@ -207,20 +212,23 @@ def _progress_badge(run: _Evaluation, badge: BadgeDefinition, event: Event) -> N
         return
     step = 1 if criterion.kind is CriterionKind.EVENT_COUNT else max(event.value, 0)
     held = run.badges.get(badge.badge_id)
-    run.move_badge(badge, (held.progress if held else 0) + step, event.occurred_at)
+    run.move_badge(badge, saturated((held.progress if held else 0) + step), event.occurred_at)
 
 
 def evaluate_event(
     event: Event, state: UserState, rules: RuleSet, shared: Shared, now: dt.datetime
 ) -> Outcome:
     """Everything `event` does for its user: progress, completions, badges, levels and
-    grants, or a rejection when it breaks a velocity limit or a cap.
+    grants, or a rejection when its value is beyond the limit, or it breaks a velocity limit
+    or a cap.
 
     `shared` holds the badge supply and budgets left as locked by the caller; what it
     omits is assumed available, and the outcome names what it consumes so that the caller
     can lock those and evaluate again.
     """
-    breach = velocity_breach(rules.caps, event.type, state.recent_events)
+    breach = rules.limits.value_breach(event.value) or velocity_breach(
+        rules.caps, event.type, state.recent_events
+    )
     if breach:
         return Outcome(Effects(rejected=breach), state.profile)
     run = _Evaluation(state, rules, shared, now, f"event:{event.idempotency_key}")

@@ -13,6 +13,7 @@ from service.domain.rules.definitions import (
     LevelTable,
     TaskDefinition,
 )
+from service.domain.rules.limits import Limits
 from service.domain.rules.modifiers import BoostDefinition, CapDefinition, CapKind
 
 Definition = TaskDefinition | BadgeDefinition | LevelTable | BoostDefinition | CapDefinition
@@ -34,9 +35,10 @@ class RuleSet:
         default_factory=dict
     )
     velocity_types: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
     @classmethod
-    def of(cls, definitions: Iterable[Definition]) -> RuleSet:
+    def of(cls, definitions: Iterable[Definition], limits: Limits | None = None) -> RuleSet:
         live = [d for d in definitions if not d.archived]
         tasks = {d.task_id: d for d in live if isinstance(d, TaskDefinition)}
         badges = {d.badge_id: d for d in live if isinstance(d, BadgeDefinition)}
@@ -67,6 +69,7 @@ class RuleSet:
             velocity_types=tuple(
                 sorted({c.event_type for c in caps if c.kind is CapKind.VELOCITY})
             ),
+            limits=limits or Limits(),
         )
 
     def limits_for(self, event_types: Iterable[str]) -> tuple[dict[str, int], dict[str, int]]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 from service.domain.rules.audience import audience_gap, in_rollout, rollout_bucket
 from service.domain.rules.definitions import Measure, TaskDefinition
+from service.domain.rules.limits import saturated
 from service.domain.rules.state import Event, Profile, TaskChange, TaskState
 from service.domain.rules.windows import Cadence, Window, earlier, local_day, window_at
 
@@ -105,7 +106,7 @@ def advance(task: TaskDefinition, state: TaskState | None, event: Event, timezon
     )  # fmt: skip
     step = 1 if task.measure is Measure.COUNT else max(event.value, 0)
     progress, tiers, completions = (
-        current.progress + step,
+        saturated(current.progress + step),
         current.tiers_reached,
         current.completions,
     )

@@ -64,6 +64,12 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
     return None
 
 
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means a store is out of reach, so that retrying at once is pointless."""
+    mapped = status_for(exc)
+    return mapped is not None and mapped[0] is grpc.StatusCode.UNAVAILABLE
+
+
 Handler = Callable[[Any, Context], Awaitable[Any]]
 MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
 

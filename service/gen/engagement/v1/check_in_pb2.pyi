@@ -159,8 +159,10 @@ class CheckInRequest(_message.Message):
     user_id: _builtins.str
     """1 to 128 characters."""
     timezone: _builtins.str
-    """IANA timezone, e.g. "Europe/Berlin". Optional when the user has a stored timezone;
-    when given, it becomes the stored timezone.
+    """IANA timezone, e.g. "Europe/Berlin", the local day is computed in. Optional when
+    the user has a stored timezone. It becomes the stored timezone when this call records
+    a check-in; a repeat on a day already checked in (already_checked_in = true) keeps the
+    stored one, since that day belongs to the timezone it was checked in under.
     """
     def __init__(
         self,
@@ -226,7 +228,9 @@ class MakeUpCheckInRequest(_message.Message):
     day: _builtins.str
     """The missed local day to make up, YYYY-MM-DD."""
     timezone: _builtins.str
-    """Optional IANA timezone, as in CheckInRequest."""
+    """Optional IANA timezone the make-up window is computed in; defaults to the stored
+    one. A make-up never changes the stored timezone.
+    """
     def __init__(
         self,
         *,

@@ -307,7 +307,10 @@ class TrackEventRequest(_message.Message):
     type: _builtins.str
     """The event type, e.g. "order.paid": 1 to 64 of [a-z0-9_.-]."""
     value: _builtins.int
-    """The event's amount, e.g. the order total in cents; summed by sum tasks and badges."""
+    """The event's amount, e.g. the order total in cents; summed by sum tasks and badges.
+    Within +-2^53. Beyond the configured maximum event value (10^9 unless configured
+    otherwise) the event is stored as rejected and flagged: it pays and scores nothing.
+    """
     idempotency_key: _builtins.str
     """Required, 1 to 128 characters; the same key returns the first result without a
     second effect.
@@ -319,7 +322,8 @@ class TrackEventRequest(_message.Message):
     @_builtins.property
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """What conditions test, e.g. {"category": "books"}. At most 32 entries; keys 1 to 64
-        printable characters, values at most 256 characters.
+        printable characters, values at most 256 characters without NUL or other control
+        characters.
         """
 
     @_builtins.property

@@ -335,7 +335,12 @@ class SubmitScoreRequest(_message.Message):
     value: _builtins.int
     """Within +-2^53."""
     idempotency_key: _builtins.str
-    """Required; the same key returns the first result without a second effect."""
+    """Required. A repeat of the same submission (same key, member, partition and value)
+    records nothing and answers duplicate = true with the member's current score and
+    rank in the period the first call's score counted in, later submissions included.
+    The same key for a different submission is FAILED_PRECONDITION, and so is a repeat
+    whose occurred_at lies in a period that is closed or final, like any late score.
+    """
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp:
         """When the score was reached; defaults to now. Decides the period and first_to_reach ties."""
@@ -367,10 +372,15 @@ class SubmitScoreResponse(_message.Message):
     RANK_FIELD_NUMBER: _builtins.int
     DUPLICATE_FIELD_NUMBER: _builtins.int
     period_id: _builtins.str
+    """The period the score counted in."""
     score: _builtins.int
+    """The member's aggregate score in that period."""
     rank: _builtins.int
+    """The member's 1-based rank in that period; 0 when Redis could not say."""
     duplicate: _builtins.bool
-    """True when the idempotency key was seen before."""
+    """True when the idempotency key was recorded before: this call changed nothing, the
+    first call's score counted once, and score and rank are the member's current ones.
+    """
     def __init__(
         self,
         *,

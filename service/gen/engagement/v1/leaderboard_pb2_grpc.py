@@ -77,7 +77,7 @@ class LeaderboardServiceServicer:
     """
 
     def SubmitScore(self, request, context):
-        """Applies the board's aggregation to a score; idempotent per idempotency_key.
+        """Applies the board's aggregation to a score, once per idempotency_key.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,7 +91,9 @@ class LeaderboardServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetAroundMe(self, request, context):
-        """A window of entries centred on the member, clipped at the edges.
+        """A window of min(size, members) entries around the member: (size - 1) / 2 entries
+        above it where the board allows; at the top or bottom the window shifts to keep its
+        length. Empty when the member is not on the board.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

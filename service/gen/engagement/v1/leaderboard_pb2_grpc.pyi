@@ -34,11 +34,14 @@ class LeaderboardServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> LeaderboardServiceAsyncStub: ...
     SubmitScore: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.SubmitScoreRequest, _leaderboard_pb2.SubmitScoreResponse]
-    """Applies the board's aggregation to a score; idempotent per idempotency_key."""
+    """Applies the board's aggregation to a score, once per idempotency_key."""
     GetLeaderboard: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetLeaderboardRequest, _leaderboard_pb2.GetLeaderboardResponse]
     """One page of the board, best first."""
     GetAroundMe: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetAroundMeRequest, _leaderboard_pb2.GetAroundMeResponse]
-    """A window of entries centred on the member, clipped at the edges."""
+    """A window of min(size, members) entries around the member: (size - 1) / 2 entries
+    above it where the board allows; at the top or bottom the window shifts to keep its
+    length. Empty when the member is not on the board.
+    """
     GetRank: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetRankRequest, _leaderboard_pb2.GetRankResponse]
     """The member's rank, score and percentile; NOT_FOUND when the member has no score there."""
     GetFriendsLeaderboard: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.GetFriendsLeaderboardRequest, _leaderboard_pb2.GetFriendsLeaderboardResponse]
@@ -54,11 +57,14 @@ class LeaderboardServiceAsyncStub(LeaderboardServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitScore: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.SubmitScoreRequest, _leaderboard_pb2.SubmitScoreResponse]  # type: ignore[assignment]
-    """Applies the board's aggregation to a score; idempotent per idempotency_key."""
+    """Applies the board's aggregation to a score, once per idempotency_key."""
     GetLeaderboard: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetLeaderboardRequest, _leaderboard_pb2.GetLeaderboardResponse]  # type: ignore[assignment]
     """One page of the board, best first."""
     GetAroundMe: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetAroundMeRequest, _leaderboard_pb2.GetAroundMeResponse]  # type: ignore[assignment]
-    """A window of entries centred on the member, clipped at the edges."""
+    """A window of min(size, members) entries around the member: (size - 1) / 2 entries
+    above it where the board allows; at the top or bottom the window shifts to keep its
+    length. Empty when the member is not on the board.
+    """
     GetRank: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetRankRequest, _leaderboard_pb2.GetRankResponse]  # type: ignore[assignment]
     """The member's rank, score and percentile; NOT_FOUND when the member has no score there."""
     GetFriendsLeaderboard: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.GetFriendsLeaderboardRequest, _leaderboard_pb2.GetFriendsLeaderboardResponse]  # type: ignore[assignment]
@@ -77,7 +83,7 @@ class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _leaderboard_pb2.SubmitScoreRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.SubmitScoreResponse, _abc.Awaitable[_leaderboard_pb2.SubmitScoreResponse]]:
-        """Applies the board's aggregation to a score; idempotent per idempotency_key."""
+        """Applies the board's aggregation to a score, once per idempotency_key."""
 
     @_abc_1.abstractmethod
     def GetLeaderboard(
@@ -93,7 +99,10 @@ class LeaderboardServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _leaderboard_pb2.GetAroundMeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.GetAroundMeResponse, _abc.Awaitable[_leaderboard_pb2.GetAroundMeResponse]]:
-        """A window of entries centred on the member, clipped at the edges."""
+        """A window of min(size, members) entries around the member: (size - 1) / 2 entries
+        above it where the board allows; at the top or bottom the window shifts to keep its
+        length. Empty when the member is not on the board.
+        """
 
     @_abc_1.abstractmethod
     def GetRank(
