@@ -129,6 +129,13 @@ class Settings(DatabaseSettings, AuthSettings):
     # How far an event's occurred_at may lie behind or ahead of the server's clock.
     event_max_age_seconds: float = Field(default=7 * 86400.0, gt=0, le=90 * 86400)
     event_max_skew_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # Load limits (see the README's "Limits"): calls served at once, and token buckets per
+    # user and per credential (a rate or burst of 0 turns that bucket off).
+    max_concurrent_calls: int = Field(default=256, ge=1, le=100_000)
+    user_rate_limit_per_second: float = Field(default=50.0, ge=0, le=1_000_000)
+    user_rate_limit_burst: int = Field(default=100, ge=0, le=1_000_000)
+    credential_rate_limit_per_second: float = Field(default=0.0, ge=0, le=1_000_000)
+    credential_rate_limit_burst: int = Field(default=0, ge=0, le=1_000_000)
     # An event whose |value| is larger is stored as rejected and flagged, and pays nothing.
     event_max_value: int = Field(default=DEFAULT_MAX_EVENT_VALUE, ge=1, le=MAX_SCORE)
     # The largest amount one grant pays, per reward kind, as JSON ({"points": 50000});

@@ -56,6 +56,8 @@ async def apply_group(
         errors = [r for r in results if isinstance(r, DomainError)]
         if all_or_none and errors:
             raise errors[0]
+        if not group.recorded:  # every event was stored before or refused: nothing to write
+            return results
         await group.write()
         await uow.commit()
     # The events are committed now: their callers get their results whatever happens to

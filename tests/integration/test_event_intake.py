@@ -276,3 +276,32 @@ async def test_a_lost_store_fails_the_group_at_once_without_splitting(
 
     assert all(isinstance(r, asyncpg.ConnectionDoesNotExistError) for r in results)
     assert made == 1
+
+
+async def _state(engine: AsyncEngine) -> list[tuple[str, int]]:
+    """Every table's rows, hashed: equal before and after exactly when nothing changed."""
+    from service.adapters.postgres.schema import metadata  # noqa: PLC0415
+
+    query = " union all ".join(
+        f"select '{t.name}', coalesce(sum(hashtextextended(x::text, 0)), 0) from \"{t.name}\" x"
+        for t in metadata.sorted_tables
+    )
+    async with engine.connect() as conn:
+        return [(str(name), int(digest)) for name, digest in await conn.execute(sa.text(query))]
+
+
+@pytest.mark.parametrize("user", ["ann", "bob"])
+async def test_an_event_refused_for_its_reused_key_changes_nothing(
+    app: App, engine: AsyncEngine, clock: MovableClock, user: str
+) -> None:
+    await definitions.upsert_definition(FIRST_BUY, uow=app.uow(), rules=app.rules)
+    await app.events.track(TrackEvent("ann", "purchase", "order-1"))
+    before = await _state(engine)
+    clock.advance(minutes=5)
+
+    with pytest.raises(FailedPrecondition):
+        await app.events.track(
+            TrackEvent(user, "purchase", "order-1", value=7, timezone="Asia/Tokyo")
+        )
+
+    assert await _state(engine) == before

@@ -10,6 +10,7 @@ import asyncpg
 import grpc
 import redis.exceptions
 import sqlalchemy.exc
+from google.protobuf.message import DecodeError
 
 import leaderboard as lb
 from service.domain import errors
@@ -84,8 +85,48 @@ def _request_id(context: Context) -> str:
     return current_caller().request_id or request_id_from(context.invocation_metadata())
 
 
+class Undecodable:
+    """Stands in for a request body that is not a valid message of the RPC's request type."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+Deserializer = Callable[[bytes], Any]
+
+
+def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
+    """The deserializer, returning Undecodable instead of raising on a malformed body.
+
+    grpc.aio turns an exception raised while deserializing into UNKNOWN with a logged stack
+    trace, before any handler runs; the handler below answers INVALID_ARGUMENT instead.
+    """
+    if deserializer is None:
+        return None
+    parse = deserializer
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            return Undecodable(str(exc))
+
+    return deserialize
+
+
+async def _refuse_undecodable(method: str, request: Undecodable, context: Context) -> None:
+    log.info("undecodable request to %s: %s", method, request.reason)
+    await context.abort(
+        grpc.StatusCode.INVALID_ARGUMENT, "request: not a valid message of the RPC's request type"
+    )
+
+
 def _mapped(method: str, inner: Handler) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
         try:
             return await inner(request, context)
         except grpc.aio.AbortError:
@@ -105,8 +146,25 @@ def _mapped(method: str, inner: Handler) -> Handler:
     return handle
 
 
+def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
+    """A server-streaming handler (the health Watch) that refuses undecodable requests."""
+
+    async def handle(request: Any, context: Context) -> None:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
+        responses = inner(request, context)
+        if hasattr(responses, "__aiter__"):
+            async for response in responses:
+                await context.write(response)
+        else:
+            await responses
+
+    return handle
+
+
 class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps every unary call so that exceptions become status codes without stack traces."""
+    """Wraps every unary call so that exceptions become status codes without stack traces,
+    and every call with a request message so that an undecodable one is INVALID_ARGUMENT."""
 
     def __init__(self) -> None:
         # Wrapped once per method: the server hands out the same handler for every call.
@@ -120,16 +178,30 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-
         handler_call_details: grpc.HandlerCallDetails,
     ) -> MethodHandler:
         handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+        method = handler_call_details.method
+        if handler is None:
             return handler
-        cached = self._wrapped.get(handler_call_details.method)
+        cached = self._wrapped.get(method)
         if cached is not None and cached[0] is handler:
             return cached[1]
-        wrapped = grpc.unary_unary_rpc_method_handler(
+        wrapped = _wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+
+def _wrap(method: str, handler: MethodHandler) -> MethodHandler:
+    deserializer = _tolerant(handler.request_deserializer)
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(
             # Under grpc.aio the unary handler is a coroutine function.
-            _mapped(handler_call_details.method, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
+            _mapped(method, handler.unary_unary),  # type: ignore[arg-type]
+            request_deserializer=deserializer,
             response_serializer=handler.response_serializer,
         )
-        self._wrapped[handler_call_details.method] = (handler, wrapped)
-        return wrapped
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            _streaming(method, handler.unary_stream),  # type: ignore[arg-type]
+            request_deserializer=deserializer,
+            response_serializer=handler.response_serializer,
+        )
+    return handler  # request streams (reflection) are grpc's own

@@ -13,6 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
+from service.adapters.rate_limits import Rate, RateLimits
 from service.bootstrap import App
 from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
 from service.entrypoints.grpc_api.auth import AuthInterceptor
@@ -23,6 +24,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.limits import LimitsInterceptor
 from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.request_checks import RequestCheckInterceptor, RequestChecks
 from service.entrypoints.grpc_api.rules_servicer import (
@@ -121,6 +123,7 @@ class RunningServer:
     port: int
     health: HealthServicer
     probe: HealthProbe
+    limits: LimitsInterceptor
 
     async def stop(self, grace: float) -> None:
         """Report NOT_SERVING, stop accepting calls and drain in-flight ones within `grace`."""
@@ -129,17 +132,35 @@ class RunningServer:
         await self.server.stop(grace)
 
 
+def limits_of(app: App) -> LimitsInterceptor:
+    """The load limits the settings ask for."""
+    settings = app.settings
+    rate_limits = RateLimits(
+        app.redis,
+        settings.redis_key_prefix,
+        app.clock,
+        user=Rate(settings.user_rate_limit_per_second, settings.user_rate_limit_burst),
+        credential=Rate(
+            settings.credential_rate_limit_per_second, settings.credential_rate_limit_burst
+        ),
+    )
+    return LimitsInterceptor(settings.max_concurrent_calls, rate_limits)
+
+
 async def start_server(
     app: App, address: str, security: ServerSecurity | None = None
 ) -> RunningServer:
     """Start serving on `address` (port 0 picks a free port), protected as the settings say."""
     security = security or ServerSecurity.from_settings(app.settings)
     # The first interceptor is the outermost. Authentication first, so that the caller (and
-    # its request id) is set for error mapping, and a caller without credentials learns
-    # nothing from validation; the error mapping then sees what the request checks refuse.
+    # its request id) is set for error mapping and the limits, and a caller without
+    # credentials learns nothing from validation; the error mapping then sees what the
+    # limits and the request checks refuse.
+    limits = limits_of(app)
     interceptors = [
         AuthInterceptor(security.authenticator),
         ErrorMappingInterceptor(),
+        limits,
         RequestCheckInterceptor(RequestChecks()),
     ]
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
@@ -170,4 +191,4 @@ async def start_server(
     else:
         port = server.add_secure_port(address, security.credentials)
     await server.start()
-    return RunningServer(server, port, servicer, HealthProbe(app, servicer))
+    return RunningServer(server, port, servicer, HealthProbe(app, servicer), limits)
