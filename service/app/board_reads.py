@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import leaderboard as lb
+from service.app.board_heal import rebuilding
 from service.app.board_mapping import BoardRef
 from service.app.paging import page_size as sized
 from service.app.ports import UnitOfWork
@@ -48,7 +49,10 @@ async def _read(
             raise
         if not await boards.healer.restore(resolved.board, resolved.key, boards):
             return empty
-    return await read(target)
+    try:
+        return await read(target)
+    except lb.NotLoaded:  # lost again at once (a retention deadline Redis's clock has passed)
+        raise rebuilding(resolved.key) from None
 
 
 def _page(page: int) -> int:

@@ -37,6 +37,8 @@ _DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (lb.ScoreOverflow, grpc.StatusCode.INVALID_ARGUMENT),
     (lb.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (lb.OutsideSeason, grpc.StatusCode.FAILED_PRECONDITION),
+    # A board-period Redis lost, met where no rebuild was waited for: it is being rebuilt.
+    (lb.NotLoaded, grpc.StatusCode.UNAVAILABLE),
 )
 
 # Errors that mean a store could not be reached or answered in time: the caller may retry.
