@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import grpc
 import pytest
@@ -54,9 +55,33 @@ def clock() -> MovableClock:
     return MovableClock(dt.datetime.now(dt.UTC).replace(microsecond=0))
 
 
+@dataclass
+class Scene:
+    """The served app, its stores and a client; `lose()` is what Redis losing its data does."""
+
+    channel: grpc.aio.Channel
+    app: App
+    clock: MovableClock
+    redis: redis.Redis
+    prefix: str
+
+    @property
+    def stub(self) -> pb_grpc.LeaderboardServiceAsyncStub:
+        return pb_grpc.LeaderboardServiceStub(self.channel)
+
+    async def play(self) -> list[pb.BoardRef]:
+        return await play(self.channel, self.app, self.clock)
+
+    async def lose(self) -> None:
+        await lose_redis_copies(self.redis, self.prefix)
+
+
 @pytest.fixture
-def stub(channel: grpc.aio.Channel) -> pb_grpc.LeaderboardServiceAsyncStub:
-    return pb_grpc.LeaderboardServiceStub(channel)
+def scene(
+    channel: grpc.aio.Channel, app: App, clock: MovableClock, redis_client: redis.Redis,
+    redis_prefix: str,
+) -> Scene:  # fmt: skip
+    return Scene(channel, app, clock, redis_client, redis_prefix)
 
 
 async def _submit(
@@ -120,12 +145,9 @@ async def all_loaded(app: App, refs: list[pb.BoardRef]) -> bool:
 EXPECTED_DAY_TWO_EU = [("whale", 100, 1), ("dan", 30, 2)]
 
 
-async def test_reads_after_redis_lost_the_boards_answer_what_postgres_holds(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str,
-) -> None:  # fmt: skip
-    refs = await play(channel, app, clock)
-    before = await snapshot(stub, refs)
+async def test_reads_after_redis_lost_the_boards_answer_what_postgres_holds(scene: Scene) -> None:
+    refs = await scene.play()
+    before = await snapshot(scene.stub, refs)
     assert before[("eu", False, refs[0].period_id)] == [
         ("whale", 18000, 1),
         ("ann", 50, 2),
@@ -133,22 +155,19 @@ async def test_reads_after_redis_lost_the_boards_answer_what_postgres_holds(
     ]
     assert before[("eu", False, refs[4].period_id)] == EXPECTED_DAY_TWO_EU
 
-    await lose_redis_copies(redis_client, redis_prefix)
+    await scene.lose()
 
-    assert await snapshot(stub, refs) == before
+    assert await snapshot(scene.stub, refs) == before
     current = pb.BoardRef(board_id="spend", partition="us")
-    rank = await stub.GetRank(pb.GetRankRequest(board=current, member_id="cy"))
+    rank = await scene.stub.GetRank(pb.GetRankRequest(board=current, member_id="cy"))
     assert (rank.entry.rank, rank.entry.score, rank.total_members) == (2, 5, 2)
 
 
-async def test_a_score_after_the_loss_never_claims_a_rank_from_an_empty_copy(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str,
-) -> None:  # fmt: skip
-    await play(channel, app, clock)
-    await lose_redis_copies(redis_client, redis_prefix)
+async def test_a_score_after_the_loss_never_claims_a_rank_from_an_empty_copy(scene: Scene) -> None:
+    await scene.play()
+    await scene.lose()
 
-    done = await stub.SubmitScore(
+    done = await scene.stub.SubmitScore(
         pb.SubmitScoreRequest(
             board_id="spend", member_id="newbie", value=1, partition="eu", idempotency_key="n1"
         )
@@ -156,7 +175,7 @@ async def test_a_score_after_the_loss_never_claims_a_rank_from_an_empty_copy(
 
     assert done.rank in (0, 3)  # 0: Redis could not say yet; never 1 from an empty copy
     ref = pb.BoardRef(board_id="spend", partition="eu")
-    page = await stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref))
+    page = await scene.stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref))
     assert [(e.member_id, e.score, e.rank) for e in page.entries] == [
         *EXPECTED_DAY_TWO_EU,
         ("newbie", 1, 3),
@@ -177,21 +196,20 @@ async def period_locked(engine: AsyncEngine, ref: pb.BoardRef) -> AsyncIterator[
 
 
 async def test_reads_answer_unavailable_while_the_board_is_being_rebuilt(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str, engine: AsyncEngine,
-) -> None:  # fmt: skip
-    refs = await play(channel, app, clock)
-    assert app.boards.healer is not None
-    app.boards.healer.wait_seconds = 0.2
-    await lose_redis_copies(redis_client, redis_prefix)
+    scene: Scene, engine: AsyncEngine
+) -> None:
+    refs = await scene.play()
+    assert scene.app.boards.healer is not None
+    scene.app.boards.healer.wait_seconds = 0.2
+    await scene.lose()
     ref = refs[4]  # day two, eu, main
 
     async with period_locked(engine, ref):
         reads = (
-            stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref)),
-            stub.GetAroundMe(pb.GetAroundMeRequest(board=ref, member_id="dan")),
-            stub.GetRank(pb.GetRankRequest(board=ref, member_id="dan")),
-            stub.GetFriendsLeaderboard(
+            scene.stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref)),
+            scene.stub.GetAroundMe(pb.GetAroundMeRequest(board=ref, member_id="dan")),
+            scene.stub.GetRank(pb.GetRankRequest(board=ref, member_id="dan")),
+            scene.stub.GetFriendsLeaderboard(
                 pb.GetFriendsLeaderboardRequest(board=ref, member_ids=["dan"])
             ),
         )
@@ -202,48 +220,46 @@ async def test_reads_answer_unavailable_while_the_board_is_being_rebuilt(
             assert "being rebuilt" in (refused.value.details() or "")
 
     async def healed() -> bool:
-        return await all_loaded(app, [ref])
+        return await all_loaded(scene.app, [ref])
 
     await wait_until(healed, what="the rebuild to finish once the lock is released")
-    page = await stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref))
+    page = await scene.stub.GetLeaderboard(pb.GetLeaderboardRequest(board=ref))
     assert [(e.member_id, e.score, e.rank) for e in page.entries] == EXPECTED_DAY_TWO_EU
 
 
 async def test_the_upkeep_heals_every_board_period_without_a_caller(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str, settings: Settings,
-) -> None:  # fmt: skip
-    refs = await play(channel, app, clock)
-    before = await snapshot(stub, refs)
-    await lose_redis_copies(redis_client, redis_prefix)
-    replica = build_app(settings, clock)
+    scene: Scene, settings: Settings
+) -> None:
+    refs = await scene.play()
+    before = await snapshot(scene.stub, refs)
+    await scene.lose()
+    replica = build_app(settings, scene.clock)
     upkeep = start_board_upkeep(replica)
     try:
         await wait_until(
-            lambda: all_loaded(app, refs), what="the upkeep to heal every board-period"
+            lambda: all_loaded(scene.app, refs), what="the upkeep to heal every board-period"
         )
     finally:
         await upkeep.stop()
         await replica.close()
 
-    assert await snapshot(stub, refs) == before
-    board = await app.boards.catalog.get("spend")
-    retained = redis_board(app.boards.redis, board, _key(refs[0]))
-    assert await redis_client.pttl(retained.keys.loaded) > 0  # day one keeps its retention
+    assert await snapshot(scene.stub, refs) == before
+    board = await scene.app.boards.catalog.get("spend")
+    retained = redis_board(scene.app.boards.redis, board, _key(refs[0]))
+    assert await scene.redis.pttl(retained.keys.loaded) > 0  # day one keeps its retention
     assert (
-        await redis_client.pttl(redis_board(app.boards.redis, board, _key(refs[4])).keys.loaded)
+        await scene.redis.pttl(
+            redis_board(scene.app.boards.redis, board, _key(refs[4])).keys.loaded
+        )
         == -1
     )
 
 
-async def test_two_replicas_heal_each_board_period_once(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str, settings: Settings,
-) -> None:  # fmt: skip
-    refs = await play(channel, app, clock)
-    before = await snapshot(stub, refs)
-    await lose_redis_copies(redis_client, redis_prefix)
-    first, second = build_app(settings, clock), build_app(settings, clock)
+async def test_two_replicas_heal_each_board_period_once(scene: Scene, settings: Settings) -> None:
+    refs = await scene.play()
+    before = await snapshot(scene.stub, refs)
+    await scene.lose()
+    first, second = build_app(settings, scene.clock), build_app(settings, scene.clock)
     try:
         healed = await asyncio.gather(heal_boards(first), heal_boards(second))
         again = await asyncio.gather(heal_boards(first), heal_boards(second))
@@ -252,25 +268,22 @@ async def test_two_replicas_heal_each_board_period_once(
         await second.close()
 
     assert sum(healed) == len(refs)
-    assert again == [0, 0]
-    assert await snapshot(stub, refs) == before
+    assert again == (0, 0)
+    assert await snapshot(scene.stub, refs) == before
 
 
-async def test_rebuild_boards_reloads_every_board_period_and_is_audited(
-    channel: grpc.aio.Channel, app: App, clock: MovableClock, stub: pb_grpc.LeaderboardServiceAsyncStub,
-    redis_client: redis.Redis, redis_prefix: str,
-) -> None:  # fmt: skip
-    refs = await play(channel, app, clock)
-    before = await snapshot(stub, refs)
-    await lose_redis_copies(redis_client, redis_prefix)
-    admin = pb_grpc.LeaderboardAdminServiceStub(channel)
+async def test_rebuild_boards_reloads_every_board_period_and_is_audited(scene: Scene) -> None:
+    refs = await scene.play()
+    before = await snapshot(scene.stub, refs)
+    await scene.lose()
+    admin = pb_grpc.LeaderboardAdminServiceStub(scene.channel)
 
     done = await admin.RebuildBoards(pb.RebuildBoardsRequest())
 
     assert done.board_periods == len(refs)
-    assert await all_loaded(app, refs)
-    assert await snapshot(stub, refs) == before
-    audit = await audit_pb2_grpc.AuditAdminServiceStub(channel).ListAuditEntries(
+    assert await all_loaded(scene.app, refs)
+    assert await snapshot(scene.stub, refs) == before
+    audit = await audit_pb2_grpc.AuditAdminServiceStub(scene.channel).ListAuditEntries(
         audit_pb2.ListAuditEntriesRequest(target_kind="board_period", page_size=100)
     )
     rebuilt = [e for e in audit.entries if e.rpc == "LeaderboardAdminService/RebuildBoards"]
