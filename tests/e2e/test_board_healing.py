@@ -268,7 +268,7 @@ async def test_two_replicas_heal_each_board_period_once(scene: Scene, settings: 
         await second.close()
 
     assert sum(healed) == len(refs)
-    assert again == (0, 0)
+    assert list(again) == [0, 0]
     assert await snapshot(scene.stub, refs) == before
 
 
