@@ -160,8 +160,7 @@ async def _boards_span_masters(app: App) -> None:
     keys = await _keys(app)
     board = await app.boards.catalog.get("spend")
     nodes = {
-        client.get_node_from_key(redis_board(app.boards.redis, board, key).keys.tag)
-        for key in keys
+        client.get_node_from_key(redis_board(app.boards.redis, board, key).keys.tag) for key in keys
     }
     assert None not in nodes
     assert len(keys) == 2 * len(REGIONS)
