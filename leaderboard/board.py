@@ -85,6 +85,15 @@ class Leaderboard:
         """Whether a `load` made this copy and it has not been lost since."""
         return bool(await self._client.exists(self.keys.loaded))
 
+    async def checksum(self) -> tuple[int, int] | None:
+        """(member count, sum of the members' put or loaded revisions) of a loaded copy, read
+        together; None when not loaded. Equal to the store of record's, the copy is exact."""
+        return _checksum(await run(self._client, lua.CHECKSUM, self.checksum_keys, []))
+
+    @property
+    def checksum_keys(self) -> list[str]:
+        return [self.keys.scores, self.keys.loaded]
+
     async def _run(self, source: str, keys: Sequence[str], args: Sequence[Arg]) -> object:
         """One script on this board-period, refused with NotLoaded where the board requires."""
         source, keys = self.call(source, keys)
@@ -175,7 +184,7 @@ class Leaderboard:
         if type(revision) is not int or revision < 0:
             raise InvalidArgument("revision", "must be an int >= 0")
         sign = -1 if self.board.sort_order is SortOrder.HIGHER_IS_BETTER else 1
-        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions]
+        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions, self.keys.loaded]
         args: list[Arg] = [member_id, score, reached_prefix(reached_at_ms), sign, revision]
         args += [*_metadata_args(metadata), self._policy]
         return keys, args
@@ -240,7 +249,7 @@ class Leaderboard:
     async def remove(self, member_id: str) -> bool:
         """Take the member and its metadata off the board; False if it was not on it."""
         check_member_id(member_id)
-        keys = [*self.keys.data, self.keys.revisions]
+        keys = [*self.keys.data, self.keys.revisions, self.keys.loaded]
         reply = await self._run(lua.REMOVE, keys, [member_id, self._policy])
         return integer(reply) == 1
 
@@ -335,6 +344,13 @@ class Leaderboards:
             pipe.exists(board.keys.loaded)
         return [bool(found) for found in await pipe.execute()]
 
+    async def checksums(self, boards: Sequence[Leaderboard]) -> list[tuple[int, int] | None]:
+        """`Leaderboard.checksum` of each board-period, in one pipeline."""
+        calls: list[tuple[Sequence[str], Sequence[Arg]]] = [
+            (board.checksum_keys, []) for board in boards
+        ]
+        return [_checksum(reply) for reply in await run_many(self._client, lua.CHECKSUM, calls)]
+
     async def put_many(self, puts: Sequence[Put]) -> list[int | None]:
         """Several `Leaderboard.put`s in one pipeline (one round trip per node); the ranks,
         in order, None where a board-period requires loading (see `Leaderboard`) and changed
@@ -368,6 +384,11 @@ class Put:
     reached_at_ms: int
     revision: int
     metadata: MemberMetadata | None = None
+
+
+def _checksum(reply: object) -> tuple[int, int] | None:
+    parts = array(reply)
+    return (integer(parts[0]), integer(parts[1])) if parts else None
 
 
 def _put_rank(board: Leaderboard, reply: object) -> int | None:

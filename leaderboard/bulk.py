@@ -56,10 +56,12 @@ async def load(
     # is framed while Redis writes the last one. Scripts run in order, so a member in two
     # chunks is still found by the later one.
     in_flight: asyncio.Task[None] | None = None
+    revisions = 0
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
                 frames = "".join([_frame(entry, order) for entry in chunk])
+                revisions += sum(entry.revision or 0 for entry in chunk)
                 if in_flight is not None:
                     await in_flight
                 chunk_keys = (*staging, keys.metadata)
@@ -69,7 +71,7 @@ async def load(
             await in_flight
         swap_keys = [*keys.standings, keys.revisions, *staging]
         swap_keys += [keys.expiry, keys.loaded, keys.metadata]
-        return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
+        return integer(await run(client, lua.LOAD_SWAP, swap_keys, [revisions]))
     except Exception:
         if in_flight is not None:  # no chunk may write after the staging keys are deleted
             with contextlib.suppress(Exception):  # the caller raises one error already

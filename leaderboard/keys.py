@@ -71,7 +71,8 @@ class BoardKeys:
 
     @property
     def loaded(self) -> str:
-        """STRING: present while the copy holds everything loaded into it and every write since.
+        """HASH: present while the copy holds everything loaded into it and every write since;
+        field `revisions` is the sum of its members' revisions (see `Leaderboard.checksum`).
 
         Only a `load` creates it; it goes with the data (an expiry, a flush, a lost node), so
         its absence tells a store of record that its copy has to be loaded again.

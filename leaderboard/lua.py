@@ -110,10 +110,11 @@ return {'ok', record}
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions
+# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions, loaded
 # ARGV: member id, score, reached prefix, sign, revision, metadata mode (keep|set|del),
 #       metadata JSON, tie policy
-# Sets the member's score exactly unless a put with a higher revision came first.
+# Sets the member's score exactly unless a put with a higher revision came first; a loaded
+# copy keeps the sum of its members' revisions up to date.
 # Returns "position ahead distinct_ahead" of the member afterwards.
 PUT = (
     _PRELUDE
@@ -133,6 +134,9 @@ if tonumber(ARGV[5]) > known then
   redis.call('ZADD', scores, stored, ARGV[3] .. ':' .. id)
   redis.call('HSET', members, id, ARGV[3])
   redis.call('HSET', revisions, id, ARGV[5])
+  if redis.call('EXISTS', KEYS[8]) == 1 then
+    redis.call('HINCRBY', KEYS[8], 'revisions', fmt(tonumber(ARGV[5]) - math.max(known, 0)))
+  end
   track(policy, refcount, distinct, stored)
   if ARGV[6] == 'set' then redis.call('HSET', meta, id, ARGV[7])
   elseif ARGV[6] == 'del' then redis.call('HDEL', meta, id) end
@@ -157,14 +161,18 @@ return 1
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, revisions.  ARGV: member id, tie policy.
-# Returns 1 if removed.
+# KEYS: scores, members, distinct, refcount, metadata, revisions, loaded.
+# ARGV: member id, tie policy.  Returns 1 if removed.
 REMOVE = (
     _PRELUDE
     + """
 local scores, members, distinct, refcount, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id = ARGV[1]
 redis.call('HDEL', meta, id)
+local revision = redis.call('HGET', KEYS[6], id)
+if revision and redis.call('EXISTS', KEYS[7]) == 1 then
+  redis.call('HINCRBY', KEYS[7], 'revisions', fmt(-tonumber(revision)))
+end
 redis.call('HDEL', KEYS[6], id)
 local reached = redis.call('HGET', members, id)
 if not reached then return 0 end
@@ -315,16 +323,18 @@ return {{'ok'}}
 )
 
 # KEYS: live scores, members, distinct, refcount, revisions; staging ones in the same order;
-# expiry, loaded, metadata. Swaps the staged standings and revisions in (an empty load
-# empties the board; a load without revisions forgets those of the puts it replaced), marks
-# the copy loaded and returns the member count.
+# expiry, loaded, metadata.  ARGV: the sum of the loaded revisions.
+# Swaps the staged standings and revisions in (an empty load empties the board; a load
+# without revisions forgets those of the puts it replaced), marks the copy loaded with that
+# sum and returns the member count.
 LOAD_SWAP = """
 for i = 1, 5 do
   -- UNLINK first: RENAME over a live key would free the old standings in the foreground.
   redis.call('UNLINK', KEYS[i])
   if redis.call('EXISTS', KEYS[i + 5]) == 1 then redis.call('RENAME', KEYS[i + 5], KEYS[i]) end
 end
-redis.call('SET', KEYS[12], '1')
+redis.call('DEL', KEYS[12])
+redis.call('HSET', KEYS[12], 'revisions', ARGV[1])
 -- RENAME carried the staging TTL over; the board keeps its retention deadline or none.
 local at = redis.call('GET', KEYS[11])
 for _, i in ipairs({1, 2, 3, 4, 5, 12, 13}) do
@@ -334,6 +344,12 @@ return redis.call('ZCARD', KEYS[1])
 """
 
 UNLOADED = "unloaded"
+
+# KEYS: scores, loaded.  Returns {} when not loaded, else {member count, revision sum}.
+CHECKSUM = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
+return {redis.call('ZCARD', KEYS[1]), redis.call('HGET', KEYS[2], 'revisions') or '0'}
+"""
 
 
 @functools.cache

@@ -4,8 +4,11 @@ A copy counts as present only while its `loaded` marker is there (the leaderboar
 writes it with the load and refuses reads and writes without it), so a flush, a restart
 without persistence or a lost node shows up as missing markers. Postgres knows which
 board-periods Redis should hold: those that ever held a score, unless finalised and past
-their retention. A rebuild holds the period's exclusive lock in Postgres, which waits for
-submissions in flight and makes every other replica wait, then find the marker, and skip.
+their retention. A copy that is present but behind (a restore from an older snapshot, a
+failover to a lagging replica) shows up once its board-period is settled: its member count
+and sum of revisions differ from Postgres's. A rebuild holds the period's exclusive lock in
+Postgres, which waits for submissions in flight and makes every other replica wait, then
+find the copy healed, and skip.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import leaderboard as lb
 from service.app.audit import SYSTEM, Actor, Change, record
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 # How long a read or a submission waits for a rebuild it started or found running before it
 # answers UNAVAILABLE (or, for a submission, rank 0).
 HEAL_WAIT_SECONDS = 1.0
+# When a rebuild is due: the copy is missing, it differs from Postgres, or always.
+Need = Literal["missing", "behind", "always"]
 # How many markers one Redis pipeline checks.
 _CHECK_BATCH = 1000
 # An upper bound of one period's length, for the retention horizon of each kind.
@@ -80,12 +85,12 @@ async def heal_period(
     *,
     uow: UnitOfWork,
     boards: Boards,
-    force: bool = False,
+    need: Need = "missing",
     actor: Actor | None = None,
     rpc: str = "",
 ) -> int | None:
     """Load the board-period into Redis from Postgres; return its member count, or None when
-    there was nothing to do (loaded meanwhile, unless `force`, or past its retention).
+    there was nothing to do (no longer as `need` says, or past its retention).
 
     An admin call passes its `actor` and `rpc` for the audit log; healing on its own (a lost
     copy, a board-period's first score) only logs.
@@ -95,7 +100,7 @@ async def heal_period(
     async with uow:
         # Held until the load is swapped in, so no submission lands in between and is lost.
         final = await uow.scores.lock_period(key, exclusive=True)
-        if not force and await target.loaded():
+        if not await _needed(need, target, key, uow):
             return None
         deadline = None
         if final:
@@ -119,6 +124,16 @@ async def heal_period(
         await uow.commit()
     log.info("loaded board-period %s into Redis: %d members", key, members)
     return members
+
+
+async def _needed(need: Need, target: lb.Leaderboard, key: BoardKey, uow: UnitOfWork) -> bool:
+    """Whether the rebuild is still due, seen with the period locked."""
+    if need == "always":
+        return True
+    copy = await target.checksum()
+    if need == "missing" or copy is None:
+        return copy is None
+    return copy != (await uow.scores.checksum(key))[:2]
 
 
 async def kept_keys(board: BoardDefinition, *, uow: UnitOfWork, now: dt.datetime) -> list[BoardKey]:
@@ -162,11 +177,50 @@ async def rebuild_all(
     for board in sorted(await boards.catalog.all(), key=lambda b: b.board_id):
         for key in await kept_keys(board, uow=uow(), now=now):
             done = await heal_period(
-                board, key, uow=uow(), boards=boards, force=True, actor=actor,
+                board, key, uow=uow(), boards=boards, need="always", actor=actor,
                 rpc="LeaderboardAdminService/RebuildBoards",
             )  # fmt: skip
             rebuilt += done is not None
     return rebuilt
+
+
+async def verify_board(
+    board: BoardDefinition,
+    *,
+    uow: Callable[[], UnitOfWork],
+    boards: Boards,
+    seen: dict[BoardKey, int],
+) -> int:
+    """Rebuild each of the board's copies that is present but differs from Postgres although
+    no score changed there since the last pass (whose latest revisions `seen` keeps)."""
+    keys = await kept_keys(board, uow=uow(), now=boards.clock.now())
+    healed = 0
+    for first in range(0, len(keys), _CHECK_BATCH):
+        batch = keys[first : first + _CHECK_BATCH]
+        copies = await boards.redis.checksums([redis_board(boards.redis, board, k) for k in batch])
+        for key, copy in zip(batch, copies, strict=True):
+            async with uow() as reader:
+                members, total, latest = await reader.scores.checksum(key)
+            settled, seen[key] = seen.get(key) == latest, latest
+            if copy is None or not settled or copy == (members, total):
+                continue
+            log.warning("the Redis copy of board-period %s is behind Postgres", key)
+            done = await heal_period(board, key, uow=uow(), boards=boards, need="behind")
+            healed += done is not None
+    return healed
+
+
+async def verify_all(
+    *, uow: Callable[[], UnitOfWork], boards: Boards, seen: dict[BoardKey, int]
+) -> int:
+    """`verify_board` for every board (each board's failure logged, the others verified)."""
+    healed = 0
+    for board in await boards.catalog.all():
+        try:
+            healed += await verify_board(board, uow=uow, boards=boards, seen=seen)
+        except Exception:
+            log.exception("verifying the Redis copies of board %s failed", board.board_id)
+    return healed
 
 
 def rebuilding(key: BoardKey) -> Unavailable:

@@ -131,7 +131,7 @@ async def rebuild_board(
     """Replace a board-period in Redis with the aggregates Postgres holds."""
     resolved = await resolve(ref, boards)
     members = await heal_period(
-        resolved.board, resolved.key, uow=uow, boards=boards, force=True, actor=actor,
+        resolved.board, resolved.key, uow=uow, boards=boards, need="always", actor=actor,
         rpc="LeaderboardAdminService/RebuildBoard",
     )  # fmt: skip
     return resolved.key.period_id, members or 0

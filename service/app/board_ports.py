@@ -124,6 +124,10 @@ class ScoreRepository(Protocol):
         """Display name and avatar URL of the board-period's members that have any."""
         ...
 
+    async def checksum(self, key: BoardKey) -> tuple[int, int, int]:
+        """Member count, sum and maximum of the members' revisions on the board-period."""
+        ...
+
     async def key_state(self, key: BoardKey) -> tuple[bool, bool]:
         """Whether the board-period ever held a score, and whether it is final."""
         ...

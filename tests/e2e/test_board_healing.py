@@ -18,7 +18,7 @@ from service.app import board_periods
 from service.app.board_mapping import redis_board
 from service.app.board_ports import BoardKey
 from service.bootstrap import App, build_app
-from service.entrypoints.board_upkeep import heal_boards, start_board_upkeep
+from service.entrypoints.board_upkeep import heal_boards, start_board_upkeep, verify_boards
 from service.entrypoints.grpc_api.server import start_server
 from service.gen.engagement.v1 import audit_pb2, audit_pb2_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
@@ -270,6 +270,26 @@ async def test_two_replicas_heal_each_board_period_once(scene: Scene, settings: 
     assert sum(healed) == len(refs)
     assert list(again) == [0, 0]
     assert await snapshot(scene.stub, refs) == before
+
+
+async def test_a_copy_restored_from_an_older_snapshot_is_rebuilt_once_settled(
+    scene: Scene,
+) -> None:
+    refs = await scene.play()
+    keys = [key async for key in scene.redis.scan_iter(match=f"*{scene.prefix}*", count=1000)]
+    older = {key: (await scene.redis.dump(key), await scene.redis.pttl(key)) for key in keys}
+    await _submit(scene.stub, [("eu", "dan", 500)], "late")  # a rookie: main and rookie board
+    truth = await snapshot(scene.stub, refs)
+    for key, (dumped, ttl) in older.items():  # what a restart from that snapshot brings back
+        assert dumped is not None
+        await scene.redis.restore(key, max(ttl, 0), dumped, replace=True)
+    assert await snapshot(scene.stub, refs) != truth
+
+    seen: dict[BoardKey, int] = {}
+    assert await verify_boards(scene.app, seen) == 0  # the first pass only takes note
+    assert await verify_boards(scene.app, seen) == 2
+    assert await snapshot(scene.stub, refs) == truth
+    assert await verify_boards(scene.app, seen) == 0
 
 
 async def test_rebuild_boards_reloads_every_board_period_and_is_audited(scene: Scene) -> None:

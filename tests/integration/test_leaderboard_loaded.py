@@ -98,3 +98,18 @@ async def test_loaded_checks_many_in_one_pipeline(boards: Leaderboards) -> None:
     await second.load([])
     assert await boards.loaded([first, second]) == [False, True]
     assert await boards.loaded([]) == []
+
+
+async def test_the_checksum_follows_puts_removals_and_loads(boards: Leaderboards) -> None:
+    board = boards.period(BoardConfig("b"), "p")
+    assert await board.checksum() is None
+    await board.load([LoadEntry("ann", 5, T0, revision=10), LoadEntry("bob", 3, T0)])
+    assert await board.checksum() == (2, 10)
+    await board.put("bob", 4, reached_at_ms=T0, revision=12)
+    await board.put("ann", 6, reached_at_ms=T0, revision=15)
+    await board.put("ann", 1, reached_at_ms=T0, revision=14)  # older: refused, sum unchanged
+    await board.put("cy", 1, reached_at_ms=T0, revision=2**52)
+    assert await board.checksum() == (3, 15 + 12 + 2**52)
+    assert await board.remove("bob")
+    other = boards.period(BoardConfig("b"), "q")
+    assert await boards.checksums([board, other]) == [(2, 15 + 2**52), None]

@@ -170,6 +170,12 @@ _METADATA_OF = """
     where s.board_id = $1 and s.partition = $2 and s.period_id = $3 and s.rookie = $4
       and (m.display_name is not null or m.avatar_url is not null)
 """
+_CHECKSUM = """
+    select count(*) as members, coalesce(sum(revision), 0) as total,
+           coalesce(max(revision), 0) as latest
+    from board_scores
+    where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
+"""
 _KEY_STATE = """
     select exists(select 1 from board_period_keys where board_id = $1 and partition = $2
                   and period_id = $3 and rookie = $4) as known,
@@ -334,6 +340,11 @@ class PostgresScores:
             _METADATA_OF, *_key_args(key), timeout=BULK_TIMEOUT_SECONDS
         )
         return {row["member_id"]: (row["display_name"], row["avatar_url"]) for row in found}
+
+    async def checksum(self, key: BoardKey) -> tuple[int, int, int]:
+        row = await self._driver.fetchrow(_CHECKSUM, *_key_args(key))
+        assert row is not None
+        return int(row["members"]), int(row["total"]), int(row["latest"])
 
     async def key_state(self, key: BoardKey) -> tuple[bool, bool]:
         row = await self._driver.fetchrow(_KEY_STATE, *_key_args(key))
