@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import grpc
@@ -10,9 +11,11 @@ import pytest
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.app.board_mapping import redis_board
 from service.app.board_ports import BoardKey
-from service.bootstrap import App, build_app
+from service.bootstrap import App, build_app, build_loyalty_sink, build_redis
+from service.domain.grant_delivery import DeliveryOutcome, GrantStatus, OutboxGrant
 from service.entrypoints.board_upkeep import heal_boards, start_board_upkeep
 from service.entrypoints.grpc_api.server import start_server, stores_answer
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
@@ -21,6 +24,7 @@ from service.settings import Settings
 from tests.support import auth
 from tests.support import redis_cluster as cluster_support
 from tests.support.clock import MovableClock
+from tests.support.grants import make_grant
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -165,3 +169,23 @@ async def _boards_span_masters(app: App) -> None:
     assert None not in nodes
     assert len(keys) == 2 * len(REGIONS)
     assert len(nodes) > 1
+
+
+async def test_the_loyalty_stream_works_on_the_cluster(cluster_settings: Settings) -> None:
+    settings = cluster_settings.model_copy(
+        update={"loyalty_sink": "redis_stream", "loyalty_stream": "{loyalty}:grants"}
+    )
+    client = build_redis(settings.redis_url, settings, cluster=True)
+    sink = build_loyalty_sink(settings, client)
+    assert isinstance(sink, RedisStreamSink)
+    at = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
+    grants = [OutboxGrant(1, make_grant("a", n), GrantStatus.PENDING, 1, at) for n in range(2)]
+    try:
+        first = await sink.deliver(grants)
+        again = await sink.deliver(grants)
+        received = await sink.received_ids(at, at + dt.timedelta(hours=1), 10)
+    finally:
+        await client.aclose()
+    assert [r.outcome for r in first] == [DeliveryOutcome.ACCEPTED] * 2
+    assert [r.outcome for r in again] == [DeliveryOutcome.DUPLICATE] * 2
+    assert received == {"test:a:000000", "test:a:000001"}
