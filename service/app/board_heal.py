@@ -96,34 +96,44 @@ async def heal_period(
     copy, a board-period's first score) only logs.
     """
     target = redis_board(boards.redis, board, key)
-    now = boards.clock.now()
     async with uow:
         # Held until the load is swapped in, so no submission lands in between and is lost.
         final = await uow.scores.lock_period(key, exclusive=True)
         if not await _needed(need, target, key, uow):
             return None
-        deadline = None
-        if final:
-            deadline = retention_deadline(board, period_named(board, key.period_id, now))
-            if deadline is not None and deadline <= now:
-                return None
-            if deadline is not None:
-                await target.expire_at(deadline)  # the load keeps it
-        rows = await uow.scores.rows(key)
-        metadata = await uow.scores.metadata_of(key)
-        entries = [
-            lb.LoadEntry(
-                r.member_id, r.score, r.reached_at_ms, r.revision,
-                lb.MemberMetadata(*metadata[r.member_id]) if r.member_id in metadata else None,
-            )
-            for r in rows
-        ]  # fmt: skip
-        members = await target.load(entries)
+        if final and not await _keep_retention(board, target, boards.clock.now()):
+            return None
+        members = await target.load(await _entries(key, uow))
         if actor is not None:
             await record(uow, actor, boards.clock, _change(rpc, key, members))
         await uow.commit()
     log.info("loaded board-period %s into Redis: %d members", key, members)
     return members
+
+
+async def _keep_retention(board: BoardDefinition, target: lb.Leaderboard, now: dt.datetime) -> bool:
+    """Give a finalised period's copy its retention deadline again, which the load keeps;
+    False if the deadline has passed (Redis should no longer hold the period)."""
+    deadline = retention_deadline(board, period_named(board, target.period_id, now))
+    if deadline is None:
+        return True
+    if deadline <= now:
+        return False
+    await target.expire_at(deadline)
+    return True
+
+
+async def _entries(key: BoardKey, uow: UnitOfWork) -> list[lb.LoadEntry]:
+    """The board-period's aggregates, revisions and member metadata, as Postgres holds them."""
+    rows = await uow.scores.rows(key)
+    metadata = await uow.scores.metadata_of(key)
+    return [
+        lb.LoadEntry(
+            r.member_id, r.score, r.reached_at_ms, r.revision,
+            lb.MemberMetadata(*metadata[r.member_id]) if r.member_id in metadata else None,
+        )
+        for r in rows
+    ]  # fmt: skip
 
 
 async def _needed(need: Need, target: lb.Leaderboard, key: BoardKey, uow: UnitOfWork) -> bool:
