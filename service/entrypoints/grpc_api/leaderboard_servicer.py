@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import leaderboard as lb
-from service.app import board_exclusions, board_periods, board_reads, boards, period_list, scores
+from service.app import (
+    board_exclusions,
+    board_heal,
+    board_periods,
+    board_reads,
+    boards,
+    period_list,
+    scores,
+)
 from service.bootstrap import App
 from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
@@ -166,6 +174,14 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
             ref, uow=self._app.uow(), boards=self._app.boards, actor=current_actor()
         )
         return pb.RebuildBoardResponse(period_id=period_id, members=members)
+
+    async def RebuildBoards(
+        self, request: pb.RebuildBoardsRequest, context: Context
+    ) -> pb.RebuildBoardsResponse:
+        rebuilt = await board_heal.rebuild_all(
+            uow=self._app.uow, boards=self._app.boards, actor=current_actor()
+        )
+        return pb.RebuildBoardsResponse(board_periods=rebuilt)
 
     async def RemoveMember(
         self, request: pb.RemoveMemberRequest, context: Context
