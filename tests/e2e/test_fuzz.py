@@ -158,13 +158,15 @@ def request_strategy(known: Known, rpcs: Sequence[Rpc]) -> st.SearchStrategy[Req
         for rpc in rpcs
     }
 
+    raw_scopes = st.sampled_from(("ops", f"player:{known.users[0]}"))
+
     @st.composite
     def request(draw: Callable[..., Any]) -> Request:
         rpc = draw(st.sampled_from(rpcs))
         kind = draw(kinds)
         drawn = draw(strategies[rpc.path][kind])
-        if kind == "raw":
-            return Request(rpc, drawn, None, "ops")
+        if kind == "raw":  # an operator's, or a player's for a user the server knows
+            return Request(rpc, drawn, None, draw(raw_scopes))
         user = user_of(drawn)
         as_player = (
             rpc.method.containing_service.name in PLAYER_SERVICES and user and draw(st.booleans())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from google.protobuf.message import Message
+
 PLAYER, SERVICE, OPS = "player", "service", "ops"
 KNOWN_SCOPES = frozenset({PLAYER, SERVICE, OPS})
 
@@ -96,6 +98,9 @@ def denial(access: Access, subject: str, scopes: frozenset[str], request: object
     if not granted:
         return "this call needs the scope " + " or ".join(sorted(access.scopes))
     player_only = granted == {PLAYER} and access.user_field is not None
+    # A body that did not decode names no user; the error mapping refuses it next.
+    if player_only and not isinstance(request, Message):
+        return None
     if player_only and getattr(request, str(access.user_field)) != subject:
         return f"{access.user_field}: a player may act only for itself"
     return None
