@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -29,7 +29,14 @@ from service.entrypoints.grpc_api.caller import (
     set_caller,
 )
 from service.entrypoints.grpc_api.context import Context
-from service.entrypoints.grpc_api.errors import Handler, MethodHandler, status_for
+from service.entrypoints.grpc_api.errors import status_for
+from service.entrypoints.grpc_api.wrapping import (
+    Handler,
+    MethodHandler,
+    WrappingInterceptor,
+    behaviour_of,
+    unary,
+)
 from service.settings import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -231,39 +238,20 @@ def _refusing(handler: MethodHandler, message: str) -> MethodHandler:
     return grpc.stream_stream_rpc_method_handler(refuse, **options)
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class AuthInterceptor(WrappingInterceptor):
     """Authenticates and authorises every call but health and reflection; sets its Caller."""
 
     def __init__(self, authenticator: Authenticator, access: Mapping[str, Access] = ACCESS) -> None:
+        super().__init__()
         self._authenticator = authenticator
         self._access = access
-        # Wrapped once per method: the server hands out the same handler for every call.
-        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None or is_open(method):
+    def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        if is_open(method):
             return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = self._wrap(method, handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-    def _wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
         access = self._access.get(method)
         if access is None or handler.unary_unary is None:
             # Fail closed: an RPC without an entry in the access table is nobody's to call.
             log.error("no access rule for %s (or it streams); every call is refused", method)
             return _refusing(handler, f"no access rule for {method}")
-        return grpc.unary_unary_rpc_method_handler(
-            _guarded(method, access, self._authenticator, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return unary(handler, _guarded(method, access, self._authenticator, behaviour_of(handler)))

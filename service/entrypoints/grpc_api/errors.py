@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeAlias
+from collections.abc import Callable
+from typing import Any
 
 import asyncpg
 import grpc
@@ -21,6 +21,14 @@ from service.entrypoints.grpc_api.caller import (
     request_id_from,
 )
 from service.entrypoints.grpc_api.context import Context
+from service.entrypoints.grpc_api.wrapping import (
+    Deserializer,
+    Handler,
+    MethodHandler,
+    WrappingInterceptor,
+    behaviour_of,
+    unary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +87,6 @@ def is_unavailable(exc: BaseException) -> bool:
     return mapped is not None and mapped[0] is grpc.StatusCode.UNAVAILABLE
 
 
-Handler = Callable[[Any, Context], Awaitable[Any]]
-MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
-
-
 def _request_id(context: Context) -> str:
     # The authenticating interceptor has read it already for any call that needs credentials.
     return current_caller().request_id or request_id_from(context.invocation_metadata())
@@ -95,9 +99,6 @@ class Undecodable:
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
-
-
-Deserializer = Callable[[bytes], Any]
 
 
 def _tolerant(deserializer: Deserializer | None) -> Deserializer | None:
@@ -165,46 +166,18 @@ def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
     return handle
 
 
-class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class ErrorMappingInterceptor(WrappingInterceptor):
     """Wraps every unary call so that exceptions become status codes without stack traces,
     and every call with a request message so that an undecodable one is INVALID_ARGUMENT."""
 
-    def __init__(self) -> None:
-        # Wrapped once per method: the server hands out the same handler for every call.
-        self._wrapped: dict[str, tuple[MethodHandler, MethodHandler]] = {}
-
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler:
-        handler = await continuation(handler_call_details)
-        method = handler_call_details.method
-        if handler is None:
-            return handler
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        wrapped = _wrap(method, handler)
-        self._wrapped[method] = (handler, wrapped)
-        return wrapped
-
-
-def _wrap(method: str, handler: MethodHandler) -> MethodHandler:
-    deserializer = _tolerant(handler.request_deserializer)
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(
-            # Under grpc.aio the unary handler is a coroutine function.
-            _mapped(method, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            _streaming(method, handler.unary_stream),  # type: ignore[arg-type]
-            request_deserializer=deserializer,
-            response_serializer=handler.response_serializer,
-        )
-    return handler  # request streams (reflection) are grpc's own
+    def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        deserializer = _tolerant(handler.request_deserializer)
+        if handler.unary_unary is not None:
+            return unary(handler, _mapped(method, behaviour_of(handler)), deserializer)
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                _streaming(method, handler.unary_stream),  # type: ignore[arg-type]
+                request_deserializer=deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler  # request streams (reflection) are grpc's own

@@ -13,7 +13,13 @@ from google.protobuf.message import Message
 from service.adapters.rate_limits import RateLimits, Refusal
 from service.entrypoints.grpc_api.caller import current_caller
 from service.entrypoints.grpc_api.context import Context
-from service.entrypoints.grpc_api.errors import Handler, MethodHandler
+from service.entrypoints.grpc_api.wrapping import (
+    Handler,
+    MethodHandler,
+    WrappingInterceptor,
+    behaviour_of,
+    unary,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +41,7 @@ def user_of(request: object) -> str:
     return ""
 
 
-class LimitsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class LimitsInterceptor(WrappingInterceptor):
     """Honours the caller's deadline, sheds calls beyond `max_concurrent` at once and takes a
     token per call from the user's and the credential's buckets.
 
@@ -45,28 +51,20 @@ class LimitsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """
 
     def __init__(self, max_concurrent: int, rate_limits: RateLimits) -> None:
+        super().__init__()
         self._max_concurrent = max_concurrent
         self._rate_limits = rate_limits
         self.in_flight = 0
         # Calls refused because their deadline had passed when they reached the server.
         self.expired = 0
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[MethodHandler]],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+    def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        if handler.unary_unary is None:
             return handler
-        limited = not handler_call_details.method.startswith(_UNLIMITED_PREFIX)
-        return grpc.unary_unary_rpc_method_handler(
-            self._wrap(handler.unary_unary, limited),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        limited = not method.startswith(_UNLIMITED_PREFIX)
+        return unary(handler, self._limit(behaviour_of(handler), limited))
 
-    def _wrap(self, inner: Handler, limited: bool) -> Handler:
+    def _limit(self, inner: Handler, limited: bool) -> Handler:
         async def handle(request: Any, context: Context) -> Any:
             remaining = context.time_remaining()
             if remaining is not None and remaining <= 0:

@@ -13,13 +13,17 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
-import grpc
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from service.domain.errors import InvalidArgument
 from service.entrypoints.grpc_api.context import Context
-from service.entrypoints.grpc_api.errors import MethodHandler
+from service.entrypoints.grpc_api.wrapping import (
+    MethodHandler,
+    WrappingInterceptor,
+    behaviour_of,
+    unary,
+)
 
 MAX_TEXT = 2048
 MAX_MAP_KEY = 128
@@ -230,25 +234,14 @@ def _checked(checks: RequestChecks, inner: Callable[[Any, Context], Awaitable[An
     return handle
 
 
-class RequestCheckInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+class RequestCheckInterceptor(WrappingInterceptor):
     """Runs the request checks on every unary call, inside the error mapping."""
 
     def __init__(self, checks: RequestChecks) -> None:
+        super().__init__()
         self._checks = checks
 
-    async def intercept_service(
-        self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]
-        ],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> MethodHandler:
-        handler = await continuation(handler_call_details)
-        if handler is None or handler.unary_unary is None:
+    def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        if handler.unary_unary is None:
             return handler
-        return grpc.unary_unary_rpc_method_handler(
-            # Under grpc.aio the unary handler is a coroutine function.
-            _checked(self._checks, handler.unary_unary),  # type: ignore[arg-type]
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        return unary(handler, _checked(self._checks, behaviour_of(handler)))
