@@ -154,11 +154,17 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
             # the period that score counted in (a retry without occurred_at may arrive later).
             first = BoardKey(board.board_id, sub.partition, await _first_period(uow, sub))
             current = await uow.scores.current(first, sub.member_id)
-            score = current.score if current else 0
-            rank = await _rank(board, first, sub.member_id, boards)
-            return Submitted(first.period_id, score, rank, True)
-        check_totals(board, rows)
-        await uow.commit()
+        else:
+            check_totals(board, rows)
+            await uow.commit()
+    if not rows:
+        if current is None:
+            return Submitted(first.period_id, 0, 0, True)
+        # The first call may have died between its commit and its Redis copy, and its caller
+        # retries because it heard nothing: copy the aggregate again. The copy carries its
+        # revision, so it never overwrites a newer one, and it answers the rank as well.
+        rank = await publish(board, [current], boards, uow, metadata)
+        return Submitted(first.period_id, current.score, rank, True)
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
 
@@ -172,11 +178,6 @@ async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
             f"idempotency_key {sub.idempotency_key!r} was used for a different submission"
         )
     return recorded[3]
-
-
-async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:
-    found = await redis_board(boards.redis, board, key).rank_of(member_id)
-    return found.rank if found else 0
 
 
 async def publish(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from pathlib import Path
@@ -33,8 +35,18 @@ def _asyncpg(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def fault_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresProcess]:
-    server = PostgresProcess(tmp_path_factory.mktemp("faults-postgres"))
+def fault_dir() -> Iterator[Path]:
+    """Where the suite's servers keep their data and logs: outside pytest's own temporary
+    directories, which a concurrent pytest run may clean up (a Postgres whose data directory
+    disappears shuts itself down)."""
+    path = Path(tempfile.mkdtemp(prefix="engagement-faults-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fault_postgres(fault_dir: Path) -> Iterator[PostgresProcess]:
+    server = PostgresProcess(fault_dir)
     try:
         yield server
     finally:
@@ -90,14 +102,18 @@ StartService = Callable[..., Awaitable[ServiceProcess]]
 
 @pytest.fixture
 async def start_service(
-    fault_database_url: str, fault_redis: RedisProcess, tmp_path: Path
+    fault_database_url: str, fault_redis: RedisProcess, fault_dir: Path
 ) -> AsyncIterator[StartService]:
     """Starts `engagement serve` on the case's stores; every one is stopped afterwards."""
     started: list[ServiceProcess] = []
 
     async def start(**variables: str) -> ServiceProcess:
         env = service_environment(fault_database_url, fault_redis.url, **variables)
-        process = ServiceProcess(env, tmp_path / f"serve-{len(started)}.log")
+        log = (
+            fault_dir
+            / f"serve-{fault_database_url.split('?', maxsplit=1)[0][-10:]}-{len(started)}.log"
+        )
+        process = ServiceProcess(env, log)
         started.append(process)
         await process.start()
         return process
