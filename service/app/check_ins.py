@@ -21,6 +21,7 @@ from service.domain.check_in_calendar import CalendarDay, month_days, month_of
 from service.domain.errors import InvalidArgument
 from service.domain.make_up import check_window, make_up
 from service.domain.rewards import Grant, Reward
+from service.domain.rules.ruleset import RuleSet
 from service.domain.validation import check_id, parse_day, parse_month, parse_timezone
 
 DEFAULT_TIMEZONE = "UTC"
@@ -84,7 +85,7 @@ def _writing_timezone(requested: str, state: StreakState) -> str:
 
 
 async def _store(
-    uow: UnitOfWork, outcome: CheckInOutcome, rules: Rules | None, now: dt.datetime
+    uow: UnitOfWork, outcome: CheckInOutcome, ruleset: RuleSet | None, now: dt.datetime
 ) -> None:
     """Write everything an accepted check-in changed, grants and streak badges included,
     and commit."""
@@ -92,10 +93,10 @@ async def _store(
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
     await uow.outbox.add(outcome.grants)
-    if rules is not None:
+    if ruleset is not None:
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
-        await on_streak(uow, rules, record.user_id, outcome.state.current, cause, now)
+        await on_streak(uow, ruleset, record.user_id, outcome.state.current, cause, now)
     await uow.commit()
 
 
@@ -128,6 +129,7 @@ async def check_in(
     now = clock.now()
     # Before the transaction: a reload takes a connection of its own.
     program = await programs.current()
+    ruleset = await rules.catalog.current() if rules is not None else None
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
@@ -139,7 +141,7 @@ async def check_in(
             view = streaks.view_streak(state, program, now, timezone)
             return CheckInResult(existing, already_checked_in=True, streak=view)
         outcome = streaks.check_in(state, program, day, now, timezone)
-        await _store(uow, outcome, rules, now)
+        await _store(uow, outcome, ruleset, now)
     return _accepted(outcome, program, now, timezone)
 
 
@@ -157,6 +159,7 @@ async def make_up_check_in(
     day = parse_day("day", cmd.day)
     now = clock.now()
     program = await programs.current()
+    ruleset = await rules.catalog.current() if rules is not None else None
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
@@ -164,7 +167,7 @@ async def make_up_check_in(
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
-        await _store(uow, outcome, rules, now)
+        await _store(uow, outcome, ruleset, now)
     return _accepted(outcome, program, now, timezone)
 
 

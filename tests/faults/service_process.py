@@ -39,7 +39,7 @@ def service_environment(database_url: str, redis_url: str, **variables: str) -> 
             "ENGAGEMENT_REDIS_TIMEOUT_SECONDS": "1",
             "ENGAGEMENT_HEALTH_INTERVAL_SECONDS": "0.5",
             "ENGAGEMENT_SHUTDOWN_GRACE_SECONDS": "2",
-            "ENGAGEMENT_LOG_LEVEL": "WARNING",
+            "ENGAGEMENT_LOG_LEVEL": "INFO",
         }
         | variables
     )
