@@ -158,8 +158,10 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
             check_totals(board, rows)
             await uow.commit()
     if not rows:
-        if current is None:
-            return Submitted(first.period_id, 0, 0, True)
+        if current is None:  # removed from the board since
+            return Submitted(
+                first.period_id, 0, await _rank(board, first, sub.member_id, boards), True
+            )
         # The first call may have died between its commit and its Redis copy, and its caller
         # retries because it heard nothing: copy the aggregate again. The copy carries its
         # revision, so it never overwrites a newer one, and it answers the rank as well.
@@ -178,6 +180,11 @@ async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
             f"idempotency_key {sub.idempotency_key!r} was used for a different submission"
         )
     return recorded[3]
+
+
+async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:
+    found = await redis_board(boards.redis, board, key).rank_of(member_id)
+    return found.rank if found else 0
 
 
 async def publish(
