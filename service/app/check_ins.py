@@ -128,8 +128,8 @@ async def check_in(
     _validated_timezone(cmd.timezone)
     now = clock.now()
     # Before the transaction: a reload takes a connection of its own.
-    program = await programs.current()
     ruleset = await rules.catalog.current() if rules is not None else None
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
@@ -158,8 +158,8 @@ async def make_up_check_in(
     _validated_timezone(cmd.timezone)
     day = parse_day("day", cmd.day)
     now = clock.now()
-    program = await programs.current()
     ruleset = await rules.catalog.current() if rules is not None else None
+    program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
         timezone = _writing_timezone(cmd.timezone, state)
