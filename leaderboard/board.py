@@ -23,7 +23,13 @@ from leaderboard.encoding import (
     reached_prefix,
     score_of,
 )
-from leaderboard.errors import IdempotencyConflict, InvalidArgument, LimitExceeded, ScoreOverflow
+from leaderboard.errors import (
+    IdempotencyConflict,
+    InvalidArgument,
+    LimitExceeded,
+    NotLoaded,
+    ScoreOverflow,
+)
 from leaderboard.keys import BoardKeys, check_prefix
 from leaderboard.models import (
     BoardConfig,
@@ -55,15 +61,55 @@ class Leaderboard:
     """One period of one board on a `redis.asyncio.Redis` or `RedisCluster` client."""
 
     def __init__(
-        self, client: RedisClient, board: BoardConfig, period_id: str, *, key_prefix: str
+        self,
+        client: RedisClient,
+        board: BoardConfig,
+        period_id: str,
+        *,
+        key_prefix: str,
+        require_loaded: bool = False,
     ) -> None:
+        """With `require_loaded`, the board-period is a copy of a store of record: until a
+        `load` made it (and again once it is lost), every read and write but `load`, `count`,
+        `clear`, `delete` and `expire_at` raises NotLoaded and changes nothing."""
         if not isinstance(board, BoardConfig):
             raise InvalidArgument("board", "must be a BoardConfig")
         self.board = board
         self.period_id = period_id
         self.keys = BoardKeys.of(key_prefix, board.board_id, period_id)
+        self.require_loaded = require_loaded
         self._client = client
         self._policy = board.tie_policy.value
+
+    async def loaded(self) -> bool:
+        """Whether a `load` made this copy and it has not been lost since."""
+        return bool(await self._client.exists(self.keys.loaded))
+
+    async def checksum(self) -> tuple[int, int] | None:
+        """(member count, sum of the members' put or loaded revisions) of a loaded copy, read
+        together; None when not loaded. Equal to the store of record's, the copy is exact."""
+        return _checksum(await run(self._client, lua.CHECKSUM, self.checksum_keys, []))
+
+    @property
+    def checksum_keys(self) -> list[str]:
+        return [self.keys.scores, self.keys.loaded]
+
+    async def _run(self, source: str, keys: Sequence[str], args: Sequence[Arg]) -> object:
+        """One script on this board-period, refused with NotLoaded where the board requires."""
+        source, keys = self.call(source, keys)
+        return self.checked(await run(self._client, source, keys, args))
+
+    def call(self, source: str, keys: Sequence[str]) -> tuple[str, list[str]]:
+        """The script and keys to run: guarded by the `loaded` key where the board requires."""
+        if not self.require_loaded:
+            return source, list(keys)
+        return lua.guarded(source), [self.keys.loaded, *keys]
+
+    def checked(self, reply: object) -> object:
+        """A guarded script's reply, or NotLoaded."""
+        if isinstance(reply, bytes | str) and text(reply) == lua.UNLOADED:
+            raise NotLoaded(self.board.board_id, self.period_id)
+        return reply
 
     async def submit(
         self,
@@ -92,7 +138,7 @@ class Leaderboard:
         args: list[Arg] = [member_id, value, reached_prefix(at_ms), sign]
         args += [self.board.aggregation.value, expected, self.board.idempotency_ttl_ms]
         args += [*_metadata_args(metadata), self._policy]
-        reply = array(await run(self._client, lua.SUBMIT, keys, args))
+        reply = array(await self._run(lua.SUBMIT, keys, args))
         status = text(reply[0])
         if status == "overflow":
             raise ScoreOverflow(member_id)
@@ -120,7 +166,7 @@ class Leaderboard:
         keys, args = self.put_call(
             member_id, score, reached_at_ms=reached_at_ms, revision=revision, metadata=metadata
         )
-        return self.put_rank(await run(self._client, lua.PUT, keys, args))
+        return self.put_rank(await self._run(lua.PUT, keys, args))
 
     def put_call(
         self,
@@ -138,14 +184,14 @@ class Leaderboard:
         if type(revision) is not int or revision < 0:
             raise InvalidArgument("revision", "must be an int >= 0")
         sign = -1 if self.board.sort_order is SortOrder.HIGHER_IS_BETTER else 1
-        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions]
+        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions, self.keys.loaded]
         args: list[Arg] = [member_id, score, reached_prefix(reached_at_ms), sign, revision]
         args += [*_metadata_args(metadata), self._policy]
         return keys, args
 
     def put_rank(self, reply: object) -> int:
-        """The member's rank from a put's reply."""
-        position, ahead, distinct_ahead = text(reply).split()
+        """The member's rank from a put's reply; NotLoaded if the put was refused."""
+        position, ahead, distinct_ahead = text(self.checked(reply)).split()
         anchor = Anchor(int(position), int(ahead), int(distinct_ahead))
         return member_rank(anchor, self.board.tie_policy)
 
@@ -173,14 +219,14 @@ class Leaderboard:
         check_member_id(member_id)
         check_count("size", size, MAX_AROUND_SIZE)
         keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.AROUND, keys, [member_id, size, self._policy]))
+        reply = array(await self._run(lua.AROUND, keys, [member_id, size, self._policy]))
         return slice_entries(reply[1], self.board) if len(reply) > 1 else []
 
     async def rank_of(self, member_id: str) -> MemberRank | None:
         """The member's rank, score and percentile (see `MemberRank`), or None if absent."""
         check_member_id(member_id)
         keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.RANK_OF, keys, [member_id, self._policy]))
+        reply = array(await self._run(lua.RANK_OF, keys, [member_id, self._policy]))
         if len(reply) == 1:
             return None
         total, stored, position, ahead, distinct_ahead, meta = reply
@@ -203,8 +249,8 @@ class Leaderboard:
     async def remove(self, member_id: str) -> bool:
         """Take the member and its metadata off the board; False if it was not on it."""
         check_member_id(member_id)
-        keys = [*self.keys.data, self.keys.revisions]
-        reply = await run(self._client, lua.REMOVE, keys, [member_id, self._policy])
+        keys = [*self.keys.data, self.keys.revisions, self.keys.loaded]
+        reply = await self._run(lua.REMOVE, keys, [member_id, self._policy])
         return integer(reply) == 1
 
     async def set_metadata(self, member_id: str, metadata: MemberMetadata) -> None:
@@ -212,7 +258,7 @@ class Leaderboard:
         check_member_id(member_id)
         check_metadata(metadata)
         keys = [self.keys.metadata, self.keys.expiry]
-        await run(self._client, lua.SET_METADATA, keys, [member_id, *_metadata_args(metadata)])
+        await self._run(lua.SET_METADATA, keys, [member_id, *_metadata_args(metadata)])
 
     async def friends(self, member_ids: Sequence[str]) -> list[Entry]:
         """The given members (up to 1000) ranked among themselves by the board's tie policy.
@@ -227,7 +273,7 @@ class Leaderboard:
         if not unique:
             return []
         keys = [self.keys.scores, self.keys.members, self.keys.metadata]
-        rows = friend_rows(await run(self._client, lua.FRIENDS, keys, unique))
+        rows = friend_rows(await self._run(lua.FRIENDS, keys, unique))
         rows.sort(key=lambda row: order_key(row[0], row[1]))
         ranks = slice_ranks([row[1] for row in rows], TOP, self.board.tie_policy)
         order = self.board.sort_order
@@ -242,7 +288,7 @@ class Leaderboard:
 
     async def delete(self) -> None:
         """Remove every key of the board-period (idempotency records expire on their own)."""
-        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions]
+        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions, self.keys.loaded]
         await run(self._client, lua.DELETE, keys, [])
 
     async def load(self, entries: bulk.Entries, *, chunk_size: int = 1000) -> int:
@@ -260,31 +306,55 @@ class Leaderboard:
         if not isinstance(when, dt.datetime) or when.utcoffset() is None:
             raise InvalidArgument("when", "must be a timezone-aware datetime")
         at_ms = (when - _EPOCH) // dt.timedelta(milliseconds=1)
-        keys = [*self.keys.data, self.keys.revisions, self.keys.expiry]
+        keys = [*self.keys.data, self.keys.revisions, self.keys.loaded, self.keys.expiry]
         await run(self._client, lua.EXPIRE_AT, keys, [at_ms])
 
     async def _page(self, start: int, stop: int) -> tuple[list[Entry], int]:
         """Entries at positions start..stop and the member count, read together."""
         keys = [self.keys.scores, self.keys.distinct, self.keys.metadata]
-        reply = array(await run(self._client, lua.PAGE, keys, [start, stop, self._policy]))
+        reply = array(await self._run(lua.PAGE, keys, [start, stop, self._policy]))
         return slice_entries(reply[1], self.board), integer(reply[0])
 
 
 class Leaderboards:
     """The boards of one deployment: a client and the key prefix every board-period shares."""
 
-    def __init__(self, client: RedisClient, *, key_prefix: str) -> None:
+    def __init__(
+        self, client: RedisClient, *, key_prefix: str, require_loaded: bool = False
+    ) -> None:
+        """`require_loaded` applies to every board-period (see `Leaderboard`)."""
         check_prefix(key_prefix)
         self._client = client
         self.key_prefix = key_prefix
+        self.require_loaded = require_loaded
 
     def period(self, board: BoardConfig, period_id: str) -> Leaderboard:
         """The board-period `period_id` of `board` (see `leaderboard.periods` for ids)."""
-        return Leaderboard(self._client, board, period_id, key_prefix=self.key_prefix)
+        return Leaderboard(
+            self._client, board, period_id, key_prefix=self.key_prefix,
+            require_loaded=self.require_loaded,
+        )  # fmt: skip
 
-    async def put_many(self, puts: Sequence[Put]) -> list[int]:
+    async def loaded(self, boards: Sequence[Leaderboard]) -> list[bool]:
+        """`Leaderboard.loaded` of each board-period, in one pipeline."""
+        if not boards:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for board in boards:
+            pipe.exists(board.keys.loaded)
+        return [bool(found) for found in await pipe.execute()]
+
+    async def checksums(self, boards: Sequence[Leaderboard]) -> list[tuple[int, int] | None]:
+        """`Leaderboard.checksum` of each board-period, in one pipeline."""
+        calls: list[tuple[Sequence[str], Sequence[Arg]]] = [
+            (board.checksum_keys, []) for board in boards
+        ]
+        return [_checksum(reply) for reply in await run_many(self._client, lua.CHECKSUM, calls)]
+
+    async def put_many(self, puts: Sequence[Put]) -> list[int | None]:
         """Several `Leaderboard.put`s in one pipeline (one round trip per node); the ranks,
-        in order. A failure fails them all."""
+        in order, None where a board-period requires loading (see `Leaderboard`) and changed
+        nothing. A failure fails them all."""
         calls = [
             put.board.put_call(
                 put.member_id, put.score, reached_at_ms=put.reached_at_ms,
@@ -292,8 +362,16 @@ class Leaderboards:
             )
             for put in puts
         ]  # fmt: skip
-        replies = await run_many(self._client, lua.PUT, calls)
-        return [put.board.put_rank(reply) for put, reply in zip(puts, replies, strict=True)]
+        guarded = [
+            put.board.call(lua.PUT, keys) for put, (keys, _) in zip(puts, calls, strict=True)
+        ]
+        source = guarded[0][0] if guarded else lua.PUT
+        replies = await run_many(
+            self._client,
+            source,
+            [(keys, args) for (_, keys), (_, args) in zip(guarded, calls, strict=True)],
+        )
+        return [_put_rank(put.board, reply) for put, reply in zip(puts, replies, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +384,18 @@ class Put:
     reached_at_ms: int
     revision: int
     metadata: MemberMetadata | None = None
+
+
+def _checksum(reply: object) -> tuple[int, int] | None:
+    parts = array(reply)
+    return (integer(parts[0]), integer(parts[1])) if parts else None
+
+
+def _put_rank(board: Leaderboard, reply: object) -> int | None:
+    try:
+        return board.put_rank(reply)
+    except NotLoaded:
+        return None
 
 
 def _metadata_args(value: MemberMetadata | None) -> list[Arg]:

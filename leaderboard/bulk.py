@@ -13,7 +13,9 @@ from leaderboard import lua
 from leaderboard.encoding import (
     check_at_ms,
     check_member_id,
+    check_metadata,
     check_score,
+    encode_metadata,
     reached_prefix,
     stored_score,
 )
@@ -42,8 +44,10 @@ async def load(
 
     Entries go into private staging keys under the board's hash tag, one atomic script per
     chunk, and one last script renames them over the live keys, so readers see either the old
-    standings or the new ones. Metadata and the retention deadline are kept. Submissions that
-    land while a load runs are overwritten by the swap: hold them, or replay them afterwards.
+    standings or the new ones, and marks the copy loaded (see `BoardKeys.loaded`). Entries'
+    revisions replace those of earlier puts; metadata of members without any in their entry,
+    and the retention deadline, are kept. Submissions that land while a load runs are
+    overwritten by the swap: hold them, or replay them afterwards.
     """
     if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
@@ -52,18 +56,22 @@ async def load(
     # is framed while Redis writes the last one. Scripts run in order, so a member in two
     # chunks is still found by the later one.
     in_flight: asyncio.Task[None] | None = None
+    revisions = 0
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
                 frames = "".join([_frame(entry, order) for entry in chunk])
+                revisions += sum(entry.revision or 0 for entry in chunk)
                 if in_flight is not None:
                     await in_flight
-                in_flight = asyncio.create_task(_load_chunk(client, staging, policy, frames))
+                chunk_keys = (*staging, keys.metadata)
+                in_flight = asyncio.create_task(_load_chunk(client, chunk_keys, policy, frames))
                 await asyncio.sleep(0)  # let it send before the next chunk is framed
         if in_flight is not None:
             await in_flight
-        swap_keys = [*keys.standings, *staging, keys.expiry, keys.revisions]
-        return integer(await run(client, lua.LOAD_SWAP, swap_keys, []))
+        swap_keys = [*keys.standings, keys.revisions, *staging]
+        swap_keys += [keys.expiry, keys.loaded, keys.metadata]
+        return integer(await run(client, lua.LOAD_SWAP, swap_keys, [revisions]))
     except Exception:
         if in_flight is not None:  # no chunk may write after the staging keys are deleted
             with contextlib.suppress(Exception):  # the caller raises one error already
@@ -93,9 +101,20 @@ def _frame(entry: LoadEntry, order: SortOrder) -> str:
     at_ms = check_at_ms(entry.reached_at_ms, "entries.reached_at_ms")
     # str() of an int is the same canonical text the Lua side writes with "%d".
     stored = str(stored_score(score, order))
+    revision = _revision(entry.revision)
+    meta = encode_metadata(check_metadata(entry.metadata)) if entry.metadata else ""
     return (
         f"{len(stored):02d}{stored}{reached_prefix(at_ms)}{len(member_id.encode()):03d}{member_id}"
+        f"{len(revision):02d}{revision}{len(meta.encode()):05d}{meta}"
     )
+
+
+def _revision(revision: int | None) -> str:
+    if revision is None:
+        return ""
+    if type(revision) is not int or revision < 0:
+        raise InvalidArgument("entries.revision", "must be an int >= 0 or None")
+    return str(revision)
 
 
 async def _chunks(entries: Entries, size: int) -> AsyncGenerator[list[LoadEntry], None]:

@@ -52,5 +52,18 @@ class OutsideSeason(LeaderboardError):
         self.season_id = season_id
 
 
+class NotLoaded(LeaderboardError):
+    """The board-period's copy was never loaded or was lost; nothing was read or written.
+
+    Raised only by boards built with `require_loaded=True`: `load` the board-period from the
+    store of record, then retry.
+    """
+
+    def __init__(self, board_id: str, period_id: str) -> None:
+        super().__init__(f"board {board_id!r} period {period_id!r} is not loaded")
+        self.board_id = board_id
+        self.period_id = period_id
+
+
 class UnexpectedReply(LeaderboardError):
     """Redis answered in a shape the library does not know; a bug or foreign data."""

@@ -70,6 +70,16 @@ class BoardKeys:
         return f"{self.tag}:revisions"
 
     @property
+    def loaded(self) -> str:
+        """HASH: present while the copy holds everything loaded into it and every write since;
+        field `revisions` is the sum of its members' revisions (see `Leaderboard.checksum`).
+
+        Only a `load` creates it; it goes with the data (an expiry, a flush, a lost node), so
+        its absence tells a store of record that its copy has to be loaded again.
+        """
+        return f"{self.tag}:loaded"
+
+    @property
     def expiry(self) -> str:
         """STRING: the retention deadline in Unix ms, which later writes copy to new keys."""
         return f"{self.tag}:expiry"
@@ -88,7 +98,9 @@ class BoardKeys:
         """STRING with a TTL: the first result of the submit that used `idempotency_key`."""
         return f"{self.tag}:idem:{idempotency_key}"
 
-    def staging(self, load_id: str) -> tuple[str, str, str, str]:
-        """Private copies of `standings` that one `load` fills before it swaps them in."""
+    def staging(self, load_id: str) -> tuple[str, str, str, str, str]:
+        """Private copies of `standings` and `revisions` that one `load` fills before it swaps
+        them in."""
         base = f"{self.tag}:load:{load_id}"
-        return (f"{base}:scores", f"{base}:members", f"{base}:distinct", f"{base}:refcount")
+        names = ("scores", "members", "distinct", "refcount", "revisions")
+        return tuple(f"{base}:{name}" for name in names)  # type: ignore[return-value]

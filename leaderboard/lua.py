@@ -7,6 +7,8 @@ text with "%d" because Redis would otherwise format them with 14 significant dig
 
 from __future__ import annotations
 
+import functools
+
 from leaderboard.encoding import MAX_SCORE, MEMBER_PREFIX_LEN
 
 LOAD_SLICE = 1000
@@ -108,10 +110,11 @@ return {'ok', record}
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions
+# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions, loaded
 # ARGV: member id, score, reached prefix, sign, revision, metadata mode (keep|set|del),
 #       metadata JSON, tie policy
-# Sets the member's score exactly unless a put with a higher revision came first.
+# Sets the member's score exactly unless a put with a higher revision came first; a loaded
+# copy keeps the sum of its members' revisions up to date.
 # Returns "position ahead distinct_ahead" of the member afterwards.
 PUT = (
     _PRELUDE
@@ -131,6 +134,9 @@ if tonumber(ARGV[5]) > known then
   redis.call('ZADD', scores, stored, ARGV[3] .. ':' .. id)
   redis.call('HSET', members, id, ARGV[3])
   redis.call('HSET', revisions, id, ARGV[5])
+  if redis.call('EXISTS', KEYS[8]) == 1 then
+    redis.call('HINCRBY', KEYS[8], 'revisions', fmt(tonumber(ARGV[5]) - math.max(known, 0)))
+  end
   track(policy, refcount, distinct, stored)
   if ARGV[6] == 'set' then redis.call('HSET', meta, id, ARGV[7])
   elseif ARGV[6] == 'del' then redis.call('HDEL', meta, id) end
@@ -155,14 +161,18 @@ return 1
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, revisions.  ARGV: member id, tie policy.
-# Returns 1 if removed.
+# KEYS: scores, members, distinct, refcount, metadata, revisions, loaded.
+# ARGV: member id, tie policy.  Returns 1 if removed.
 REMOVE = (
     _PRELUDE
     + """
 local scores, members, distinct, refcount, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local id = ARGV[1]
 redis.call('HDEL', meta, id)
+local revision = redis.call('HGET', KEYS[6], id)
+if revision and redis.call('EXISTS', KEYS[7]) == 1 then
+  redis.call('HINCRBY', KEYS[7], 'revisions', fmt(-tonumber(revision)))
+end
 redis.call('HDEL', KEYS[6], id)
 local reached = redis.call('HGET', members, id)
 if not reached then return 0 end
@@ -251,25 +261,37 @@ return {encoded, stored, redis.call('HMGET', KEYS[3], unpack(ids))}
 """
 )
 
-# KEYS: staging scores, members, distinct, refcount.
+# KEYS: staging scores, members, distinct, refcount, revisions; live metadata.
 # ARGV: staging TTL ms, tie policy, the entries as one string of frames, each: the stored
 # score's length (2 digits) and text ("%d"), the reached prefix (13 digits), the member id's
-# length in bytes (3 digits) and the id. One string rather than three arguments per entry,
-# because packing arguments was most of a load's client time; the writes go in bulk.
+# length in bytes (3 digits) and the id, the revision's length (2 digits, 00 for none) and
+# text, the metadata JSON's length in bytes (5 digits, 00000 for none) and the JSON. One
+# string rather than several arguments per entry, because packing arguments was most of a
+# load's client time; the writes go in bulk. Metadata goes straight to the live hash: reads
+# only show it beside members on the board.
 # Returns {'ok'} or {'duplicate', member id}.
 LOAD_CHUNK = (
     _PRELUDE
     + f"""
 local sub, frames, pos, n = string.sub, ARGV[3], 1, 0
 local dense = ARGV[2] == 'dense'
-local ids, fields, zargs, seen = {{}}, {{}}, {{}}, {{}}
+local ids, fields, zargs, seen, revs, metas = {{}}, {{}}, {{}}, {{}}, {{}}, {{}}
 while pos <= #frames do
   local score_end = pos + 1 + tonumber(sub(frames, pos, pos + 1))
   local stored = sub(frames, pos + 2, score_end)
   local reached = sub(frames, score_end + 1, score_end + 13)
   local stop = score_end + 16 + tonumber(sub(frames, score_end + 14, score_end + 16))
   local id = sub(frames, score_end + 17, stop)
-  pos = stop + 1
+  local rev_end = stop + 2 + tonumber(sub(frames, stop + 1, stop + 2))
+  if rev_end > stop + 2 then
+    revs[#revs + 1] = id
+    revs[#revs + 1] = sub(frames, stop + 3, rev_end)
+  end
+  pos = rev_end + 6 + tonumber(sub(frames, rev_end + 1, rev_end + 5))
+  if pos > rev_end + 6 then
+    metas[#metas + 1] = id
+    metas[#metas + 1] = sub(frames, rev_end + 6, pos - 1)
+  end
   if seen[id] then return {{'duplicate', id}} end
   seen[id] = true
   n = n + 1
@@ -288,26 +310,53 @@ for first = 1, n, {LOAD_SLICE} do
   redis.call('HSET', KEYS[2], unpack(fields, 2 * first - 1, 2 * last))
   redis.call('ZADD', KEYS[1], unpack(zargs, 2 * first - 1, 2 * last))
 end
+for _, pairs in ipairs({{{{revs, KEYS[5]}}, {{metas, KEYS[6]}}}}) do
+  for first = 1, #pairs[1], 2 * {LOAD_SLICE} do
+    local last = math.min(first + 2 * {LOAD_SLICE} - 1, #pairs[1])
+    redis.call('HSET', pairs[2], unpack(pairs[1], first, last))
+  end
+end
 -- A load that dies half-way leaves only keys that expire on their own.
-for _, key in ipairs(KEYS) do redis.call('PEXPIRE', key, ARGV[1]) end
+for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
 return {{'ok'}}
 """
 )
 
-# KEYS: live scores, members, distinct, refcount; staging ones in the same order; expiry;
-# revisions. Swaps the staged standings in (an empty load empties the board) and forgets the
-# revisions of puts it replaced; returns the member count.
+# KEYS: live scores, members, distinct, refcount, revisions; staging ones in the same order;
+# expiry, loaded, metadata.  ARGV: the sum of the loaded revisions.
+# Swaps the staged standings and revisions in (an empty load empties the board; a load
+# without revisions forgets those of the puts it replaced), marks the copy loaded with that
+# sum and returns the member count.
 LOAD_SWAP = """
--- UNLINK first: RENAME over a live key would free the old standings in the foreground.
-redis.call('UNLINK', KEYS[10])
-for i = 1, 4 do
+for i = 1, 5 do
+  -- UNLINK first: RENAME over a live key would free the old standings in the foreground.
   redis.call('UNLINK', KEYS[i])
-  if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i]) end
+  if redis.call('EXISTS', KEYS[i + 5]) == 1 then redis.call('RENAME', KEYS[i + 5], KEYS[i]) end
 end
+redis.call('DEL', KEYS[12])
+redis.call('HSET', KEYS[12], 'revisions', ARGV[1])
 -- RENAME carried the staging TTL over; the board keeps its retention deadline or none.
-local at = redis.call('GET', KEYS[9])
-for i = 1, 4 do
+local at = redis.call('GET', KEYS[11])
+for _, i in ipairs({1, 2, 3, 4, 5, 12, 13}) do
   if at then redis.call('PEXPIREAT', KEYS[i], at) else redis.call('PERSIST', KEYS[i]) end
 end
 return redis.call('ZCARD', KEYS[1])
 """
+
+UNLOADED = "unloaded"
+
+# KEYS: scores, loaded.  Returns {} when not loaded, else {member count, revision sum}.
+CHECKSUM = """
+if redis.call('EXISTS', KEYS[2]) == 0 then return {} end
+return {redis.call('ZCARD', KEYS[1]), redis.call('HGET', KEYS[2], 'revisions') or '0'}
+"""
+
+
+@functools.cache
+def guarded(source: str) -> str:
+    """`source` run only on a loaded board-period: KEYS[1] is its `loaded` key, the rest are
+    the script's own keys; replies UNLOADED, having done nothing, when that key is absent."""
+    return f"""
+if redis.call('EXISTS', KEYS[1]) == 0 then return '{UNLOADED}' end
+local KEYS = {{unpack(KEYS, 2)}}
+{source}"""

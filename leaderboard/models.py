@@ -124,9 +124,13 @@ class LoadEntry:
     """A member's final score of a board-period, as rebuilt from the ledger.
 
     `reached_at_ms` must be the `at_ms` of the submission that last changed the member's score:
-    that is what the incremental path records, so ties rebuild identically.
+    that is what the incremental path records, so ties rebuild identically. `revision`, if
+    given, is recorded as if by a `put`, so a copy older than the load cannot overwrite it;
+    `metadata`, if given, replaces the member's.
     """
 
     member_id: str
     score: int
     reached_at_ms: int
+    revision: int | None = None
+    metadata: MemberMetadata | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -14,6 +15,7 @@ from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
 from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
+from service.app.board_heal import Healer
 from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
 from service.app.events import EventIntake
@@ -31,6 +33,10 @@ from service.entrypoints.grpc_api.errors import is_unavailable
 from service.redis_keys import definitions_channel
 from service.settings import DatabaseSettings, Settings
 
+# A single server, or a Redis Cluster (ENGAGEMENT_REDIS_CLUSTER).
+RedisClient: TypeAlias = redis.Redis | redis.RedisCluster
+PlainRedis: TypeAlias = redis.Redis  # App's field `redis` hides the module in its body
+
 
 @dataclass(frozen=True, slots=True)
 class App:
@@ -38,7 +44,7 @@ class App:
 
     settings: Settings
     engine: AsyncEngine
-    redis: redis.Redis
+    redis: RedisClient
     clock: Clock
     # The core loyalty system the relay delivers grants to; None when none is configured.
     loyalty: LoyaltySink | None
@@ -49,6 +55,10 @@ class App:
     events: EventIntake
     # Signs and verifies the page tokens of every list.
     page_tokens: PageTokens
+    # Pub/sub (the definitions channel): `redis` itself, or on a cluster, whose async client
+    # has no pub/sub, a plain client of the node the URL names (a cluster delivers every
+    # message to subscribers on any node).
+    pubsub: PlainRedis
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -65,6 +75,8 @@ class App:
         if self.loyalty is not None:
             await self.loyalty.close()
         await self.redis.aclose()
+        if self.pubsub is not self.redis:
+            await self.pubsub.aclose()
         await self.engine.dispose()
 
 
@@ -88,9 +100,18 @@ def build_engine(settings: DatabaseSettings) -> AsyncEngine:
     )
 
 
-def build_redis(url: str, settings: Settings) -> redis.Redis:
-    """A client whose pool makes callers wait for a connection instead of failing at 100."""
+def build_redis(url: str, settings: Settings, *, cluster: bool = False) -> RedisClient:
+    """A client whose pool makes callers wait for a connection instead of failing at 100;
+    with `cluster`, a Redis Cluster client that finds every node from the one `url` names."""
     timeout = settings.redis_timeout_seconds
+    if cluster:
+        return redis.RedisCluster.from_url(
+            url,
+            max_connections=settings.redis_pool_size,  # per node
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+            health_check_interval=30,
+        )
     pool = redis.BlockingConnectionPool.from_url(
         url,
         max_connections=settings.redis_pool_size,
@@ -102,7 +123,17 @@ def build_redis(url: str, settings: Settings) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
-def _announcer(client: redis.Redis, settings: Settings, kind: str) -> Callable[[], Awaitable[None]]:
+def build_pubsub(client: RedisClient, settings: Settings) -> redis.Redis:
+    """The client for pub/sub: `client`, or a plain one of the node a cluster URL names."""
+    if isinstance(client, redis.Redis):
+        return client
+    timeout = settings.redis_timeout_seconds
+    return redis.Redis.from_url(
+        settings.redis_url, socket_connect_timeout=timeout, health_check_interval=30
+    )
+
+
+def _announcer(client: RedisClient, settings: Settings, kind: str) -> Callable[[], Awaitable[None]]:
     """Tells every replica (through the definitions channel) that `kind` changed."""
 
     async def announce() -> None:
@@ -112,18 +143,20 @@ def _announcer(client: redis.Redis, settings: Settings, kind: str) -> Callable[[
 
 
 def build_boards(
-    engine: AsyncEngine, client: redis.Redis, settings: Settings, clock: Clock
+    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock
 ) -> Boards:
-    """Leaderboards: definitions cached in memory, standings in Redis."""
+    """Leaderboards: definitions cached in memory, standings in Redis as copies of Postgres
+    that are rebuilt whenever Redis lost them."""
 
     async def load() -> list[BoardDefinition]:
         return await load_boards(PostgresUnitOfWork(engine))
 
     catalog = BoardCatalog(load, _announcer(client, settings, "boards"))
-    return Boards(catalog, lb.Leaderboards(client, key_prefix=settings.redis_key_prefix), clock)
+    copies = lb.Leaderboards(client, key_prefix=settings.redis_key_prefix, require_loaded=True)
+    return Boards(catalog, copies, clock, Healer(lambda: PostgresUnitOfWork(engine)))
 
 
-def build_programs(engine: AsyncEngine, client: redis.Redis, settings: Settings) -> Programs:
+def build_programs(engine: AsyncEngine, client: RedisClient, settings: Settings) -> Programs:
     """The check-in program, cached in memory."""
 
     async def load() -> CheckInProgram:
@@ -133,7 +166,7 @@ def build_programs(engine: AsyncEngine, client: redis.Redis, settings: Settings)
 
 
 def build_rules(
-    engine: AsyncEngine, client: redis.Redis, settings: Settings, boards: Boards
+    engine: AsyncEngine, client: RedisClient, settings: Settings, boards: Boards
 ) -> Rules:
     """The rules engine: definitions cached in memory, state in Postgres."""
 
@@ -158,7 +191,7 @@ def build_rules(
     )
 
 
-def build_loyalty_sink(settings: Settings, client: redis.Redis) -> LoyaltySink | None:
+def build_loyalty_sink(settings: Settings, client: RedisClient) -> LoyaltySink | None:
     """The configured loyalty sink; a stream on the service's Redis unless it has its own."""
     if settings.loyalty_sink == "grpc":
         return GrpcLoyaltySink(settings.loyalty_address, settings.loyalty_timeout_seconds)
@@ -177,7 +210,7 @@ def build_loyalty_sink(settings: Settings, client: redis.Redis) -> LoyaltySink |
 
 def build_app(settings: Settings, clock: Clock | None = None) -> App:
     """Build every dependency without connecting; connections open on first use."""
-    client = build_redis(settings.redis_url, settings)
+    client = build_redis(settings.redis_url, settings, cluster=settings.redis_cluster)
     sink = build_loyalty_sink(settings, client)
     engine = build_engine(settings)
     clock = clock or SystemClock()
@@ -189,4 +222,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
+        pubsub=build_pubsub(client, settings),
     )  # fmt: skip

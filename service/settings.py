@@ -119,6 +119,8 @@ class Settings(DatabaseSettings, AuthSettings):
     """Everything the composition root needs to build the service."""
 
     redis_url: str = Field(description="redis://, rediss:// or unix:// URL")
+    # The URL names one node of a Redis Cluster; the client finds the others from it.
+    redis_cluster: bool = Field(default=False, validate_default=True)
     grpc_address: str = "127.0.0.1:50051"
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
@@ -172,6 +174,13 @@ class Settings(DatabaseSettings, AuthSettings):
     def _redis_url(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("redis_cluster")
+    @classmethod
+    def _cluster_url(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not str(info.data.get("redis_url", "")).startswith(("redis://", "rediss://")):
+            raise ValueError("a Redis Cluster needs a redis:// or rediss:// URL naming one node")
         return value
 
     @field_validator("max_grant_amounts", mode="before")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 import leaderboard as lb
 from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.badge_hooks import on_final_ranks, worst_rank_rewarded
+from service.app.board_heal import heal_period
 from service.app.board_mapping import BoardRef, period_at, redis_board
 from service.app.board_ports import REMOVED, BoardKey, ScoreRow
 from service.app.ports import UnitOfWork
@@ -128,16 +130,11 @@ async def rebuild_board(
 ) -> tuple[str, int]:
     """Replace a board-period in Redis with the aggregates Postgres holds."""
     resolved = await resolve(ref, boards)
-    async with uow:
-        # Held until the load is swapped in, so no submission lands in between and is lost.
-        await uow.scores.lock_period(resolved.key, exclusive=True)
-        rows = await uow.scores.rows(resolved.key)
-        entries = [lb.LoadEntry(r.member_id, r.score, r.reached_at_ms) for r in rows]
-        members = await resolved.redis(boards).load(entries)
-        change = _period_change("RebuildBoard", resolved.key, {"members": members})
-        await record(uow, actor, boards.clock, change)
-        await uow.commit()
-    return resolved.key.period_id, members
+    members = await heal_period(
+        resolved.board, resolved.key, uow=uow, boards=boards, need="always", actor=actor,
+        rpc="LeaderboardAdminService/RebuildBoard",
+    )  # fmt: skip
+    return resolved.key.period_id, members or 0
 
 
 async def remove_member(
@@ -157,7 +154,8 @@ async def remove_member(
         )
         await record(uow, actor, boards.clock, change)
         await uow.commit()
-    await resolved.redis(boards).remove(member_id)
+    with contextlib.suppress(lb.NotLoaded):  # a rebuild from Postgres leaves the member out
+        await resolved.redis(boards).remove(member_id)
     return removed
 
 
@@ -168,13 +166,16 @@ async def repair(*, uow: UnitOfWork, boards: Boards, limit: int = 500) -> int:
         for row in rows:
             board = await boards.catalog.get(row.key.board_id)
             target = redis_board(boards.redis, board, row.key)
-            if row.revision == REMOVED:
-                await target.remove(row.member_id)
-            else:
-                await target.put(
-                    row.member_id, row.score, reached_at_ms=row.reached_at_ms,
-                    revision=row.revision,
-                )  # fmt: skip
+            try:
+                if row.revision == REMOVED:
+                    await target.remove(row.member_id)
+                else:
+                    await target.put(
+                        row.member_id, row.score, reached_at_ms=row.reached_at_ms,
+                        revision=row.revision,
+                    )  # fmt: skip
+            except lb.NotLoaded:
+                pass  # Redis lost the board-period: healing loads it from Postgres whole
         # Claims are released only once Redis took every copy; a failure leaves them queued.
         await uow.commit()
     return len(rows)

@@ -120,6 +120,22 @@ class ScoreRepository(Protocol):
         """Every member's aggregate on the board-period, for a rebuild."""
         ...
 
+    async def metadata_of(self, key: BoardKey) -> dict[str, tuple[str | None, str | None]]:
+        """Display name and avatar URL of the board-period's members that have any."""
+        ...
+
+    async def checksum(self, key: BoardKey) -> tuple[int, int, int]:
+        """Member count, sum and maximum of the members' revisions on the board-period."""
+        ...
+
+    async def key_state(self, key: BoardKey) -> tuple[bool, bool]:
+        """Whether the board-period ever held a score, and whether it is final."""
+        ...
+
+    async def kept_keys(self, board_id: str, finalized_since: dt.datetime) -> list[BoardKey]:
+        """Board-periods that held a score and are not final, or were finalised since then."""
+        ...
+
     async def finalize(self, key: BoardKey, board: BoardDefinition) -> int:
         """Snapshot standings in rank order and mark the period final; return members."""
         ...

@@ -1,15 +1,20 @@
-"""Leaderboard reads: each is one Redis round trip, except standings, which Postgres keeps."""
+"""Leaderboard reads: each is one Redis round trip, except standings, which Postgres keeps.
+
+A read of a board-period Redis lost waits for its rebuild, briefly (see `board_heal`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import leaderboard as lb
+from service.app.board_heal import rebuilding
 from service.app.board_mapping import BoardRef
 from service.app.paging import page_size as sized
 from service.app.ports import UnitOfWork
-from service.app.scores import Boards, resolve
+from service.app.scores import Boards, Resolved, resolve
 from service.domain.errors import InvalidArgument, NotFound
 from service.domain.validation import check_id
 
@@ -28,6 +33,28 @@ class Standings:
     final: bool
 
 
+T = TypeVar("T")
+
+
+async def _read(
+    resolved: Resolved, boards: Boards, read: Callable[[lb.Leaderboard], Awaitable[T]], empty: T
+) -> T:
+    """One read of the Redis copy. A copy Redis lost is rebuilt first (UNAVAILABLE while that
+    takes longer than the healer's wait); where Redis should hold nothing, `empty`."""
+    target = resolved.redis(boards)
+    try:
+        return await read(target)
+    except lb.NotLoaded:
+        if boards.healer is None:
+            raise
+        if not await boards.healer.restore(resolved.board, resolved.key, boards):
+            return empty
+    try:
+        return await read(target)
+    except lb.NotLoaded:  # lost again at once (a retention deadline Redis's clock has passed)
+        raise rebuilding(resolved.key) from None
+
+
 def _page(page: int) -> int:
     """A 1-based page number; 0 means the first page."""
     if not 0 <= page <= MAX_PAGE:
@@ -40,7 +67,12 @@ async def get_page(
 ) -> tuple[str, lb.Page]:
     number, size = _page(page), sized(page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     resolved = await resolve(ref, boards)
-    return resolved.key.period_id, await resolved.redis(boards).page(number, size)
+
+    async def read(target: lb.Leaderboard) -> lb.Page:
+        return await target.page(number, size)
+
+    found = await _read(resolved, boards, read, lb.Page((), number, size, 0))
+    return resolved.key.period_id, found
 
 
 async def get_around(
@@ -49,15 +81,22 @@ async def get_around(
     check_id("member_id", member_id)
     window = sized(size, DEFAULT_AROUND_SIZE, MAX_AROUND_SIZE, field="size")
     resolved = await resolve(ref, boards)
-    entries = await resolved.redis(boards).around(member_id, window)
-    return resolved.key.period_id, entries
+
+    async def read(target: lb.Leaderboard) -> list[lb.Entry]:
+        return await target.around(member_id, window)
+
+    return resolved.key.period_id, await _read(resolved, boards, read, [])
 
 
 async def get_rank(ref: BoardRef, member_id: str, *, boards: Boards) -> tuple[str, lb.MemberRank]:
     """The member's rank in the board-period; NotFound when they have no score there."""
     check_id("member_id", member_id)
     resolved = await resolve(ref, boards)
-    found = await resolved.redis(boards).rank_of(member_id)
+
+    async def read(target: lb.Leaderboard) -> lb.MemberRank | None:
+        return await target.rank_of(member_id)
+
+    found = await _read(resolved, boards, read, None)
     if found is None:
         raise NotFound("member", member_id)
     return resolved.key.period_id, found
@@ -67,7 +106,11 @@ async def get_friends(
     ref: BoardRef, member_ids: Sequence[str], *, boards: Boards
 ) -> tuple[str, list[lb.Entry]]:
     resolved = await resolve(ref, boards)
-    return resolved.key.period_id, await resolved.redis(boards).friends(member_ids)
+
+    async def read(target: lb.Leaderboard) -> list[lb.Entry]:
+        return await target.friends(member_ids)
+
+    return resolved.key.period_id, await _read(resolved, boards, read, [])
 
 
 async def get_standings(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass
 
 import redis.exceptions
 
+import leaderboard as lb
 from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.board_mapping import redis_board
 from service.app.ports import UnitOfWork
@@ -84,7 +86,9 @@ async def _clear_boards(user_id: str, erasure: Erasure, *, uow: UnitOfWork, boar
     try:
         for key in erasure.board_keys:
             board = await boards.catalog.get(key.board_id)
-            await redis_board(boards.redis, board, key).remove(user_id)
+            # A copy Redis lost is rebuilt from Postgres, where the user is gone already.
+            with contextlib.suppress(lb.NotLoaded):
+                await redis_board(boards.redis, board, key).remove(user_id)
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("erasing from Redis boards failed; the repair pass finishes it: %s", exc)
         return

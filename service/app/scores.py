@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 import redis.exceptions
 
 import leaderboard as lb
+from service.app.board_heal import Healer
 from service.app.board_mapping import BoardRef, check_partition, period_at, period_of, redis_board
 from service.app.board_ports import BoardKey, MemberInfo, ScoreRow, Submission
 from service.app.boards import BoardCatalog
@@ -37,6 +39,8 @@ class Boards:
     catalog: BoardCatalog
     redis: lb.Leaderboards
     clock: Clock
+    # Reloads board-periods Redis lost; needed when `redis` requires loaded copies.
+    healer: Healer | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +187,14 @@ async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
 
 
 async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:
-    found = await redis_board(boards.redis, board, key).rank_of(member_id)
+    """The member's rank in Redis; 0 when Redis cannot say yet (the copy is being rebuilt)."""
+    try:
+        found = await redis_board(boards.redis, board, key).rank_of(member_id)
+    except lb.NotLoaded:
+        healer = boards.healer
+        if healer is None or not await healer.wait(board, key, boards):
+            return 0
+        found = await redis_board(boards.redis, board, key).rank_of(member_id)
     return found.rank if found else 0
 
 
@@ -196,11 +207,23 @@ async def publish(
 ) -> int:
     """Copy committed aggregates to Redis; queue a repair for any copy that fails.
 
-    Returns the main board's rank, or 0 when Redis could not say.
+    Returns the main board's rank, or 0 when Redis could not say. A board-period Redis lost
+    took no copy: it is rebuilt from Postgres, which holds these rows already, and the rank
+    is read from the rebuilt copy if that is done within the healer's wait.
     """
     placed = await publish_all([(board, row) for row in rows], boards, repair_uow, metadata)
-    main = [rank for row, rank in zip(rows, placed, strict=True) if not row.key.rookie]
-    return next((rank for rank in main if rank is not None), 0)
+    main = [(row, rank) for row, rank in zip(rows, placed, strict=True) if not row.key.rookie]
+    if not main:
+        return 0
+    row, rank = main[0]
+    if rank is not None:
+        return rank
+    if boards.healer is None or not boards.healer.healing(row.key):
+        return 0  # Redis failed; the repair pass copies the rows later
+    try:
+        return await _rank(board, row.key, row.member_id, boards)
+    except (redis.exceptions.RedisError, OSError):
+        return 0
 
 
 async def publish_all(
@@ -219,9 +242,12 @@ async def publish_all(
         for board, row in copies
     ]  # fmt: skip
     try:
-        return list(await boards.redis.put_many(puts))
+        placed = list(await boards.redis.put_many(puts))
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("queueing Redis repairs of %d aggregates: %s", len(copies), exc)
+    else:
+        await _heal_unloaded(copies, placed, boards)
+        return placed
     try:
         async with repair_uow:
             await repair_uow.scores.queue_repair([row for _, row in copies])
@@ -229,6 +255,20 @@ async def publish_all(
     except Exception:
         log.exception("could not queue Redis repairs; RebuildBoard restores these boards")
     return [None] * len(copies)
+
+
+async def _heal_unloaded(
+    copies: Sequence[tuple[BoardDefinition, ScoreRow]], placed: Sequence[int | None], boards: Boards
+) -> None:
+    """Start rebuilding the board-periods that refused their copies (Redis lost them)."""
+    healer = boards.healer
+    if healer is None:
+        return
+    lost = {
+        row.key: board for (board, row), rank in zip(copies, placed, strict=True) if rank is None
+    }
+    for key, board in lost.items():
+        await healer.start(board, key, boards)
 
 
 async def set_metadata(
@@ -255,4 +295,6 @@ async def set_metadata(
         await uow.commit()
     metadata = lb.MemberMetadata(display_name or None, avatar_url or None)
     for key in keys:
-        await redis_board(boards.redis, board, key).set_metadata(member_id, metadata)
+        # A copy Redis lost takes the metadata from Postgres when it is rebuilt.
+        with contextlib.suppress(lb.NotLoaded):
+            await redis_board(boards.redis, board, key).set_metadata(member_id, metadata)

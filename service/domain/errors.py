@@ -27,3 +27,7 @@ class FailedPrecondition(DomainError):
 
 class ResourceExhausted(DomainError):
     """A rate limit or cap is reached."""
+
+
+class Unavailable(DomainError):
+    """What the request needs is being restored (a board rebuilt from the ledger); retry soon."""

@@ -1,4 +1,5 @@
-"""Background work for leaderboards: catalog invalidation, Redis repairs, due finalisations."""
+"""Background work for leaderboards: catalog invalidation, Redis repairs and healing, due
+finalisations."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from service.app import board_periods
+from service.app import board_heal, board_periods
+from service.app.board_ports import BoardKey
 from service.bootstrap import App
 from service.redis_keys import definitions_channel
 from service.waiting import pause
@@ -16,6 +18,28 @@ log = logging.getLogger(__name__)
 
 REPAIR_INTERVAL_SECONDS = 1.0
 FINALIZE_INTERVAL_SECONDS = 15.0
+# How often every board-period Redis should hold is checked for a lost copy: one pipeline of
+# EXISTS per thousand board-periods, and one Postgres query per board.
+HEAL_INTERVAL_SECONDS = 5.0
+# How often every present copy is compared with Postgres (a count and a sum of revisions per
+# board-period on each side), to find copies that are behind.
+VERIFY_INTERVAL_SECONDS = 60.0
+
+
+async def heal_boards(app: App) -> int:
+    """Reload from Postgres every board-period (each board, rookie board, partition and
+    retained period) whose Redis copy is missing; return how many were reloaded. Replicas
+    may run it at once: each board-period is reloaded by one of them."""
+    return await board_heal.heal_all(uow=app.uow, boards=app.boards)
+
+
+async def verify_boards(app: App, seen: dict[BoardKey, int]) -> int:
+    """Rebuild every copy that is present but behind Postgres; return how many were rebuilt.
+
+    A board-period counts only once it is settled: no score changed it since the previous
+    pass, whose latest revisions `seen` keeps (so a first pass only takes note).
+    """
+    return await board_heal.verify_all(uow=app.uow, boards=app.boards, seen=seen)
 
 
 async def _every(
@@ -42,7 +66,7 @@ async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
     stopping = upkeep.stopping
     while not stopping.is_set():
         try:
-            async with app.redis.pubsub() as pubsub:
+            async with app.pubsub.pubsub() as pubsub:
                 await pubsub.subscribe(definitions_channel(app.settings.redis_key_prefix))
                 _invalidate(app)  # changes missed while unsubscribed
                 upkeep.following.set()
@@ -80,8 +104,20 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
         ):
             log.info("finalised %d board-periods", done)
 
+    async def heal() -> None:
+        if healed := await heal_boards(app):
+            log.warning("reloaded %d board-periods that Redis had lost", healed)
+
+    seen: dict[BoardKey, int] = {}
+
+    async def verify() -> None:
+        if rebuilt := await verify_boards(app, seen):
+            log.warning("rebuilt %d board-periods whose Redis copy was behind", rebuilt)
+
     loops = (
         _follow_definitions(app, upkeep),
+        _every("board verification", VERIFY_INTERVAL_SECONDS, verify, upkeep.stopping),
+        _every("board healing", HEAL_INTERVAL_SECONDS, heal, upkeep.stopping),
         _every("board repair", REPAIR_INTERVAL_SECONDS, repair, upkeep.stopping),
         _every("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize, upkeep.stopping),
     )

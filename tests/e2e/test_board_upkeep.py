@@ -36,6 +36,12 @@ async def test_a_definition_change_reaches_the_other_replicas(
         await boards.upsert_board(
             BOARD, uow=writer.uow(), catalog=writer.boards.catalog, clock=writer.clock
         )
+
+        async def there() -> bool:
+            # The other replica's upkeep may have loaded its catalog before the board existed.
+            return "xp" in {board.board_id for board in await reader.boards.catalog.all()}
+
+        await wait_until(there, within=10, what="the new board to reach the other replica")
         assert (await reader.boards.catalog.get("xp")).title == "XP"
         renamed = dataclasses.replace(BOARD, title="Experience")
         await boards.upsert_board(

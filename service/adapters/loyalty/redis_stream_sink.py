@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import cast
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from service.adapters.loyalty.codec import occurred_at_of, stream_fields
@@ -59,7 +59,7 @@ class RedisStreamSink:
 
     def __init__(
         self,
-        client: Redis,
+        client: Redis | RedisCluster,
         stream: str,
         *,
         timeout_seconds: float,

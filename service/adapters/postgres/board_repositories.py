@@ -164,6 +164,30 @@ _ROWS = """
     select member_id, score, reached_at_ms, revision from board_scores
     where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
 """
+_METADATA_OF = """
+    select m.member_id, m.display_name, m.avatar_url
+    from board_scores s join board_members m using (board_id, member_id)
+    where s.board_id = $1 and s.partition = $2 and s.period_id = $3 and s.rookie = $4
+      and (m.display_name is not null or m.avatar_url is not null)
+"""
+_CHECKSUM = """
+    select count(*) as members, coalesce(sum(revision), 0) as total,
+           coalesce(max(revision), 0) as latest
+    from board_scores
+    where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
+"""
+_KEY_STATE = """
+    select exists(select 1 from board_period_keys where board_id = $1 and partition = $2
+                  and period_id = $3 and rookie = $4) as known,
+           exists(select 1 from board_periods where board_id = $1 and partition = $2
+                  and period_id = $3 and rookie = $4) as final
+"""
+_KEPT_KEYS = """
+    select k.partition, k.period_id, k.rookie from board_period_keys k
+    left join board_periods p using (board_id, partition, period_id, rookie)
+    where k.board_id = $1 and (p.finalized_at is null or p.finalized_at >= $2)
+    order by k.period_id desc, k.partition, k.rookie
+"""
 _SET_METADATA = sa.text("""
     insert into board_members (board_id, member_id, first_seen_at, display_name, avatar_url)
     values (:board_id, :member_id, :at, :display_name, :avatar_url)
@@ -310,6 +334,26 @@ class PostgresScores:
         # On the driver: a million rows through SQLAlchemy's result objects take seconds more.
         found = await self._driver.fetch(_ROWS, *_key_args(key), timeout=BULK_TIMEOUT_SECONDS)
         return [_score_row(key, row["member_id"], row) for row in found]
+
+    async def metadata_of(self, key: BoardKey) -> dict[str, tuple[str | None, str | None]]:
+        found = await self._driver.fetch(
+            _METADATA_OF, *_key_args(key), timeout=BULK_TIMEOUT_SECONDS
+        )
+        return {row["member_id"]: (row["display_name"], row["avatar_url"]) for row in found}
+
+    async def checksum(self, key: BoardKey) -> tuple[int, int, int]:
+        row = await self._driver.fetchrow(_CHECKSUM, *_key_args(key))
+        assert row is not None
+        return int(row["members"]), int(row["total"]), int(row["latest"])
+
+    async def key_state(self, key: BoardKey) -> tuple[bool, bool]:
+        row = await self._driver.fetchrow(_KEY_STATE, *_key_args(key))
+        assert row is not None
+        return bool(row["known"]), bool(row["final"])
+
+    async def kept_keys(self, board_id: str, finalized_since: dt.datetime) -> list[BoardKey]:
+        rows = await self._driver.fetch(_KEPT_KEYS, board_id, finalized_since)
+        return [BoardKey(board_id, r["partition"], r["period_id"], r["rookie"]) for r in rows]
 
     async def finalize(self, key: BoardKey, board: BoardDefinition) -> int:
         params = {name: getattr(key, name) for name in _KEY}

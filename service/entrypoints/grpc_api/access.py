@@ -63,6 +63,7 @@ ACCESS: dict[str, Access] = {
     _V1 + "LeaderboardAdminService/ListBoards": OPS_ONLY,
     _V1 + "LeaderboardAdminService/FinalizePeriod": OPS_ONLY,
     _V1 + "LeaderboardAdminService/RebuildBoard": OPS_ONLY,
+    _V1 + "LeaderboardAdminService/RebuildBoards": OPS_ONLY,
     _V1 + "LeaderboardAdminService/RemoveMember": OPS_ONLY,
     _V1 + "PlayerService/ListTasks": own("user_id"),
     _V1 + "PlayerService/ClaimTaskReward": own("user_id"),

@@ -28,6 +28,7 @@ _DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (errors.NotFound, grpc.StatusCode.NOT_FOUND),
     (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
     # Raised by the authenticating interceptor, and by servicers with finer rules of their own.
     (Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
     (PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
@@ -36,6 +37,8 @@ _DOMAIN_CODES: tuple[tuple[type[Exception], grpc.StatusCode], ...] = (
     (lb.ScoreOverflow, grpc.StatusCode.INVALID_ARGUMENT),
     (lb.IdempotencyConflict, grpc.StatusCode.FAILED_PRECONDITION),
     (lb.OutsideSeason, grpc.StatusCode.FAILED_PRECONDITION),
+    # A board-period Redis lost, met where no rebuild was waited for: it is being rebuilt.
+    (lb.NotLoaded, grpc.StatusCode.UNAVAILABLE),
 )
 
 # Errors that mean a store could not be reached or answered in time: the caller may retry.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import leaderboard as lb
-from service.app import board_periods, board_reads, boards, scores
+from service.app import board_heal, board_periods, board_reads, boards, scores
 from service.bootstrap import App
 from service.domain.validation import check_http_url
 from service.entrypoints.grpc_api import board_convert as convert
@@ -154,6 +154,14 @@ class LeaderboardAdminServicer(pb_grpc.LeaderboardAdminServiceServicer):
             ref, uow=self._app.uow(), boards=self._app.boards, actor=current_actor()
         )
         return pb.RebuildBoardResponse(period_id=period_id, members=members)
+
+    async def RebuildBoards(
+        self, request: pb.RebuildBoardsRequest, context: Context
+    ) -> pb.RebuildBoardsResponse:
+        rebuilt = await board_heal.rebuild_all(
+            uow=self._app.uow, boards=self._app.boards, actor=current_actor()
+        )
+        return pb.RebuildBoardsResponse(board_periods=rebuilt)
 
     async def RemoveMember(
         self, request: pb.RemoveMemberRequest, context: Context

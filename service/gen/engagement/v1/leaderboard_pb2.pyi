@@ -906,6 +906,41 @@ class RebuildBoardResponse(_message.Message):
 Global___RebuildBoardResponse: _TypeAlias = RebuildBoardResponse  # noqa: Y015
 
 @_typing.final
+class RebuildBoardsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildBoardsRequest: _TypeAlias = RebuildBoardsRequest  # noqa: Y015
+
+@_typing.final
+class RebuildBoardsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOARD_PERIODS_FIELD_NUMBER: _builtins.int
+    board_periods: _builtins.int
+    """How many board-periods were rebuilt."""
+    def __init__(
+        self,
+        *,
+        board_periods: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["board_periods", b"board_periods"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RebuildBoardsResponse: _TypeAlias = RebuildBoardsResponse  # noqa: Y015
+
+@_typing.final
 class RemoveMemberRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

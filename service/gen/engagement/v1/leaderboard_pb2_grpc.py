@@ -402,6 +402,11 @@ class LeaderboardAdminServiceStub:
                 request_serializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardResponse.FromString,
                 _registered_method=True)
+        self.RebuildBoards = channel.unary_unary(
+                '/engagement.v1.LeaderboardAdminService/RebuildBoards',
+                request_serializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsResponse.FromString,
+                _registered_method=True)
         self.RemoveMember = channel.unary_unary(
                 '/engagement.v1.LeaderboardAdminService/RemoveMember',
                 request_serializer=engagement_dot_v1_dot_leaderboard__pb2.RemoveMemberRequest.SerializeToString,
@@ -446,6 +451,14 @@ class LeaderboardAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RebuildBoards(self, request, context):
+        """Rebuilds every board-period Redis holds (every board, rookie board, partition and
+        retained period) from the Postgres score ledger.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RemoveMember(self, request, context):
         """Removes a member's score from a board-period.
         """
@@ -480,6 +493,11 @@ def add_LeaderboardAdminServiceServicer_to_server(servicer, server):
                     servicer.RebuildBoard,
                     request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardResponse.SerializeToString,
+            ),
+            'RebuildBoards': grpc.unary_unary_rpc_method_handler(
+                    servicer.RebuildBoards,
+                    request_deserializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsResponse.SerializeToString,
             ),
             'RemoveMember': grpc.unary_unary_rpc_method_handler(
                     servicer.RemoveMember,
@@ -623,6 +641,33 @@ class LeaderboardAdminService:
             '/engagement.v1.LeaderboardAdminService/RebuildBoard',
             engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardRequest.SerializeToString,
             engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RebuildBoards(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.LeaderboardAdminService/RebuildBoards',
+            engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsRequest.SerializeToString,
+            engagement_dot_v1_dot_leaderboard__pb2.RebuildBoardsResponse.FromString,
             options,
             channel_credentials,
             insecure,

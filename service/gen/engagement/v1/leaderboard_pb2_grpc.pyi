@@ -153,6 +153,10 @@ class LeaderboardAdminServiceStub:
     """Snapshots the standings of an ended period, grants its rewards and closes it. Idempotent."""
     RebuildBoard: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardRequest, _leaderboard_pb2.RebuildBoardResponse]
     """Rebuilds a board-period in Redis from the Postgres score ledger."""
+    RebuildBoards: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardsRequest, _leaderboard_pb2.RebuildBoardsResponse]
+    """Rebuilds every board-period Redis holds (every board, rookie board, partition and
+    retained period) from the Postgres score ledger.
+    """
     RemoveMember: _grpc.UnaryUnaryMultiCallable[_leaderboard_pb2.RemoveMemberRequest, _leaderboard_pb2.RemoveMemberResponse]
     """Removes a member's score from a board-period."""
 
@@ -169,6 +173,10 @@ class LeaderboardAdminServiceAsyncStub(LeaderboardAdminServiceStub):
     """Snapshots the standings of an ended period, grants its rewards and closes it. Idempotent."""
     RebuildBoard: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardRequest, _leaderboard_pb2.RebuildBoardResponse]  # type: ignore[assignment]
     """Rebuilds a board-period in Redis from the Postgres score ledger."""
+    RebuildBoards: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.RebuildBoardsRequest, _leaderboard_pb2.RebuildBoardsResponse]  # type: ignore[assignment]
+    """Rebuilds every board-period Redis holds (every board, rookie board, partition and
+    retained period) from the Postgres score ledger.
+    """
     RemoveMember: _aio.UnaryUnaryMultiCallable[_leaderboard_pb2.RemoveMemberRequest, _leaderboard_pb2.RemoveMemberResponse]  # type: ignore[assignment]
     """Removes a member's score from a board-period."""
 
@@ -212,6 +220,16 @@ class LeaderboardAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_leaderboard_pb2.RebuildBoardResponse, _abc.Awaitable[_leaderboard_pb2.RebuildBoardResponse]]:
         """Rebuilds a board-period in Redis from the Postgres score ledger."""
+
+    @_abc_1.abstractmethod
+    def RebuildBoards(
+        self,
+        request: _leaderboard_pb2.RebuildBoardsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_leaderboard_pb2.RebuildBoardsResponse, _abc.Awaitable[_leaderboard_pb2.RebuildBoardsResponse]]:
+        """Rebuilds every board-period Redis holds (every board, rookie board, partition and
+        retained period) from the Postgres score ledger.
+        """
 
     @_abc_1.abstractmethod
     def RemoveMember(
