@@ -24,15 +24,17 @@ async def test_check_ins_of_one_user_on_a_full_pool_with_a_cold_rules_catalog(
     app = build_app(small, clock=clock)
     try:
         app.rules.catalog.invalidate()
-        results = await asyncio.gather(
-            *(
-                handlers.check_in(
-                    handlers.CheckIn("ana", "UTC"), uow=app.uow(), programs=app.programs,
-                    clock=app.clock, rules=app.rules,
-                )  # fmt: skip
-                for _ in range(6)
+        calls = [
+            handlers.check_in(
+                handlers.CheckIn("ana", "UTC"),
+                uow=app.uow(),
+                programs=app.programs,
+                clock=app.clock,
+                rules=app.rules,
             )
-        )
+            for _ in range(6)
+        ]
+        results = await asyncio.gather(*calls)
     finally:
         await app.close()
 
