@@ -8,7 +8,7 @@ BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto \
 	protos/loyalty/stub/v1/*.proto)
 
-.PHONY: install migrate run test bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test test-faults bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check buf-lint check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ migrate: install
 
 test: install
 	$(PY) -m pytest -q
+
+## Faults injected into Postgres, Redis, the service and the loyalty stub that the suite starts
+## itself, under load; outage lengths from FAULTS_{REDIS,POSTGRES,LOYALTY}_DOWN_SECONDS.
+test-faults: install
+	$(PY) -m pytest -q tests/faults
 
 test-unit: install
 	$(PY) -m pytest -q tests/unit

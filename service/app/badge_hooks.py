@@ -9,13 +9,13 @@ from service.app.ports import UnitOfWork
 from service.app.rules import VELOCITY_SPAN, Rules, decide, store
 from service.domain.rules.definitions import BadgeDefinition, CriterionKind
 from service.domain.rules.engine import evaluate_measure
+from service.domain.rules.ruleset import RuleSet
 
 
 async def _award(
-    uow: UnitOfWork, rules: Rules, user_id: str, measure: int, cause: str, now: dt.datetime,
+    uow: UnitOfWork, ruleset: RuleSet, user_id: str, measure: int, cause: str, now: dt.datetime,
     *, kind: CriterionKind, board_id: str = "",
 ) -> None:  # fmt: skip
-    ruleset = await rules.catalog.current()
     profile = await uow.rule_state.lock_profile(user_id, "")
     state = await uow.rule_state.load(profile, (), now - VELOCITY_SPAN)
     outcome = await decide(
@@ -36,8 +36,7 @@ async def _award(
         await store(uow, [(state, state.after(outcome))], (), outcome.effects.grants)
 
 
-async def _badges(rules: Rules, kind: CriterionKind, board_id: str = "") -> list[BadgeDefinition]:
-    ruleset = await rules.catalog.current()
+def _badges(ruleset: RuleSet, kind: CriterionKind, board_id: str = "") -> list[BadgeDefinition]:
     return [
         b
         for b in ruleset.badges_by_kind.get(kind, ())
@@ -46,17 +45,23 @@ async def _badges(rules: Rules, kind: CriterionKind, board_id: str = "") -> list
 
 
 async def on_streak(
-    uow: UnitOfWork, rules: Rules, user_id: str, streak: int, cause: str, now: dt.datetime
+    uow: UnitOfWork, ruleset: RuleSet, user_id: str, streak: int, cause: str, now: dt.datetime
 ) -> None:
-    """Inside the check-in's transaction: streak-length badges follow the new streak."""
-    if await _badges(rules, CriterionKind.STREAK_LENGTH):
-        await _award(uow, rules, user_id, streak, cause, now, kind=CriterionKind.STREAK_LENGTH)
+    """Inside the check-in's transaction: streak-length badges follow the new streak.
+
+    The caller reads `ruleset` before its transaction: a catalog reload takes a connection of
+    its own, which concurrent check-ins of the same user, holding the pool's connections
+    while they wait for this one's streak lock, could leave it waiting for until all time out.
+    """
+    if _badges(ruleset, CriterionKind.STREAK_LENGTH):
+        await _award(uow, ruleset, user_id, streak, cause, now, kind=CriterionKind.STREAK_LENGTH)
 
 
 async def worst_rank_rewarded(rules: Rules, board_id: str) -> int:
     """The worst final rank any badge on the board rewards; 0 when none does."""
+    ruleset = await rules.catalog.current()
     return max(
-        (b.tiers[0].threshold for b in await _badges(rules, CriterionKind.BOARD_RANK, board_id)),
+        (b.tiers[0].threshold for b in _badges(ruleset, CriterionKind.BOARD_RANK, board_id)),
         default=0,
     )
 
@@ -70,9 +75,10 @@ async def on_final_ranks(
     now: dt.datetime,
 ) -> None:
     """Inside the finalisation's transaction: rank badges for the ranked members."""
+    ruleset = await rules.catalog.current()
     # Profiles are locked in user order, as event batches lock them, so neither deadlocks.
     for rank, member_id in sorted(ranked, key=lambda pair: pair[1]):
         await _award(
-            uow, rules, member_id, rank, cause, now, kind=CriterionKind.BOARD_RANK,
+            uow, ruleset, member_id, rank, cause, now, kind=CriterionKind.BOARD_RANK,
             board_id=board_id,
         )  # fmt: skip

@@ -21,6 +21,7 @@ from service.domain.check_in_calendar import CalendarDay, month_days, month_of
 from service.domain.errors import InvalidArgument
 from service.domain.make_up import check_window, make_up
 from service.domain.rewards import Grant, Reward
+from service.domain.rules.ruleset import RuleSet
 from service.domain.validation import check_id, parse_day, parse_month, parse_timezone
 
 DEFAULT_TIMEZONE = "UTC"
@@ -95,7 +96,7 @@ def _showing(view: StreakView, timezone: str) -> StreakView:
 
 
 async def _store(
-    uow: UnitOfWork, outcome: CheckInOutcome, rules: Rules | None, now: dt.datetime
+    uow: UnitOfWork, outcome: CheckInOutcome, ruleset: RuleSet | None, now: dt.datetime
 ) -> None:
     """Write everything an accepted check-in changed, grants and streak badges included,
     and commit."""
@@ -103,10 +104,10 @@ async def _store(
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
     await uow.outbox.add(outcome.grants, check_in=outcome.record)
-    if rules is not None:
+    if ruleset is not None:
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
-        await on_streak(uow, rules, record.user_id, outcome.state.current, cause, now)
+        await on_streak(uow, ruleset, record.user_id, outcome.state.current, cause, now)
     await uow.commit()
 
 
@@ -138,6 +139,7 @@ async def check_in(
     _validated_timezone(cmd.timezone)
     now = clock.now()
     # Before the transaction: a reload takes a connection of its own.
+    ruleset = await rules.catalog.current() if rules is not None else None
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
@@ -155,7 +157,7 @@ async def check_in(
         if cmd.timezone:
             # The user's one timezone, also for tasks, badges and boosts from now on.
             await uow.rule_state.lock_profile(cmd.user_id, cmd.timezone)
-        await _store(uow, outcome, rules, now)
+        await _store(uow, outcome, ruleset, now)
     return _accepted(outcome, program, now, timezone)
 
 
@@ -172,6 +174,7 @@ async def make_up_check_in(
     _validated_timezone(cmd.timezone)
     day = parse_day("day", cmd.day)
     now = clock.now()
+    ruleset = await rules.catalog.current() if rules is not None else None
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
@@ -181,7 +184,7 @@ async def make_up_check_in(
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
-        await _store(uow, outcome, rules, now)
+        await _store(uow, outcome, ruleset, now)
     accepted = _accepted(outcome, program, now, timezone)
     # A make-up never stores its timezone: the user's stays as it was.
     return replace(accepted, streak=_showing(accepted.streak, stored or timezone))

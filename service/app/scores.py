@@ -168,11 +168,19 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
             # the period that score counted in (a retry without occurred_at may arrive later).
             first = BoardKey(board.board_id, sub.partition, await _first_period(uow, sub))
             current = await uow.scores.current(first, sub.member_id)
-            score = current.score if current else 0
-            rank = await _rank(board, first, sub.member_id, boards)
-            return Submitted(first.period_id, score, rank, True)
-        check_totals(board, rows)
-        await uow.commit()
+        else:
+            check_totals(board, rows)
+            await uow.commit()
+    if not rows:
+        if current is None:  # removed from the board since
+            return Submitted(
+                first.period_id, 0, await _rank(board, first, sub.member_id, boards), True
+            )
+        # The first call may have died between its commit and its Redis copy, and its caller
+        # retries because it heard nothing: copy the aggregate again. The copy carries its
+        # revision, so it never overwrites a newer one, and it answers the rank as well.
+        rank = await publish(board, [current], boards, uow, metadata)
+        return Submitted(first.period_id, current.score, rank, True)
     rank = await publish(board, rows, boards, uow, metadata)
     return Submitted(key.period_id, rows[0].score, rank, False)
 

@@ -22,8 +22,13 @@ from service.adapters.postgres.repositories import (
 )
 from service.adapters.postgres.rule_repositories import PostgresRuleState
 
-# What a connection that died while pooled raises on its first use.
-_DEAD_CONNECTION = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
+# What a connection that died while pooled raises on its first use. A server shutting down
+# can also leave an idle connection's protocol mid-message, which asyncpg reports as an
+# internal client error on the next statement.
+_DEAD_CONNECTION = (
+    asyncpg.PostgresConnectionError, asyncpg.InterfaceError, asyncpg.InternalClientError,
+    OSError,
+)  # fmt: skip
 
 
 class PostgresUnitOfWork:

@@ -76,7 +76,8 @@ def status_for(exc: BaseException) -> tuple[grpc.StatusCode, str] | None:
         return grpc.StatusCode.UNAVAILABLE, "a backing store is unavailable; retry later"
     if isinstance(cause, _CONFLICT) or isinstance(getattr(cause, "__cause__", None), _CONFLICT):
         return grpc.StatusCode.ABORTED, "the request conflicted with a concurrent one; retry"
-    if isinstance(exc, _UNREACHABLE) or isinstance(cause, _UNREACHABLE):
+    # SQLAlchemy's asyncpg adapter wraps the driver's error once more, as its __cause__.
+    if any(isinstance(e, _UNREACHABLE) for e in (exc, cause, getattr(cause, "__cause__", None))):
         return grpc.StatusCode.UNAVAILABLE, "a backing store is unavailable; retry later"
     return None
 
