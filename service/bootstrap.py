@@ -30,6 +30,7 @@ from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
 from service.domain.rules.limits import Limits
 from service.entrypoints.grpc_api.errors import is_unavailable
+from service.observability.metrics import Metrics
 from service.redis_keys import definitions_channel
 from service.settings import DatabaseSettings, Settings
 
@@ -59,13 +60,17 @@ class App:
     # has no pub/sub, a plain client of the node the URL names (a cluster delivers every
     # message to subscribers on any node).
     pubsub: PlainRedis
+    # What the service counts and times; exported when `settings.metrics_address` is set.
+    metrics: Metrics
 
     def uow(self) -> UnitOfWork:
-        return PostgresUnitOfWork(self.engine)
+        return PostgresUnitOfWork(self.engine, on_wait=self.metrics.pool_waits.observe)
 
     def reader(self) -> UnitOfWork:
         """A unit of work for queries: no transaction, so no BEGIN and ROLLBACK round trips."""
-        return PostgresUnitOfWork(self.engine, transaction=False)
+        return PostgresUnitOfWork(
+            self.engine, transaction=False, on_wait=self.metrics.pool_waits.observe
+        )
 
     def grant_store(self) -> GrantStore:
         return PostgresGrantStore(self.engine)
@@ -143,7 +148,7 @@ def _announcer(client: RedisClient, settings: Settings, kind: str) -> Callable[[
 
 
 def build_boards(
-    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock
+    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock, metrics: Metrics
 ) -> Boards:
     """Leaderboards: definitions cached in memory, standings in Redis as copies of Postgres
     that are rebuilt whenever Redis lost them."""
@@ -153,7 +158,8 @@ def build_boards(
 
     catalog = BoardCatalog(load, _announcer(client, settings, "boards"))
     copies = lb.Leaderboards(client, key_prefix=settings.redis_key_prefix, require_loaded=True)
-    return Boards(catalog, copies, clock, Healer(lambda: PostgresUnitOfWork(engine)))
+    healer = Healer(lambda: PostgresUnitOfWork(engine))
+    return Boards(catalog, copies, clock, healer, metrics.board_seconds_of)
 
 
 def build_programs(engine: AsyncEngine, client: RedisClient, settings: Settings) -> Programs:
@@ -214,13 +220,17 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     sink = build_loyalty_sink(settings, client)
     engine = build_engine(settings)
     clock = clock or SystemClock()
-    boards = build_boards(engine, client, settings, clock)
+    metrics = Metrics()
+    boards = build_boards(engine, client, settings, clock, metrics)
     rules = build_rules(engine, client, settings, boards)
-    intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules, unavailable=is_unavailable)
+    intake = EventIntake(
+        lambda: PostgresUnitOfWork(engine, on_wait=metrics.pool_waits.observe), rules,
+        unavailable=is_unavailable, on_group=metrics.event_group,
+    )  # fmt: skip
     programs = build_programs(engine, client, settings)
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
-        pubsub=build_pubsub(client, settings),
+        pubsub=build_pubsub(client, settings), metrics=metrics,
     )  # fmt: skip

@@ -27,6 +27,9 @@ from service.entrypoints.grpc_api.tokens import (
     parse_scopes,
 )
 from service.loyalty_stub.server import load_stub_settings, serve_stub
+from service.observability.exposition import start_exposition
+from service.observability.logs import configure_logging
+from service.observability.tracing import start_tracing
 from service.settings import (
     ENV_PREFIX,
     AuthSettings,
@@ -59,7 +62,9 @@ async def _wait_for_signal() -> None:
 async def serve(settings: Settings, banner: str = "") -> int:
     """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools."""
     security = ServerSecurity.from_settings(settings)  # refuses before touching any store
+    stop_tracing = start_tracing(settings.tracing)  # before the server and clients exist
     app = build_app(settings)
+    exposition = None
     try:
         await migrate.ensure_at_head(app.engine)
         running = await start_server(app, settings.grpc_address, security)
@@ -67,6 +72,12 @@ async def serve(settings: Settings, banner: str = "") -> int:
         upkeep = start_board_upkeep(app)
         host = settings.grpc_address.rpartition(":")[0]
         log.info("serving gRPC on %s:%d", host, running.port)
+        if settings.metrics_address:
+            exposition = start_exposition(
+                settings.metrics_address, app.metrics, app.grant_store,
+                settings.metrics_refresh_seconds,
+            )  # fmt: skip
+            log.info("serving metrics on http://%s/metrics", settings.metrics_address)
         if banner:
             print(banner.format(address=f"{host}:{running.port}"), flush=True)
         await _wait_for_signal()
@@ -76,7 +87,10 @@ async def serve(settings: Settings, banner: str = "") -> int:
         if relay is not None:
             await relay.stop(settings.shutdown_grace_seconds)
     finally:
+        if exposition is not None:
+            await exposition.stop()
         await app.close()
+        stop_tracing()
     return 0
 
 
@@ -201,7 +215,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "migrate":
         return run(_migrate(load_settings(DatabaseSettings)))
     settings = load_settings(Settings)
-    logging.getLogger().setLevel(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     return run(serve_relay(settings) if command == "relay" else serve(settings))
 
 

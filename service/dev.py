@@ -17,12 +17,15 @@ from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
 from service.loyalty_stub.child import StubProcess, start_stub_if_unconfigured
+from service.observability.logs import configure_logging
 from service.settings import ENV_PREFIX, Settings, load_settings
 
 DATA_DIR = Path(".data")
 DEV_SECRET_FILE = DATA_DIR / "dev-jwt-secret"
 # The banner's token: the dev operator may configure the game and send events for anyone.
 DEV_SUBJECT, DEV_SCOPES, DEV_TOKEN_SECONDS = "dev-operator", ("ops", "service"), 7 * 86400
+# The port Prometheus exporters customarily take; the metrics only listen on loopback.
+DEV_METRICS_ADDRESS = "127.0.0.1:9464"
 
 BANNER = """
 WARNING: plaintext gRPC on {address}, for development only: credentials cross it unencrypted.
@@ -62,6 +65,12 @@ def use_dev_security() -> None:
         os.environ[f"{ENV_PREFIX}JWT_HS256_SECRETS"] = dev_secret()
 
 
+def use_dev_observability() -> None:
+    """Log lines as text for a terminal, and metrics on the usual exporter port."""
+    os.environ.setdefault(f"{ENV_PREFIX}LOG_FORMAT", "text")
+    os.environ.setdefault(f"{ENV_PREFIX}METRICS_ADDRESS", DEV_METRICS_ADDRESS)
+
+
 def banner(settings: Settings) -> str:
     """The banner with a ready-made operator token; `{address}` is filled in once serving."""
     token = issue_token(
@@ -84,6 +93,7 @@ async def load_demo(app: App) -> None:
 
 
 async def _prepare_and_serve(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format)
     app = build_app(settings)
     try:
         await migrate.upgrade(app.engine)
@@ -110,6 +120,7 @@ def run_dev() -> int:
         if stub := start_stub_if_unconfigured():
             started.append(stub)
         use_dev_security()
+        use_dev_observability()
         return cli.run(_prepare_and_serve(load_settings(Settings)))
     finally:
         for server in reversed(started):

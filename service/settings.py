@@ -128,6 +128,13 @@ class Settings(DatabaseSettings, AuthSettings):
     redis_pool_size: int = Field(default=64, ge=1, le=10_000)
     health_interval_seconds: float = Field(default=2.0, gt=0, le=60)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # Observability (see the README's "Observability"): log lines as JSON or text, one access
+    # log line per call, Prometheus metrics on host:port ("" serves none), and traces.
+    log_format: Literal["json", "text"] = "json"
+    access_log: bool = True
+    metrics_address: str = Field(default="", pattern=r"^(|[A-Za-z0-9.\[\]:-]*:[0-9]{1,5})$")
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0, le=3600)
+    tracing: Literal["off", "otlp", "console"] = "off"
     # How far an event's occurred_at may lie behind or ahead of the server's clock.
     event_max_age_seconds: float = Field(default=7 * 86400.0, gt=0, le=90 * 86400)
     event_max_skew_seconds: float = Field(default=300.0, ge=0, le=86400)

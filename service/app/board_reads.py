@@ -5,6 +5,7 @@ A read of a board-period Redis lost waits for its rebuild, briefly (see `board_h
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -37,18 +38,26 @@ T = TypeVar("T")
 
 
 async def _read(
-    resolved: Resolved, boards: Boards, read: Callable[[lb.Leaderboard], Awaitable[T]], empty: T
+    operation: str,
+    resolved: Resolved,
+    boards: Boards,
+    read: Callable[[lb.Leaderboard], Awaitable[T]],
+    empty: T,
 ) -> T:
     """One read of the Redis copy. A copy Redis lost is rebuilt first (UNAVAILABLE while that
     takes longer than the healer's wait); where Redis should hold nothing, `empty`."""
     target = resolved.redis(boards)
+    start = time.perf_counter()
     try:
-        return await read(target)
+        found = await read(target)
     except lb.NotLoaded:
         if boards.healer is None:
             raise
         if not await boards.healer.restore(resolved.board, resolved.key, boards):
             return empty
+    else:
+        boards.took(operation, start)
+        return found
     try:
         return await read(target)
     except lb.NotLoaded:  # lost again at once (a retention deadline Redis's clock has passed)
@@ -71,7 +80,7 @@ async def get_page(
     async def read(target: lb.Leaderboard) -> lb.Page:
         return await target.page(number, size)
 
-    found = await _read(resolved, boards, read, lb.Page((), number, size, 0))
+    found = await _read("page", resolved, boards, read, lb.Page((), number, size, 0))
     return resolved.key.period_id, found
 
 
@@ -85,7 +94,7 @@ async def get_around(
     async def read(target: lb.Leaderboard) -> list[lb.Entry]:
         return await target.around(member_id, window)
 
-    return resolved.key.period_id, await _read(resolved, boards, read, [])
+    return resolved.key.period_id, await _read("around", resolved, boards, read, [])
 
 
 async def get_rank(ref: BoardRef, member_id: str, *, boards: Boards) -> tuple[str, lb.MemberRank]:
@@ -96,7 +105,7 @@ async def get_rank(ref: BoardRef, member_id: str, *, boards: Boards) -> tuple[st
     async def read(target: lb.Leaderboard) -> lb.MemberRank | None:
         return await target.rank_of(member_id)
 
-    found = await _read(resolved, boards, read, None)
+    found = await _read("rank", resolved, boards, read, None)
     if found is None:
         raise NotFound("member", member_id)
     return resolved.key.period_id, found
@@ -110,7 +119,7 @@ async def get_friends(
     async def read(target: lb.Leaderboard) -> list[lb.Entry]:
         return await target.friends(member_ids)
 
-    return resolved.key.period_id, await _read(resolved, boards, read, [])
+    return resolved.key.period_id, await _read("friends", resolved, boards, read, [])
 
 
 async def get_standings(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
@@ -128,8 +129,11 @@ class EventIntake:
         max_group: int = 128,
         groups_in_flight: int = 2,
         unavailable: Callable[[BaseException], bool] = _unreachable,
+        on_group: Callable[[int, float], None] | None = None,
     ) -> None:
+        """`on_group` hears the size and duration in seconds of every group transaction."""
         self._uow = uow
+        self._on_group = on_group
         self._rules = rules
         self._max_group = max_group
         self._groups_in_flight = groups_in_flight
@@ -182,6 +186,7 @@ class EventIntake:
 
     async def _attempt(self, part: list[_Waiting]) -> Exception | None:
         """Apply the part in one transaction and answer its callers; or the failure."""
+        start = time.perf_counter()
         try:
             results = await apply_group(
                 [event for event, _, _ in part], [timezone for _, timezone, _ in part],
@@ -190,6 +195,8 @@ class EventIntake:
             )  # fmt: skip
         except Exception as exc:  # noqa: BLE001 - whatever failed, the caller decides
             return exc
+        if self._on_group is not None:
+            self._on_group(len(part), time.perf_counter() - start)
         for (_, _, future), result in zip(part, results, strict=True):
             _resolve(future, result)
         return None

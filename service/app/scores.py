@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import redis.exceptions
@@ -48,6 +49,13 @@ class Boards:
     clock: Clock
     # Reloads board-periods Redis lost; needed when `redis` requires loaded copies.
     healer: Healer | None = None
+    # Hears each Redis operation's name and duration in seconds.
+    observe: Callable[[str, float], None] | None = None
+
+    def took(self, operation: str, start: float) -> None:
+        """Report `operation`, begun at `time.perf_counter()` `start`, to `observe`."""
+        if self.observe is not None:
+            self.observe(operation, time.perf_counter() - start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,11 +259,13 @@ async def publish_all(
         )
         for board, row in copies
     ]  # fmt: skip
+    start = time.perf_counter()
     try:
         placed = list(await boards.redis.put_many(puts))
     except (redis.exceptions.RedisError, OSError) as exc:
         log.warning("queueing Redis repairs of %d aggregates: %s", len(copies), exc)
     else:
+        boards.took("put", start)
         await _heal_unloaded(copies, placed, boards)
         return placed
     try:

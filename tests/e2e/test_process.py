@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 from grpc_health.v1 import health_pb2
@@ -135,3 +137,48 @@ async def test_serves_in_a_non_utc_server_timezone_and_drains_on_sigterm(
     log = (await process.stderr.read()).decode()
     assert "shutting down" in log
     assert "Traceback" not in log
+
+
+async def test_serves_metrics_json_logs_and_traces_when_asked(
+    settings: Settings, engine: object
+) -> None:
+    port, metrics_port = _free_port(), _free_port()
+    env = _environment(
+        ENGAGEMENT_DATABASE_URL=settings.database_url,
+        ENGAGEMENT_REDIS_URL=settings.redis_url,
+        ENGAGEMENT_GRPC_ADDRESS=f"127.0.0.1:{port}",
+        ENGAGEMENT_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
+        ENGAGEMENT_LOG_FORMAT="json",
+        ENGAGEMENT_TRACING="console",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service", "serve", env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        async with auth.channel(port) as channel:
+            await asyncio.wait_for(channel.channel_ready(), 30)
+            await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
+            await pb_grpc.CheckInServiceStub(channel).GetStreak(
+                pb.GetStreakRequest(user_id="traced"), metadata=(("x-request-id", "trace-me"),)
+            )
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        scraped = await asyncio.to_thread(lambda: urllib.request.urlopen(url, timeout=10).read())
+        process.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    exported = scraped.decode()
+    assert 'engagement_rpc_calls_total{code="OK",method="CheckInService/GetStreak"} 1.0' in exported
+    assert 'engagement_grants{state="pending"} 0.0' in exported
+    lines = [json.loads(line) for line in err.decode().splitlines()]
+    access = [line for line in lines if line["logger"] == "service.access"]
+    assert access == [
+        access[0] | {"method": "CheckInService/GetStreak", "code": "OK", "request_id": "trace-me",
+                     "subject": "test-operator", "level": "INFO"},
+    ]  # fmt: skip
+    spans = out.decode()
+    assert '"name": "/engagement.v1.CheckInService/GetStreak"' in spans
+    assert '"db.system": "postgresql"' in spans

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
@@ -56,8 +58,16 @@ class PostgresUnitOfWork:
     audit: PostgresAudit
     privacy: PostgresPrivacy
 
-    def __init__(self, engine: AsyncEngine, *, transaction: bool = True) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        transaction: bool = True,
+        on_wait: Callable[[float], None] | None = None,
+    ) -> None:
+        """`on_wait` hears how many seconds each checkout from the pool took."""
         self._engine = engine
+        self._on_wait = on_wait
         self._transactional = transaction
         self._conn: AsyncConnection | None = None
         self._transaction: Any = None  # asyncpg.transaction.Transaction, untyped
@@ -87,7 +97,10 @@ class PostgresUnitOfWork:
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:
+        start = time.perf_counter()
         conn = await self._engine.connect()
+        if self._on_wait is not None:
+            self._on_wait(time.perf_counter() - start)
         try:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
             driver: Driver | None = (await conn.get_raw_connection()).driver_connection

@@ -37,6 +37,7 @@ from service.entrypoints.grpc_api.wrapping import (
     behaviour_of,
     unary,
 )
+from service.observability.logs import current_call
 from service.settings import AuthSettings
 
 log = logging.getLogger(__name__)
@@ -210,6 +211,8 @@ def _guarded(method: str, access: Access, authenticator: Authenticator, inner: H
         except (Unauthenticated, PermissionDenied) as refusal:
             log.info("%s refused (request id %s): %r", method, request_id, refusal)
             await _refuse(refusal, context)
+        if (call := current_call()) is not None:
+            call.subject = identity.subject  # for the access log line
         token = set_caller(Caller(identity.subject, identity.scopes, request_id))
         try:
             return await inner(request, context)

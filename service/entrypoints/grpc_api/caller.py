@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from service.observability.logs import current_call
+
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -55,7 +57,11 @@ def reset_caller(token: contextvars.Token[Caller]) -> None:
 
 
 def request_id_from(metadata: Iterable[tuple[str, Any]] | None) -> str:
-    """The caller's x-request-id when it sent a usable one, else a new random id."""
+    """The id the telemetry interceptor gave the call; else the caller's x-request-id when it
+    sent a usable one, else a new random id."""
+    call = current_call()
+    if call is not None:
+        return call.request_id
     for key, value in metadata or ():
         if key == REQUEST_ID_HEADER and isinstance(value, str) and 0 < len(value) <= 128:
             return value

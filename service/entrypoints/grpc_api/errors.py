@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -128,7 +128,13 @@ async def _refuse_undecodable(method: str, request: Undecodable, context: Contex
     )
 
 
-def _mapped(method: str, inner: Handler) -> Handler:
+def store_of(exc: BaseException) -> str:
+    """Which store an unreachable-store error came from."""
+    chain = (exc, getattr(exc, "orig", None), exc.__cause__)
+    return "redis" if any(isinstance(e, redis.exceptions.RedisError) for e in chain) else "postgres"
+
+
+def _mapped(method: str, inner: Handler, on_unavailable: Callable[[str], None] | None) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
         if isinstance(request, Undecodable):
             await _refuse_undecodable(method, request, context)
@@ -146,21 +152,28 @@ def _mapped(method: str, inner: Handler) -> Handler:
                 log.info(
                     "%s failed with %s (request id %s): %s", method, mapped[0].name, request_id, exc
                 )
+                if mapped[0] is grpc.StatusCode.UNAVAILABLE and on_unavailable is not None:
+                    on_unavailable(store_of(exc))
             await context.abort(*mapped)
 
     return handle
 
 
-def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
-    """A server-streaming handler (the health Watch) that refuses undecodable requests."""
+def _streaming(
+    method: str, inner: Callable[[Any, Context], Any]
+) -> Callable[[Any, Context], AsyncIterator[Any]]:
+    """A server-streaming handler (the health Watch) that refuses undecodable requests.
 
-    async def handle(request: Any, context: Context) -> None:
+    It yields the responses rather than writing them: an instrumentation's interceptor
+    outside this one (OpenTelemetry's) iterates what a streaming handler returns."""
+
+    async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
         if isinstance(request, Undecodable):
             await _refuse_undecodable(method, request, context)
         responses = inner(request, context)
         if hasattr(responses, "__aiter__"):
             async for response in responses:
-                await context.write(response)
+                yield response
         else:
             await responses
 
@@ -169,12 +182,19 @@ def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
 
 class ErrorMappingInterceptor(WrappingInterceptor):
     """Wraps every unary call so that exceptions become status codes without stack traces,
-    and every call with a request message so that an undecodable one is INVALID_ARGUMENT."""
+    and every call with a request message so that an undecodable one is INVALID_ARGUMENT.
+
+    `on_unavailable` hears the store ("postgres" or "redis") behind each UNAVAILABLE."""
+
+    def __init__(self, on_unavailable: Callable[[str], None] | None = None) -> None:
+        super().__init__()
+        self._on_unavailable = on_unavailable
 
     def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
         deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
-            return unary(handler, _mapped(method, behaviour_of(handler)), deserializer)
+            mapped = _mapped(method, behaviour_of(handler), self._on_unavailable)
+            return unary(handler, mapped, deserializer)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _streaming(method, handler.unary_stream),  # type: ignore[arg-type]

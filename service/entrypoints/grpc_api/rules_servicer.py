@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from service.app import definitions, events, insight, player
+from service.app.rule_views import Tracked
 from service.bootstrap import App
 from service.entrypoints.grpc_api import definition_convert as defs
 from service.entrypoints.grpc_api import rules_convert as convert
@@ -22,11 +23,16 @@ class EventServicer(events_grpc.EventServiceServicer):
     def __init__(self, app: App) -> None:
         self._app = app
 
+    def _count(self, tracked: Tracked) -> None:
+        outcome = "duplicate" if tracked.duplicate else tracked.status.value
+        self._app.metrics.event(outcome, tracked.effects.rejected)
+
     async def TrackEvent(
         self, request: events_pb.TrackEventRequest, context: Context
     ) -> events_pb.TrackEventResponse:
         cmd = convert.track_event_from_pb(request)
         tracked = await self._app.events.track(cmd)
+        self._count(tracked)
         return events_pb.TrackEventResponse(effects=convert.tracked_to_pb(tracked))
 
     async def TrackEvents(
@@ -34,6 +40,8 @@ class EventServicer(events_grpc.EventServiceServicer):
     ) -> events_pb.TrackEventsResponse:
         cmds = convert.track_events_from_pb(request)
         done = await events.track_events(cmds, uow=self._app.uow(), rules=self._app.rules)
+        for tracked in done:
+            self._count(tracked)
         return events_pb.TrackEventsResponse(effects=[convert.tracked_to_pb(t) for t in done])
 
 

@@ -33,6 +33,7 @@ from service.entrypoints.grpc_api.rules_servicer import (
     RulesAdminServicer,
 )
 from service.entrypoints.grpc_api.security import ServerSecurity
+from service.entrypoints.grpc_api.telemetry import TelemetryInterceptor
 from service.gen.engagement.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -157,9 +158,12 @@ async def start_server(
     # credentials learns nothing from validation; the error mapping then sees what the
     # limits and the request checks refuse.
     limits = limits_of(app)
+    metrics = app.metrics if app.settings.metrics_address else None
     interceptors = [
+        # Outermost: the request id is bound for every log line, refusals are counted too.
+        TelemetryInterceptor(metrics, access=app.settings.access_log),
         AuthInterceptor(security.authenticator),
-        ErrorMappingInterceptor(),
+        ErrorMappingInterceptor(lambda store: app.metrics.store_errors.labels(store).inc()),
         limits,
         RequestCheckInterceptor(RequestChecks()),
     ]

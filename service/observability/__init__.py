@@ -1,0 +1,1 @@
+"""Metrics, structured logs and tracing: what the people running the service see."""
