@@ -37,6 +37,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--board-members", type=int, default=1_000_000, help="members of the board read and scored"
     )
+    parser.add_argument(
+        "--metrics", action="store_true", help="serve Prometheus metrics, as production would"
+    )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="INFO writes an access log line per call"
+    )
     parser.add_argument("--json", type=Path, default=Path("bench-results/bench.json"))
     args = parser.parse_args()
     if not TEMPLATE_USERS <= args.users <= args.board_members:
@@ -126,7 +132,8 @@ def main() -> int:
             "ENGAGEMENT_DATABASE_URL": database,
             "ENGAGEMENT_REDIS_URL": redis,
             "ENGAGEMENT_GRPC_ADDRESS": address,
-            "ENGAGEMENT_LOG_LEVEL": "WARNING",
+            "ENGAGEMENT_LOG_LEVEL": args.log_level,
+            "ENGAGEMENT_METRICS_ADDRESS": f"127.0.0.1:{_free_port()}" if args.metrics else "",
         }
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
         server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
