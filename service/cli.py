@@ -67,17 +67,17 @@ async def serve(settings: Settings, banner: str = "") -> int:
     exposition = None
     try:
         await migrate.ensure_at_head(app.engine)
-        running = await start_server(app, settings.grpc_address, security)
-        relay = start_relay(app) if settings.relay_in_process else None
-        upkeep = start_board_upkeep(app)
-        host = settings.grpc_address.rpartition(":")[0]
-        log.info("serving gRPC on %s:%d", host, running.port)
-        if settings.metrics_address:
+        if settings.metrics_address:  # first: a taken port then leaves nothing running
             exposition = start_exposition(
                 settings.metrics_address, app.metrics, app.grant_store,
                 settings.metrics_refresh_seconds,
             )  # fmt: skip
             log.info("serving metrics on http://%s/metrics", settings.metrics_address)
+        running = await start_server(app, settings.grpc_address, security)
+        relay = start_relay(app) if settings.relay_in_process else None
+        upkeep = start_board_upkeep(app)
+        host = settings.grpc_address.rpartition(":")[0]
+        log.info("serving gRPC on %s:%d", host, running.port)
         if banner:
             print(banner.format(address=f"{host}:{running.port}"), flush=True)
         await _wait_for_signal()

@@ -13,6 +13,7 @@ from prometheus_client import start_http_server
 
 from service.app.grant_ports import GrantStore
 from service.observability.metrics import Metrics
+from service.settings import ENV_PREFIX, SettingsError
 from service.waiting import pause
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,12 @@ def start_exposition(
 ) -> Exposition:
     """Serve `/metrics` on `address` (port 0 picks a free one) from a thread of its own."""
     host, port = _host_port(address)
-    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    try:
+        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as exc:
+        raise SettingsError(
+            f"{ENV_PREFIX}METRICS_ADDRESS: cannot listen on {address}: {exc.strerror or exc}"
+        ) from exc
     stopping = asyncio.Event()
     refresher = asyncio.create_task(_follow_outbox(metrics, store, refresh_seconds, stopping))
     return Exposition(server, thread, server.server_port, stopping, refresher)

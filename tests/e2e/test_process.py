@@ -182,3 +182,24 @@ async def test_serves_metrics_json_logs_and_traces_when_asked(
     spans = out.decode()
     assert '"name": "/engagement.v1.CheckInService/GetStreak"' in spans
     assert '"db.system": "postgresql"' in spans
+
+
+@pytest.mark.parametrize("variable", ["ENGAGEMENT_GRPC_ADDRESS", "ENGAGEMENT_METRICS_ADDRESS"])
+def test_a_taken_port_stops_startup_in_one_line_naming_the_variable(
+    settings: Settings, engine: object, variable: str
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        address = f"127.0.0.1:{taken.getsockname()[1]}"
+        env = _environment(
+            ENGAGEMENT_DATABASE_URL=settings.database_url,
+            ENGAGEMENT_REDIS_URL=settings.redis_url,
+            ENGAGEMENT_GRPC_ADDRESS=f"127.0.0.1:{_free_port()}",
+            ENGAGEMENT_LOG_LEVEL="ERROR",
+        ) | {variable: address}
+        result = _run("serve", env=env)
+
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"engagement: {variable}: cannot listen on {address}")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass
 
 import grpc
@@ -54,6 +55,7 @@ from service.gen.engagement.v1 import (
     rules_admin_pb2,
     rules_admin_pb2_grpc,
 )
+from service.settings import ENV_PREFIX, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,24 @@ def limits_of(app: App) -> LimitsInterceptor:
     return LimitsInterceptor(settings.max_concurrent_calls, rate_limits)
 
 
+def _bindable(address: str) -> bool:
+    """Whether this process could listen on `host:port` now (port 0 always can)."""
+    host, _, port = address.rpartition(":")
+    try:
+        if int(port) == 0:
+            return True
+        found = socket.getaddrinfo(
+            host.strip("[]") or None, int(port), type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )
+        for family, kind, protocol, _, where in found:
+            with socket.socket(family, kind, protocol) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind(where)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 async def start_server(
     app: App, address: str, security: ServerSecurity | None = None
 ) -> RunningServer:
@@ -190,6 +210,12 @@ async def start_server(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
+    # Checked first: grpc would log its own multi-line error before raising a bare one.
+    if not _bindable(address):
+        raise SettingsError(
+            f"{ENV_PREFIX}GRPC_ADDRESS: cannot listen on {address}: the port is taken by another "
+            "process or the address is not this machine's; set another address"
+        )
     if security.credentials is None:
         port = server.add_insecure_port(address)
     else:
