@@ -8,7 +8,7 @@ BUF := .tools/node_modules/.bin/buf
 PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto \
 	protos/loyalty/stub/v1/*.proto)
 
-.PHONY: install migrate run test test-faults bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check buf-lint check lock clean
+.PHONY: install migrate run test test-faults bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check proto-release buf-lint buf-breaking static check lock clean
 
 $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ fmt: install
 lint: install
 	$(VENV)/bin/ruff format --check service leaderboard tests bench
 	$(VENV)/bin/ruff check service leaderboard tests bench
+	$(VENV)/bin/lint-imports --no-cache
 
 types: install
 	$(VENV)/bin/mypy
@@ -79,6 +80,14 @@ $(BUF):
 buf-lint: $(BUF)
 	cd protos && ../$(BUF) lint
 
+## The contract against the last release's image: a change that would break a caller fails.
+buf-breaking: $(BUF)
+	cd protos && ../$(BUF) breaking --against released-image.binpb
+
+## On a release: make its contract the one later changes are checked against.
+proto-release: $(BUF)
+	cd protos && ../$(BUF) build -o released-image.binpb
+
 ## Throughput and latency of each scenario beside a no-op RPC; see bench/run.py --help.
 bench: install
 	$(PY) -m bench.run $(BENCH_ARGS)
@@ -104,7 +113,10 @@ bench-rules: install
 bench-scale: install
 	$(PY) -m bench.scale $(BENCH_SCALE_ARGS)
 
-check: lint types buf-lint proto-check test
+## Everything but the tests: what CI runs before them.
+static: lint types buf-lint buf-breaking proto-check
+
+check: static test
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache
