@@ -5,18 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from service.gen.loyalty.v1 import loyalty_pb2 as pb
+from service.protobuf_time import timestamp
 
 MAX_GRANT_ID_LENGTH = 512
 _NEEDS_ITEM_CODE = (pb.GRANT_KIND_COUPON, pb.GRANT_KIND_ITEM)
 
 
 def _nanos(value: dt.datetime) -> int:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp.ToNanoseconds()
+    return timestamp(value).ToNanoseconds()
 
 
 @dataclass(frozen=True, slots=True)

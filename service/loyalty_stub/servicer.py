@@ -9,7 +9,6 @@ import datetime as dt
 from typing import Any
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from service.entrypoints.grpc_api.context import Context
 from service.gen.loyalty.stub.v1 import control_pb2 as control_pb
@@ -18,13 +17,10 @@ from service.gen.loyalty.v1 import loyalty_pb2 as pb
 from service.gen.loyalty.v1 import loyalty_pb2_grpc as pb_grpc
 from service.loyalty_stub.faults import FaultInjector, Faults
 from service.loyalty_stub.ledger import GrantLedger, Received
+from service.protobuf_time import instant, timestamp
 
 MAX_BATCH = 1000
 MAX_PAGE = 1000
-
-
-def _time(message: Any, name: str) -> dt.datetime | None:
-    return getattr(message, name).ToDatetime(tzinfo=dt.UTC) if message.HasField(name) else None
 
 
 def _page_token(item: Received) -> str:
@@ -83,9 +79,11 @@ class LoyaltyStubServicer(pb_grpc.LoyaltyServiceServicer):
         self, request: pb.ListGrantsRequest, context: Context
     ) -> pb.ListGrantsResponse:
         size = min(request.page_size or MAX_PAGE, MAX_PAGE)
-        items = self._ledger.between(
-            _time(request, "occurred_after"), _time(request, "occurred_before")
-        )
+        try:
+            span = instant(request, "occurred_after"), instant(request, "occurred_before")
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        items = self._ledger.between(*span)
         if request.page_token:
             try:
                 items = _after(items, request.page_token)
@@ -94,16 +92,10 @@ class LoyaltyStubServicer(pb_grpc.LoyaltyServiceServicer):
         page = items[:size]
         return pb.ListGrantsResponse(
             grants=[
-                pb.ReceivedGrant(grant=r.grant, received_at=_stamp(r.received_at)) for r in page
+                pb.ReceivedGrant(grant=r.grant, received_at=timestamp(r.received_at)) for r in page
             ],
             next_page_token=_page_token(page[-1]) if len(items) > size else "",
         )
-
-
-def _stamp(value: dt.datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
 
 
 def faults_to_pb(faults: Faults) -> control_pb.Faults:

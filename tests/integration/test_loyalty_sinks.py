@@ -19,6 +19,7 @@ from service.adapters.outbox.relay import Relay, RelayPolicy
 from service.app.grant_ports import LoyaltyCannotList, LoyaltyUnavailable
 from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, GrantStatus, OutboxGrant
 from service.domain.rewards import Grant, Reward, RewardKind
+from service.gen.loyalty.v1 import loyalty_pb2 as loyalty_pb
 from service.gen.loyalty.v1 import loyalty_pb2_grpc
 from service.loyalty_stub.faults import Faults
 from service.loyalty_stub.server import RunningStub, start_stub
@@ -214,3 +215,14 @@ async def test_a_relay_delivers_the_outbox_to_a_stream(
         by_user.setdefault(fields[b"user_id"], []).append(fields[b"grant_id"])
     assert len(entries) == 20
     assert all(ids == sorted(ids) for ids in by_user.values())
+
+
+async def test_stub_refuses_a_timestamp_out_of_range_naming_the_field(stub: RunningStub) -> None:
+    async with grpc.aio.insecure_channel(stub.address) as channel:
+        request = loyalty_pb.ListGrantsRequest()
+        request.occurred_after.seconds = 253402300800  # the year 10000
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await loyalty_pb2_grpc.LoyaltyServiceStub(channel).ListGrants(request)
+
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == "occurred_after: must be a valid timestamp (years 1 to 9999)"

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from google.protobuf.struct_pb2 import Struct
 
 from service.app import audit
 from service.app.audit import AuditEntry, AuditFilter
 from service.bootstrap import App
 from service.entrypoints.grpc_api.context import Context
+from service.entrypoints.grpc_api.convert import instant_from_pb
 from service.gen.engagement.v1 import audit_pb2 as pb
 from service.gen.engagement.v1 import audit_pb2_grpc as pb_grpc
 from service.protobuf_time import timestamp
 
 
-def _time(request: pb.ListAuditEntriesRequest, name: str) -> dt.datetime | None:
-    if not request.HasField(name):  # type: ignore[arg-type]
-        return None
-    return getattr(request, name).ToDatetime(tzinfo=dt.UTC)  # type: ignore[no-any-return]
-
-
 def filter_from_pb(request: pb.ListAuditEntriesRequest) -> AuditFilter:
     return AuditFilter(
-        after=_time(request, "after"),
-        before=_time(request, "before"),
+        after=instant_from_pb(request, "after", "after"),
+        before=instant_from_pb(request, "before", "before"),
         actor=request.actor,
         target_kind=request.target_kind,
         target_id=request.target_id,

@@ -15,7 +15,7 @@ from service.domain.rewards import Grant, Reward, RewardKind
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
-from service.protobuf_time import timestamp
+from service.protobuf_time import instant, timestamp
 
 _KINDS = {
     RewardKind.POINTS: rewards_pb.REWARD_KIND_POINTS,
@@ -35,12 +35,10 @@ _DAY_STATUS = {
 
 
 def instant_from_pb(message: Any, name: str, field: str) -> dt.datetime | None:
-    """The Timestamp field `name` of `message` as an aware UTC instant; None when unset."""
-    if not message.HasField(name):
-        return None
-    stamp: Timestamp = getattr(message, name)
+    """The Timestamp field `name` of `message` as an aware UTC instant; None when unset;
+    InvalidArgument naming `field` when out of range."""
     try:
-        return stamp.ToDatetime(tzinfo=dt.UTC)
+        return instant(message, name)
     except ValueError as exc:
         raise InvalidArgument(field, "must be a valid timestamp (years 1 to 9999)") from exc
 
