@@ -55,7 +55,8 @@ from service.bootstrap import App
 from service.entrypoints.grpc_api.access import ACCESS, PLAYER
 from service.entrypoints.grpc_api.auth import AUTHORIZATION
 from service.entrypoints.grpc_api.limits import user_of
-from service.entrypoints.grpc_api.server import SERVICE_NAMES, RunningServer, stores_answer
+from service.entrypoints.grpc_api.server import RunningServer, stores_answer
+from service.entrypoints.grpc_api.services import SERVICE_NAMES
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.settings import Settings

@@ -17,6 +17,7 @@ from service.entrypoints.grpc_api.access import (
     denial,
     is_open,
 )
+from service.entrypoints.grpc_api.services import SERVICE_NAMES
 from service.gen.engagement import v1
 from service.gen.engagement.v1 import check_in_pb2, leaderboard_pb2
 
@@ -38,6 +39,12 @@ METHODS = _methods()
 def test_the_descriptors_hold_the_services_we_serve() -> None:
     assert "/engagement.v1.CheckInService/CheckIn" in METHODS
     assert len(METHODS) >= 38
+
+
+def test_the_server_offers_every_service_of_the_protos() -> None:
+    declared = {method.containing_service.full_name for method in METHODS.values()}
+
+    assert set(SERVICE_NAMES) == declared
 
 
 def test_every_rpc_has_an_access_rule() -> None:

@@ -16,61 +16,17 @@ from grpc_reflection.v1alpha import reflection
 
 from service.adapters.rate_limits import Rate, RateLimits
 from service.bootstrap import App
-from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
 from service.entrypoints.grpc_api.auth import AuthInterceptor
-from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
-from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
-from service.entrypoints.grpc_api.leaderboard_servicer import (
-    LeaderboardAdminServicer,
-    LeaderboardServicer,
-)
 from service.entrypoints.grpc_api.limits import LimitsInterceptor
-from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.request_checks import RequestCheckInterceptor, RequestChecks
-from service.entrypoints.grpc_api.rules_servicer import (
-    EventServicer,
-    PlayerServicer,
-    RulesAdminServicer,
-)
 from service.entrypoints.grpc_api.security import ServerSecurity
+from service.entrypoints.grpc_api.services import SERVICE_NAMES, SERVICES
 from service.entrypoints.grpc_api.telemetry import TelemetryInterceptor
-from service.gen.engagement.v1 import (
-    audit_pb2,
-    audit_pb2_grpc,
-    check_in_admin_pb2,
-    check_in_admin_pb2_grpc,
-    check_in_pb2,
-    check_in_pb2_grpc,
-    events_pb2,
-    events_pb2_grpc,
-    grants_pb2,
-    grants_pb2_grpc,
-    leaderboard_pb2,
-    leaderboard_pb2_grpc,
-    player_pb2,
-    player_pb2_grpc,
-    privacy_pb2,
-    privacy_pb2_grpc,
-    rules_admin_pb2,
-    rules_admin_pb2_grpc,
-)
 from service.settings import ENV_PREFIX, SettingsError
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = (
-    check_in_pb2.DESCRIPTOR.services_by_name["CheckInService"].full_name,
-    check_in_admin_pb2.DESCRIPTOR.services_by_name["CheckInAdminService"].full_name,
-    grants_pb2.DESCRIPTOR.services_by_name["GrantAdminService"].full_name,
-    leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"].full_name,
-    leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardAdminService"].full_name,
-    events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
-    player_pb2.DESCRIPTOR.services_by_name["PlayerService"].full_name,
-    rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
-    audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
-    privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
-)
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
@@ -189,20 +145,8 @@ async def start_server(
     ]
     # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
     server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
-    check_in_pb2_grpc.add_CheckInServiceServicer_to_server(CheckInServicer(app), server)
-    check_in_admin_pb2_grpc.add_CheckInAdminServiceServicer_to_server(
-        CheckInAdminServicer(app), server
-    )
-    grants_pb2_grpc.add_GrantAdminServiceServicer_to_server(GrantAdminServicer(app), server)
-    leaderboard_pb2_grpc.add_LeaderboardServiceServicer_to_server(LeaderboardServicer(app), server)
-    leaderboard_pb2_grpc.add_LeaderboardAdminServiceServicer_to_server(
-        LeaderboardAdminServicer(app), server
-    )
-    events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(app), server)
-    player_pb2_grpc.add_PlayerServiceServicer_to_server(PlayerServicer(app), server)
-    rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
-    audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
-    privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    for offered in SERVICES:
+        offered.register(app, server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
