@@ -40,7 +40,7 @@ SERVICE_KEY, OPS_KEY = new_api_key(), new_api_key()
 
 def _claims(subject: str, scope: Any, **changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    claims = {"sub": subject, "scope": scope, "aud": AUDIENCE, "iss": ISSUER, "exp": now + 600}
+    claims = {"sub": subject, "scope": scope, "aud": AUDIENCE, "iss": ISSUER, "exp": now + 3600}
     return {k: v for k, v in (claims | changes).items() if v is not None}
 
 
