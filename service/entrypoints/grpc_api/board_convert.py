@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar
 
 import leaderboard as lb
 from service.app.board_mapping import BoardRef
@@ -15,51 +14,46 @@ from service.domain.boards import (
     SortOrder,
     TiePolicy,
 )
-from service.domain.errors import InvalidArgument
 from service.entrypoints.grpc_api.convert import (
     instant_from_pb,
     instant_to_pb,
     reward_to_pb,
     rewards_from_pb,
 )
+from service.entrypoints.grpc_api.enums import EnumTable
 from service.gen.engagement.v1 import leaderboard_pb2 as pb
 from service.protobuf_time import timestamp
 
-K = TypeVar("K")
-V = TypeVar("V")
-
-_SORT = {
-    pb.SORT_ORDER_HIGHER_IS_BETTER: SortOrder.HIGHER_IS_BETTER,
-    pb.SORT_ORDER_LOWER_IS_BETTER: SortOrder.LOWER_IS_BETTER,
-}
-_AGGREGATION = {
-    pb.AGGREGATION_SUM: Aggregation.SUM,
-    pb.AGGREGATION_MAX: Aggregation.MAX,
-    pb.AGGREGATION_MIN: Aggregation.MIN,
-    pb.AGGREGATION_LAST: Aggregation.LAST,
-}
-_TIES = {
-    pb.TIE_POLICY_FIRST_TO_REACH: TiePolicy.FIRST_TO_REACH,
-    pb.TIE_POLICY_DENSE: TiePolicy.DENSE,
-    pb.TIE_POLICY_COMPETITION: TiePolicy.COMPETITION,
-}
-_PERIODS = {
-    pb.PERIOD_KIND_ALL_TIME: PeriodKind.ALL_TIME,
-    pb.PERIOD_KIND_DAILY: PeriodKind.DAILY,
-    pb.PERIOD_KIND_WEEKLY: PeriodKind.WEEKLY,
-    pb.PERIOD_KIND_MONTHLY: PeriodKind.MONTHLY,
-    pb.PERIOD_KIND_SEASON: PeriodKind.SEASON,
-}
-
-
-def _enum(table: dict[K, V], value: K, field: str) -> V:
-    if value not in table:
-        raise InvalidArgument(field, "must be set to one of the defined values")
-    return table[value]
-
-
-def _back(table: dict[K, V], value: V) -> K:
-    return next(key for key, known in table.items() if known == value)
+_SORT = EnumTable(
+    {
+        SortOrder.HIGHER_IS_BETTER: pb.SORT_ORDER_HIGHER_IS_BETTER,
+        SortOrder.LOWER_IS_BETTER: pb.SORT_ORDER_LOWER_IS_BETTER,
+    }
+)
+_AGGREGATION = EnumTable(
+    {
+        Aggregation.SUM: pb.AGGREGATION_SUM,
+        Aggregation.MAX: pb.AGGREGATION_MAX,
+        Aggregation.MIN: pb.AGGREGATION_MIN,
+        Aggregation.LAST: pb.AGGREGATION_LAST,
+    }
+)
+_TIES = EnumTable(
+    {
+        TiePolicy.FIRST_TO_REACH: pb.TIE_POLICY_FIRST_TO_REACH,
+        TiePolicy.DENSE: pb.TIE_POLICY_DENSE,
+        TiePolicy.COMPETITION: pb.TIE_POLICY_COMPETITION,
+    }
+)
+_PERIODS = EnumTable(
+    {
+        PeriodKind.ALL_TIME: pb.PERIOD_KIND_ALL_TIME,
+        PeriodKind.DAILY: pb.PERIOD_KIND_DAILY,
+        PeriodKind.WEEKLY: pb.PERIOD_KIND_WEEKLY,
+        PeriodKind.MONTHLY: pb.PERIOD_KIND_MONTHLY,
+        PeriodKind.SEASON: pb.PERIOD_KIND_SEASON,
+    }
+)
 
 
 def board_from_pb(message: pb.Board) -> BoardDefinition:
@@ -67,10 +61,10 @@ def board_from_pb(message: pb.Board) -> BoardDefinition:
     return BoardDefinition(
         board_id=message.board_id,
         title=message.title,
-        sort_order=_enum(_SORT, message.sort_order, "board.sort_order"),
-        aggregation=_enum(_AGGREGATION, message.aggregation, "board.aggregation"),
-        tie_policy=_enum(_TIES, message.tie_policy, "board.tie_policy"),
-        period=_enum(_PERIODS, period.kind, "board.period.kind"),
+        sort_order=_SORT.from_pb(message.sort_order, "board.sort_order"),
+        aggregation=_AGGREGATION.from_pb(message.aggregation, "board.aggregation"),
+        tie_policy=_TIES.from_pb(message.tie_policy, "board.tie_policy"),
+        period=_PERIODS.from_pb(period.kind, "board.period.kind"),
         timezone=message.timezone or "UTC",
         week_start=period.week_start or 1,
         season_start=instant_from_pb(period, "season_start", "board.period.season_start"),
@@ -88,16 +82,16 @@ def board_from_pb(message: pb.Board) -> BoardDefinition:
 
 
 def board_to_pb(board: BoardDefinition) -> pb.Board:
-    period = pb.Period(kind=_back(_PERIODS, board.period), week_start=board.week_start)
+    period = pb.Period(kind=_PERIODS.to_pb(board.period), week_start=board.week_start)
     if board.season_start and board.season_end:
         period.season_start.CopyFrom(timestamp(board.season_start))
         period.season_end.CopyFrom(timestamp(board.season_end))
     return pb.Board(
         board_id=board.board_id,
         title=board.title,
-        sort_order=_back(_SORT, board.sort_order),
-        aggregation=_back(_AGGREGATION, board.aggregation),
-        tie_policy=_back(_TIES, board.tie_policy),
+        sort_order=_SORT.to_pb(board.sort_order),
+        aggregation=_AGGREGATION.to_pb(board.aggregation),
+        tie_policy=_TIES.to_pb(board.tie_policy),
         period=period,
         timezone=board.timezone,
         retention_periods=board.retention_periods,

@@ -12,26 +12,30 @@ from service.domain.check_in import CheckInProgram, DayRecord, Milestone, Streak
 from service.domain.check_in_calendar import CalendarStatus
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Grant, Reward, RewardKind
+from service.entrypoints.grpc_api.enums import EnumTable
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
 from service.protobuf_time import instant, timestamp
 
-_KINDS = {
-    RewardKind.POINTS: rewards_pb.REWARD_KIND_POINTS,
-    RewardKind.COUPON: rewards_pb.REWARD_KIND_COUPON,
-    RewardKind.ITEM: rewards_pb.REWARD_KIND_ITEM,
-    RewardKind.XP: rewards_pb.REWARD_KIND_XP,
-}
-_KINDS_BACK = {value: key for key, value in _KINDS.items()}
-_DAY_STATUS = {
-    CalendarStatus.CHECKED_IN: pb.DAY_STATUS_CHECKED_IN,
-    CalendarStatus.MADE_UP: pb.DAY_STATUS_MADE_UP,
-    CalendarStatus.FROZEN: pb.DAY_STATUS_FROZEN,
-    CalendarStatus.MISSED: pb.DAY_STATUS_MISSED,
-    CalendarStatus.OPEN: pb.DAY_STATUS_OPEN,
-    CalendarStatus.NONE: pb.DAY_STATUS_NONE,
-}
+_KINDS = EnumTable(
+    {
+        RewardKind.POINTS: rewards_pb.REWARD_KIND_POINTS,
+        RewardKind.COUPON: rewards_pb.REWARD_KIND_COUPON,
+        RewardKind.ITEM: rewards_pb.REWARD_KIND_ITEM,
+        RewardKind.XP: rewards_pb.REWARD_KIND_XP,
+    }
+)
+_DAY_STATUS = EnumTable(
+    {
+        CalendarStatus.CHECKED_IN: pb.DAY_STATUS_CHECKED_IN,
+        CalendarStatus.MADE_UP: pb.DAY_STATUS_MADE_UP,
+        CalendarStatus.FROZEN: pb.DAY_STATUS_FROZEN,
+        CalendarStatus.MISSED: pb.DAY_STATUS_MISSED,
+        CalendarStatus.OPEN: pb.DAY_STATUS_OPEN,
+        CalendarStatus.NONE: pb.DAY_STATUS_NONE,
+    }
+)
 
 
 def instant_from_pb(message: Any, name: str, field: str) -> dt.datetime | None:
@@ -48,19 +52,18 @@ def instant_to_pb(value: dt.datetime | None) -> Timestamp | None:
 
 
 def reward_kind_to_pb(kind: RewardKind) -> rewards_pb.RewardKind.ValueType:
-    return _KINDS[kind]
+    return _KINDS.to_pb(kind)
 
 
 def reward_to_pb(reward: Reward) -> rewards_pb.Reward:
     return rewards_pb.Reward(
-        kind=_KINDS[reward.kind], amount=reward.amount, item_code=reward.item_code
+        kind=_KINDS.to_pb(reward.kind), amount=reward.amount, item_code=reward.item_code
     )
 
 
 def reward_from_pb(message: rewards_pb.Reward, field: str) -> Reward:
-    if message.kind not in _KINDS_BACK:
-        raise InvalidArgument(f"{field}.kind", "must be one of points, coupon, item, xp")
-    return Reward(_KINDS_BACK[message.kind], message.amount, message.item_code)
+    kind = _KINDS.from_pb(message.kind, f"{field}.kind")
+    return Reward(kind, message.amount, message.item_code)
 
 
 def rewards_from_pb(messages: Iterable[rewards_pb.Reward], field: str) -> tuple[Reward, ...]:
@@ -83,7 +86,7 @@ def day_record_to_pb(record: DayRecord) -> pb.CheckIn:
     return pb.CheckIn(
         user_id=record.user_id,
         day=record.day.isoformat(),
-        status=_DAY_STATUS[CalendarStatus(record.status)],
+        status=_DAY_STATUS.to_pb(CalendarStatus(record.status)),
         checked_in_at=timestamp(record.at),
         timezone=record.timezone,
         cycle_day=record.cycle_day,
@@ -92,7 +95,7 @@ def day_record_to_pb(record: DayRecord) -> pb.CheckIn:
 
 
 def day_status_to_pb(status: CalendarStatus) -> pb.DayStatus.ValueType:
-    return _DAY_STATUS[status]
+    return _DAY_STATUS.to_pb(status)
 
 
 def streak_to_pb(user_id: str, view: StreakView) -> pb.Streak:

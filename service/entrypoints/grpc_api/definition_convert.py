@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import RewardKind
@@ -33,30 +33,8 @@ from service.entrypoints.grpc_api.convert import (
     reward_to_pb,
     rewards_from_pb,
 )
+from service.entrypoints.grpc_api.enums import EnumTable
 from service.gen.engagement.v1 import definitions_pb2 as pb
-
-D = TypeVar("D")
-P = TypeVar("P", bound=int)
-
-
-class EnumTable(Generic[D, P]):
-    """A domain enum and its proto enum; UNSPECIFIED (0) maps to a default where one exists."""
-
-    def __init__(self, to_pb: Mapping[D, P]) -> None:
-        self._to_pb = dict(to_pb)
-        self._from_pb = {value: key for key, value in to_pb.items()}
-
-    def to_pb(self, value: D) -> P:
-        return self._to_pb[value]
-
-    def from_pb(self, value: P, field: str, default: D | None = None) -> D:
-        if value in self._from_pb:
-            return self._from_pb[value]
-        if value == 0 and default is not None:
-            return default
-        names = ", ".join(str(key) for key in self._to_pb)
-        raise InvalidArgument(field, f"must be one of {names}")
-
 
 KINDS = EnumTable(
     {

@@ -10,24 +10,25 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from service.app import grants
 from service.app.grant_ports import DeadSelection, GrantDetail, GrantFilter
 from service.bootstrap import App
-from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus, OutboxGrant
 from service.entrypoints.grpc_api import convert
 from service.entrypoints.grpc_api.actor import current_actor
 from service.entrypoints.grpc_api.context import Context
+from service.entrypoints.grpc_api.enums import EnumTable
 from service.gen.engagement.v1 import grants_pb2 as pb
 from service.gen.engagement.v1 import grants_pb2_grpc as pb_grpc
 from service.protobuf_time import timestamp
 
 REPORTED_IDS = 100
 
-_STATUS = {
-    GrantStatus.PENDING: pb.GRANT_STATUS_PENDING,
-    GrantStatus.DELIVERED: pb.GRANT_STATUS_DELIVERED,
-    GrantStatus.DEAD: pb.GRANT_STATUS_DEAD,
-    GrantStatus.CANCELLED: pb.GRANT_STATUS_CANCELLED,
-}
-_STATUS_BACK = {value: key for key, value in _STATUS.items()}
+_STATUS = EnumTable(
+    {
+        GrantStatus.PENDING: pb.GRANT_STATUS_PENDING,
+        GrantStatus.DELIVERED: pb.GRANT_STATUS_DELIVERED,
+        GrantStatus.DEAD: pb.GRANT_STATUS_DEAD,
+        GrantStatus.CANCELLED: pb.GRANT_STATUS_CANCELLED,
+    }
+)
 
 
 def _time(message: Any, name: str) -> dt.datetime | None:
@@ -43,7 +44,7 @@ def record_to_pb(item: OutboxGrant) -> pb.GrantRecord:
         grant=convert.grant_to_pb(item.grant),
         cause_kind=item.grant.cause_kind,
         definition_version=item.grant.definition_version,
-        status=_STATUS[item.status],
+        status=_STATUS.to_pb(item.status),
         in_flight=item.in_flight,
         attempts=item.attempts,
         last_error=item.last_error,
@@ -66,11 +67,10 @@ def _cause_to_pb(detail: GrantDetail) -> pb.GrantCause:
 
 
 def _filter(request: pb.ListGrantsRequest) -> GrantFilter:
-    if request.status and request.status not in _STATUS_BACK:
-        raise InvalidArgument("status", "must be pending, delivered, dead or cancelled")
     return GrantFilter(
         user_id=request.user_id,
-        status=_STATUS_BACK.get(request.status),
+        # Unspecified lists every status.
+        status=_STATUS.from_pb(request.status, "status") if request.status else None,
         cause_ref=request.cause_ref,
         created_after=_time(request, "created_after"),
         created_before=_time(request, "created_before"),
