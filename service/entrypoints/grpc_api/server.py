@@ -33,6 +33,7 @@ from service.entrypoints.grpc_api.rules_servicer import (
     RulesAdminServicer,
 )
 from service.entrypoints.grpc_api.security import ServerSecurity
+from service.entrypoints.grpc_api.wallet_servicer import WalletServicer
 from service.gen.engagement.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -52,6 +53,8 @@ from service.gen.engagement.v1 import (
     privacy_pb2_grpc,
     rules_admin_pb2,
     rules_admin_pb2_grpc,
+    wallet_pb2,
+    wallet_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ SERVICE_NAMES = (
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
     privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
+    wallet_pb2.DESCRIPTOR.services_by_name["WalletService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -179,6 +183,7 @@ async def start_server(
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
     privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    wallet_pb2_grpc.add_WalletServiceServicer_to_server(WalletServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
