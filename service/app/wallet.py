@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from service.app.paging import PageTokens, page_size
@@ -43,6 +44,8 @@ class HistoryPage:
 class InventoryPage:
     entries: tuple[InventoryEntry, ...]
     next_page_token: str
+    # The instant the page was read at: what is expired is expired then.
+    as_of: dt.datetime
 
 
 async def get_balance(user_id: str, *, wallets: Wallets) -> list[Balance]:
@@ -74,8 +77,9 @@ async def list_inventory(
     size = page_size(query.page_size, DEFAULT_INVENTORY_PAGE, MAX_PAGE_SIZE)
     where = ("inventory", query.user_id, query.include_expired)
     before_id = tokens.decode(query.page_token, where)
-    unexpired_at = None if query.include_expired else clock.now()
+    now = clock.now()
+    unexpired_at = None if query.include_expired else now
     found = await wallets.inventory(query.user_id, unexpired_at, before_id, size + 1)
     page = tuple(found[:size])
     token = tokens.encode(page[-1].first_id, where) if len(found) > size else ""
-    return InventoryPage(page, token)
+    return InventoryPage(page, token, now)

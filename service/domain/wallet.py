@@ -88,32 +88,42 @@ def balances(grants: Iterable[OutboxGrant]) -> list[Balance]:
     return complete(totals.values())
 
 
+def _held(was: InventoryEntry | None, item: OutboxGrant) -> InventoryEntry:
+    """The entry `was` (None: a new one) with the held grant `item` added."""
+    reward = item.grant.reward
+    pending = reward.amount if item.status is GrantStatus.PENDING else 0
+    if was is None:
+        return InventoryEntry(
+            kind=reward.kind,
+            item_code=reward.item_code,
+            expires_at=item.grant.expires_at,
+            quantity=reward.amount,
+            pending=pending,
+            first_id=item.id,
+            first_granted_at=item.created_at,
+            last_granted_at=item.created_at,
+        )
+    return replace(
+        was,
+        quantity=was.quantity + reward.amount,
+        pending=was.pending + pending,
+        first_id=min(was.first_id, item.id),
+        first_granted_at=min(was.first_granted_at, item.created_at),
+        last_granted_at=max(was.last_granted_at, item.created_at),
+    )
+
+
 def inventory(
     grants: Iterable[OutboxGrant], now: dt.datetime, *, include_expired: bool
 ) -> list[InventoryEntry]:
     """Held coupons and items grouped by kind, code and expiry, newest first entry first."""
     entries: dict[tuple[RewardKind, str, dt.datetime | None], InventoryEntry] = {}
-    for item in sorted(grants, key=lambda g: g.id):
+    for item in grants:
         reward, expires_at = item.grant.reward, item.grant.expires_at
         if reward.kind not in HELD_KINDS or item.status not in HELD:
             continue
         if not include_expired and expires_at is not None and expires_at <= now:
             continue
         key = (reward.kind, reward.item_code, expires_at)
-        pending = reward.amount if item.status is GrantStatus.PENDING else 0
-        was = entries.get(key)
-        entries[key] = (
-            replace(
-                was,
-                quantity=was.quantity + reward.amount,
-                pending=was.pending + pending,
-                last_granted_at=max(was.last_granted_at, item.created_at),
-            )
-            if was
-            else InventoryEntry(
-                reward.kind, reward.item_code, expires_at, reward.amount, pending,
-                item.id, item.created_at, item.created_at,
-            )  # fmt: skip
-        )
+        entries[key] = _held(entries.get(key), item)
     return sorted(entries.values(), key=lambda e: e.first_id, reverse=True)
-

@@ -41,7 +41,9 @@ async def test_valid_days_are_stored_with_each_definition_and_carried_onto_grant
         cadence=defs.CADENCE_ONCE, tiers=[defs.TaskTier(target=1, rewards=[COUPON])],
     )  # fmt: skip
     rules = rules_grpc.RulesAdminServiceStub(channel)
-    await rules.UpsertDefinition(rules_pb.UpsertDefinitionRequest(definition=defs.Definition(task=task)))
+    await rules.UpsertDefinition(
+        rules_pb.UpsertDefinitionRequest(definition=defs.Definition(task=task))
+    )
     board = board_pb.Board(
         board_id="b", title="B", sort_order=board_pb.SORT_ORDER_HIGHER_IS_BETTER,
         aggregation=board_pb.AGGREGATION_SUM, tie_policy=board_pb.TIE_POLICY_DENSE,
@@ -68,14 +70,23 @@ async def test_valid_days_are_stored_with_each_definition_and_carried_onto_grant
     assert grant.expires_at == timestamp(clock.now().replace(day=24))
 
 
+def _item(valid_days: int) -> rewards.Reward:
+    return rewards.Reward(
+        kind=rewards.REWARD_KIND_ITEM, amount=1, item_code="x", valid_days=valid_days
+    )
+
+
 @pytest.mark.parametrize(
     ("reward", "rule"),
     [
-        (rewards.Reward(kind=rewards.REWARD_KIND_POINTS, amount=5, valid_days=3), "coupons and items"),
-        (rewards.Reward(kind=rewards.REWARD_KIND_ITEM, amount=1, item_code="x", valid_days=-1), "between"),
-        (rewards.Reward(kind=rewards.REWARD_KIND_ITEM, amount=1, item_code="x", valid_days=3651), "between"),
+        (
+            rewards.Reward(kind=rewards.REWARD_KIND_POINTS, amount=5, valid_days=3),
+            "coupons and items",
+        ),
+        (_item(-1), "between"),
+        (_item(3651), "between"),
     ],
-)  # fmt: skip
+)
 async def test_a_validity_is_refused_outside_its_range_or_kinds(
     channel: grpc.aio.Channel, reward: rewards.Reward, rule: str
 ) -> None:

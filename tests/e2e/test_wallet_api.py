@@ -28,11 +28,14 @@ from service.gen.engagement.v1 import leaderboard_pb2 as board_pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as board_grpc
 from service.gen.engagement.v1 import player_pb2 as player_pb
 from service.gen.engagement.v1 import player_pb2_grpc as player_grpc
+from service.gen.engagement.v1 import privacy_pb2 as privacy_pb
+from service.gen.engagement.v1 import privacy_pb2_grpc as privacy_grpc
 from service.gen.engagement.v1 import rewards_pb2 as rewards
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
 from service.gen.engagement.v1 import wallet_pb2 as pb
 from service.gen.engagement.v1 import wallet_pb2_grpc as pb_grpc
+from service.gen.loyalty.v1 import loyalty_pb2 as loyalty_pb
 from service.loyalty_stub.server import RunningStub, start_stub
 from service.protobuf_time import timestamp
 from tests.support import auth
@@ -125,8 +128,11 @@ def _expected(grants: list[OutboxGrant]) -> list[tuple[int, str, int, int, int, 
     ]
 
 
-async def _history(stub: pb_grpc.WalletServiceStub, **filters: object) -> list[pb.RewardMovement]:
-    request = pb.ListRewardHistoryRequest(user_id="ann", page_size=2, **filters)  # type: ignore[arg-type]
+async def _history(
+    stub: pb_grpc.WalletServiceAsyncStub,
+    kind: rewards.RewardKind.ValueType = rewards.REWARD_KIND_UNSPECIFIED,
+) -> list[pb.RewardMovement]:
+    request = pb.ListRewardHistoryRequest(user_id="ann", kind=kind, page_size=2)
     movements: list[pb.RewardMovement] = []
     while True:
         page = await stub.ListRewardHistory(request)
@@ -161,13 +167,17 @@ async def test_the_wallet_equals_the_outbox_and_what_the_loyalty_system_received
     rows = await _outbox(engine, "ann")
 
     assert pending.user_id == "ann"
-    assert _balances(pending) == _expected(rows) == [
-        (POINTS, "", 145, 0, 145, 0, 4),
-        (XP, "", 5, 0, 5, 0, 1),
-        (COUPON, "gold", 1, 0, 1, 0, 1),
-        (COUPON, "welcome", 2, 0, 2, 0, 2),
-        (ITEM, "chest", 2, 0, 2, 0, 1),
-    ]
+    assert (
+        _balances(pending)
+        == _expected(rows)
+        == [
+            (POINTS, "", 145, 0, 145, 0, 4),
+            (XP, "", 5, 0, 5, 0, 1),
+            (COUPON, "gold", 1, 0, 1, 0, 1),
+            (COUPON, "welcome", 2, 0, 2, 0, 2),
+            (ITEM, "chest", 2, 0, 2, 0, 1),
+        ]
+    )
     history = await _history(wallets)
     assert [m.grant.idempotency_key for m in history] == [r.grant.idempotency_key for r in rows]
     assert [m.grant.reason for m in history] == [r.grant.reason for r in rows]
@@ -193,11 +203,15 @@ async def test_the_wallet_equals_the_outbox_and_what_the_loyalty_system_received
     assert _balances(settled) == _expected(rows)
     assert oldest.grant.reward.kind == "points"
     assert _balances(settled)[0] == (POINTS, "", 145, 135, 0, 10, 4)
-    received: Counter[tuple[int, str]] = Counter()
+    received: Counter[tuple[str, str]] = Counter()
     for item in stub.ledger.grants.values():
         if item.grant.user_id == "ann":
-            received[item.grant.kind, item.grant.item_code] += item.grant.amount
-    assert dict(received) == {(b.kind, b.item_code): b.delivered for b in settled.balances}
+            kind = loyalty_pb.GrantKind.Name(item.grant.kind).removeprefix("GRANT_KIND_")
+            received[kind, item.grant.item_code] += item.grant.amount
+    assert dict(received) == {
+        (rewards.RewardKind.Name(b.kind).removeprefix("REWARD_KIND_"), b.item_code): b.delivered
+        for b in settled.balances
+    }
     statuses = {m.grant.idempotency_key: m.status for m in await _history(wallets)}
     assert sorted(Counter(statuses.values()).values()) == [1, len(rows) - 1]
 
@@ -211,7 +225,7 @@ async def test_the_wallet_equals_the_outbox_and_what_the_loyalty_system_received
     stub_coupons = {
         (r.grant.item_code, r.grant.expires_at.ToDatetime(tzinfo=dt.UTC))
         for r in stub.ledger.grants.values()
-        if r.grant.kind == COUPON
+        if r.grant.kind == loyalty_pb.GRANT_KIND_COUPON
     }
     assert stub_coupons == {
         (e.item_code, e.expires_at.ToDatetime(tzinfo=dt.UTC))
@@ -271,7 +285,7 @@ async def test_inventory_pages_cover_every_entry_once(
     clock.advance(days=-1)
 
     request = pb.ListInventoryRequest(user_id="ann", page_size=2)
-    expiries = []
+    expiries: list[dt.datetime] = []
     while True:
         page = await wallets.ListInventory(request)
         assert len(page.entries) <= 2
@@ -324,11 +338,13 @@ async def test_bad_list_requests_name_the_field(
     field: str,
 ) -> None:
     stub = pb_grpc.WalletServiceStub(channel)
+    call = (
+        stub.ListRewardHistory(request_)
+        if isinstance(request_, pb.ListRewardHistoryRequest)
+        else stub.ListInventory(request_)
+    )
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        if isinstance(request_, pb.ListRewardHistoryRequest):
-            await stub.ListRewardHistory(request_)
-        else:
-            await stub.ListInventory(request_)
+        await call
 
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert str(raised.value.details()).startswith(field)
@@ -341,9 +357,7 @@ async def test_a_page_token_serves_only_the_list_and_user_it_was_made_for(
     check_ins = check_in_grpc.CheckInServiceStub(channel)
     await check_ins.CheckIn(check_in_pb.CheckInRequest(user_id="ann", timezone="UTC"))
     wallets = pb_grpc.WalletServiceStub(channel)
-    page = await wallets.ListRewardHistory(
-        pb.ListRewardHistoryRequest(user_id="ann", page_size=1)
-    )
+    page = await wallets.ListRewardHistory(pb.ListRewardHistoryRequest(user_id="ann", page_size=1))
     token = page.next_page_token
     assert token
 
@@ -368,3 +382,31 @@ async def test_a_player_reads_only_its_own_wallet(server: RunningServer) -> None
 
     assert own.user_id == "ann"
     assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_export_holds_the_expiry_and_an_erased_user_holds_nothing(
+    channel: grpc.aio.Channel, clock: MovableClock
+) -> None:
+    await _game(channel)
+    await check_in_grpc.CheckInServiceStub(channel).CheckIn(
+        check_in_pb.CheckInRequest(user_id="ann", timezone="UTC")
+    )
+    privacy = privacy_grpc.PrivacyAdminServiceStub(channel)
+    wallets = pb_grpc.WalletServiceStub(channel)
+
+    exported = await privacy.ExportUserData(privacy_pb.ExportUserDataRequest(user_id="ann"))
+    await privacy.DeleteUserData(privacy_pb.DeleteUserDataRequest(user_id="ann", reason="asked"))
+    balance = await wallets.GetBalance(pb.GetBalanceRequest(user_id="ann"))
+    history = await wallets.ListRewardHistory(pb.ListRewardHistoryRequest(user_id="ann"))
+    inventory = await wallets.ListInventory(
+        pb.ListInventoryRequest(user_id="ann", include_expired=True)
+    )
+
+    coupon = next(g for g in exported.data.grants if g.kind == "coupon")
+    assert (coupon.valid_days, coupon.expires_at) == (
+        7,
+        timestamp(clock.now() + dt.timedelta(days=7)),
+    )
+    # The grants stay under a pseudonym, as the outbox keeps them: none is the user's now.
+    assert _balances(balance) == [(POINTS, "", 0, 0, 0, 0, 0), (XP, "", 0, 0, 0, 0, 0)]
+    assert (list(history.movements), list(inventory.entries)) == ([], [])

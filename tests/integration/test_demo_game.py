@@ -45,7 +45,9 @@ async def test_the_demo_fills_the_wallet_with_points_xp_and_an_expiring_coupon(a
     )  # fmt: skip
 
     assert [(b.kind, b.item_code, b.pending) for b in balances] == [
-        (RewardKind.POINTS, "", 20), (RewardKind.XP, "", 50), (RewardKind.COUPON, "books-10-off", 1),
-    ]  # fmt: skip
+        (RewardKind.POINTS, "", 20),
+        (RewardKind.XP, "", 50),
+        (RewardKind.COUPON, "books-10-off", 1),
+    ]
     (coupon,) = inventory.entries
     assert coupon.expires_at == app.clock.now() + dt.timedelta(days=30)

@@ -91,9 +91,9 @@ async def page_tokens(
         fields = method.input_type.fields_by_name
         if "page_size" not in fields or "next_page_token" not in method.output_type.fields_by_name:
             continue
-        request = GetMessageClass(method.input_type)(page_size=1)
-        if "user_id" in fields:  # a player's list: a user with grants has pages
-            request.user_id = USERS[0]
+        # A player's list pages through a user with grants.
+        user = {"user_id": USERS[0]} if "user_id" in fields else {}
+        request = GetMessageClass(method.input_type)(page_size=1, **user)
         call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
         try:
             body = await call(request.SerializeToString(), metadata=metadata, timeout=10)

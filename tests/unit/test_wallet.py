@@ -14,7 +14,9 @@ from service.domain.rewards import Grant, Reward, RewardKind
 AT = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 
 
-def _item(n: int, reward: Reward, status: GrantStatus, expires_at: dt.datetime | None = None) -> OutboxGrant:
+def _item(
+    n: int, reward: Reward, status: GrantStatus, expires_at: dt.datetime | None = None
+) -> OutboxGrant:
     grant = Grant(f"k{n}", "ann", reward, "why", "test", f"test:{n}", 1, expires_at)
     return OutboxGrant(n, grant, status, 1, AT + dt.timedelta(minutes=n))
 

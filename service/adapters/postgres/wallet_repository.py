@@ -59,6 +59,31 @@ _INVENTORY = (
 )
 
 
+def _balance(r: Any) -> Balance:
+    return Balance(
+        kind=RewardKind(r["kind"]),
+        item_code=r["item_code"],
+        delivered=int(r["delivered"]),
+        pending=int(r["pending"]),
+        dead=int(r["dead"]),
+        grant_count=int(r["grant_count"]),
+        last_granted_at=r["last_granted_at"],
+    )
+
+
+def _entry(r: Any) -> InventoryEntry:
+    return InventoryEntry(
+        kind=RewardKind(r["kind"]),
+        item_code=r["item_code"],
+        expires_at=r["expires_at"],
+        quantity=int(r["quantity"]),
+        pending=int(r["pending"]),
+        first_id=int(r["first_id"]),
+        first_granted_at=r["first_granted_at"],
+        last_granted_at=r["last_granted_at"],
+    )
+
+
 class PostgresWallets:
     """Implements the Wallets port; each call is one statement on a pooled connection."""
 
@@ -68,13 +93,7 @@ class PostgresWallets:
     async def balances(self, user_id: str) -> list[Balance]:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(_BALANCES, {"user_id": user_id})).mappings().all()
-        return [
-            Balance(
-                RewardKind(r["kind"]), r["item_code"], int(r["delivered"]), int(r["pending"]),
-                int(r["dead"]), int(r["grant_count"]), r["last_granted_at"],
-            )  # fmt: skip
-            for r in rows
-        ]
+        return [_balance(r) for r in rows]
 
     async def history(
         self, user_id: str, kind: RewardKind | None, before_id: int | None, limit: int
@@ -99,11 +118,4 @@ class PostgresWallets:
             stmt = stmt.having(_first_id < before_id)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(stmt, {"user_id": user_id})).mappings().all()
-        return [
-            InventoryEntry(
-                RewardKind(r["kind"]), r["item_code"], r["expires_at"], int(r["quantity"]),
-                int(r["pending"]), int(r["first_id"]), r["first_granted_at"],
-                r["last_granted_at"],
-            )  # fmt: skip
-            for r in rows
-        ]
+        return [_entry(r) for r in rows]

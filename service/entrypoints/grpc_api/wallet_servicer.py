@@ -105,8 +105,7 @@ class WalletServicer(pb_grpc.WalletServiceServicer):
         page = await wallet.list_inventory(
             query, wallets=app.wallets(), tokens=app.page_tokens, clock=app.clock
         )
-        now = app.clock.now()
         return pb.ListInventoryResponse(
-            entries=[entry_to_pb(e, e.expired(now)) for e in page.entries],
+            entries=[entry_to_pb(e, e.expired(page.as_of)) for e in page.entries],
             next_page_token=page.next_page_token,
         )
