@@ -15,6 +15,7 @@ from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
 from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
+from service.adapters.postgres.wallet_repository import PostgresWallets
 from service.app.board_heal import Healer
 from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
@@ -25,6 +26,7 @@ from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs, get_program
 from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
 from service.app.scores import Boards
+from service.app.wallet_ports import Wallets
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
@@ -74,6 +76,9 @@ class App:
 
     def grant_store(self) -> GrantStore:
         return PostgresGrantStore(self.engine)
+
+    def wallets(self) -> Wallets:
+        return PostgresWallets(self.engine)
 
     async def close(self) -> None:
         await self.events.aclose()

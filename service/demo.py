@@ -27,7 +27,8 @@ DEMO_PROGRAM = CheckInProgram(
         (Reward(RewardKind.ITEM, 1, "treasure-chest"),),
     ),
     milestones=(
-        Milestone(7, (Reward(RewardKind.COUPON, 1, "streak-7-coupon"),)),
+        # Valid for two weeks: ListInventory shows when it expires.
+        Milestone(7, (Reward(RewardKind.COUPON, 1, "streak-7-coupon", valid_days=14),)),
         Milestone(30, (Reward(RewardKind.POINTS, 500),)),
         Milestone(100, (Reward(RewardKind.ITEM, 1, "golden-frame"),)),
     ),
@@ -58,7 +59,7 @@ DEMO_DEFINITIONS: tuple[Definition, ...] = (
     ),
     TaskDefinition(
         "book-lover", "Spend 100.00 on books this week", "order.paid",
-        (TaskTier(10000, (Reward(RewardKind.COUPON, 1, "books-10-off"),)),),
+        (TaskTier(10000, (Reward(RewardKind.COUPON, 1, "books-10-off", valid_days=30),)),),
         measure=Measure.SUM, cadence=Cadence.WEEKLY,
         conditions=(Condition("attributes.category", Op.EQ, ("books",)),),
     ),

@@ -81,7 +81,7 @@ async def finalize_period(
         grants: tuple[Grant, ...] = ()
         if not already_final:
             members = await uow.scores.finalize(key, board)
-            grants = await _rank_rewards(board, key, uow)
+            grants = await _rank_rewards(board, key, uow, boards.clock.now())
             await uow.outbox.add(grants)
             if rules is not None and not key.rookie:
                 await _rank_badges(key, uow, rules, boards.clock.now())
@@ -99,13 +99,14 @@ async def finalize_period(
 
 
 async def _rank_rewards(
-    board: BoardDefinition, key: BoardKey, uow: UnitOfWork
+    board: BoardDefinition, key: BoardKey, uow: UnitOfWork, now: dt.datetime
 ) -> tuple[Grant, ...]:
     """The reward table pays the main board; a rookie board only ranks newcomers."""
     if key.rookie or not board.rewards:
         return ()
     ranked = await uow.scores.rewarded(key, board.last_rewarded_rank)
-    return finalization_grants(board, cause_ref(key), [(r.rank, r.member_id) for r in ranked])
+    standings = [(r.rank, r.member_id) for r in ranked]
+    return finalization_grants(board, cause_ref(key), standings, now)
 
 
 async def _rank_badges(key: BoardKey, uow: UnitOfWork, rules: Rules, now: dt.datetime) -> None:

@@ -151,9 +151,13 @@ def _check_range(field: str, value: int, low: int, high: int) -> None:
 
 
 def finalization_grants(
-    board: BoardDefinition, cause_ref: str, standings: Sequence[tuple[int, str]]
+    board: BoardDefinition,
+    cause_ref: str,
+    standings: Sequence[tuple[int, str]],
+    granted_at: dt.datetime,
 ) -> tuple[Grant, ...]:
-    """Grants for ranked members `(rank, member_id)` of a finalised board-period.
+    """Grants for ranked members `(rank, member_id)` of a finalised board-period, decided
+    at `granted_at`.
 
     The key names the board-period and the member, so finalising twice grants once.
     """
@@ -166,6 +170,7 @@ def finalization_grants(
             cause_kind="board_finalization",
             cause_ref=cause_ref,
             definition_version=board.version,
+            expires_at=reward.expires_at(granted_at),
         )
         for rank, member_id in standings
         for i, reward in enumerate(board.rewards_for(rank))

@@ -282,6 +282,7 @@ def _cycle_grants(record: DayRecord, program: CheckInProgram) -> tuple[Grant, ..
             cause_kind="check_in",
             cause_ref=f"check_in:{record.user_id}:{record.day}",
             definition_version=program.version,
+            expires_at=reward.expires_at(record.at),
         )
         for i, reward in enumerate(rewards)
     )
@@ -305,6 +306,7 @@ def milestone_grants(record: DayRecord, program: CheckInProgram, reached: int) -
             cause_kind="check_in_milestone",
             cause_ref=f"check_in:{record.user_id}:{record.day}",
             definition_version=program.version,
+            expires_at=reward.expires_at(record.at),
         )
         for milestone in sorted(program.milestones, key=lambda m: m.days)
         if reached < milestone.days <= record.streak

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from service.app import events, player
+from service.app import events, player, wallet
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
+from service.domain.rewards import RewardKind
 
 pytestmark = pytest.mark.integration
 
@@ -28,3 +31,23 @@ async def test_the_demo_loads_once_and_an_order_moves_its_tasks(app: App) -> Non
     }
     assert (tasks["daily-order"].task.version, tasks["daily-order"].completions) == (1, 1)
     assert tasks["book-lover"].progress == 2500
+
+
+async def test_the_demo_fills_the_wallet_with_points_xp_and_an_expiring_coupon(app: App) -> None:
+    await load_demo(app)
+    order = TrackEvent("alice", "order.paid", "order-1", 10000, {"category": "books"})
+    await events.track_event(order, uow=app.uow(), rules=app.rules)
+
+    balances = await wallet.get_balance("alice", wallets=app.wallets())
+    inventory = await wallet.list_inventory(
+        wallet.InventoryQuery("alice"), wallets=app.wallets(), tokens=app.page_tokens,
+        clock=app.clock,
+    )  # fmt: skip
+
+    assert [(b.kind, b.item_code, b.pending) for b in balances] == [
+        (RewardKind.POINTS, "", 20),
+        (RewardKind.XP, "", 50),
+        (RewardKind.COUPON, "books-10-off", 1),
+    ]
+    (coupon,) = inventory.entries
+    assert coupon.expires_at == app.clock.now() + dt.timedelta(days=30)

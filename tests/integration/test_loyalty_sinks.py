@@ -152,7 +152,7 @@ async def test_stream_sink_adds_the_contract_fields_once_per_grant_id(
     assert entries[1][1] == {
         b"grant_id": b"test:a:000001", b"user_id": b"a", b"kind": b"coupon", b"amount": b"2",
         b"item_code": b"chest", b"reason": b"test grant 1", b"cause_ref": b"test:a:1",
-        b"occurred_at": b"2026-03-10T12:00:00+00:00",
+        b"occurred_at": b"2026-03-10T12:00:00+00:00", b"expires_at": b"",
     }  # fmt: skip
 
 

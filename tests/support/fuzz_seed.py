@@ -31,6 +31,10 @@ from tests.support.fuzz_requests import Known, forgeries
 USERS = ("fuzz-ann", "fuzz-bob", "fuzz-cy")
 EVENT_TYPE = "fuzz.order"
 POINTS = rewards_pb2.Reward(kind=rewards_pb2.REWARD_KIND_POINTS, amount=10)
+# Fills the players' inventories, with an expiry.
+COUPON = rewards_pb2.Reward(
+    kind=rewards_pb2.REWARD_KIND_COUPON, amount=1, item_code="fuzz-coupon", valid_days=7
+)
 
 Metadata = Callable[[str], Any]
 
@@ -87,7 +91,9 @@ async def page_tokens(
         fields = method.input_type.fields_by_name
         if "page_size" not in fields or "next_page_token" not in method.output_type.fields_by_name:
             continue
-        request = GetMessageClass(method.input_type)(page_size=1)
+        # A player's list pages through a user with grants.
+        user = {"user_id": USERS[0]} if "user_id" in fields else {}
+        request = GetMessageClass(method.input_type)(page_size=1, **user)
         call = channel.unary_unary(path, request_serializer=None, response_deserializer=None)
         try:
             body = await call(request.SerializeToString(), metadata=metadata, timeout=10)
@@ -102,7 +108,7 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     """Store the seed through the API and return the ids it made."""
     ops = metadata("ops")
     program = admin_pb.CheckInProgram(
-        cycle=[admin_pb.CycleDay(rewards=[POINTS])], starting_freezes=1, max_freezes=2,
+        cycle=[admin_pb.CycleDay(rewards=[POINTS, COUPON])], starting_freezes=1, max_freezes=2,
         make_up_window_days=3, make_up_tickets_per_month=2,
     )  # fmt: skip
     await admin_grpc.CheckInAdminServiceStub(channel).UpdateCheckInProgram(

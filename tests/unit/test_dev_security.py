@@ -37,7 +37,7 @@ def test_dev_mode_serves_plaintext_with_the_dev_secret_and_prints_an_operator_to
     assert settings.grpc_plaintext
     assert settings.jwt_hs256_secrets == ((tmp_path / dev.DEV_SECRET_FILE).read_text(),)
     assert banner.lstrip().startswith("WARNING: plaintext gRPC on 127.0.0.1:50051")
-    assert banner.count('-H "authorization: Bearer $TOKEN"') == 3
+    assert banner.count('-H "authorization: Bearer $TOKEN"') == 4
     authenticator = Authenticator.from_settings(settings)
     assert authenticator.authenticate(token) == Identity(
         "dev-operator", frozenset({"ops", "service"})

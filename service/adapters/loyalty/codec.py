@@ -35,6 +35,7 @@ def grant_to_pb(item: OutboxGrant) -> pb.Grant:
         reason=grant.reason,
         cause_ref=grant.cause_ref,
         occurred_at=timestamp(item.created_at),
+        expires_at=timestamp(grant.expires_at) if grant.expires_at else None,
     )
 
 
@@ -45,7 +46,8 @@ def result_from_pb(message: pb.GrantResult) -> DeliveryResult | None:
 
 
 def stream_fields(item: OutboxGrant) -> dict[str, str]:
-    """The same fields as loyalty.v1.Grant, as strings; kinds are lower case names."""
+    """The same fields as loyalty.v1.Grant, as strings; kinds are lower case names, and an
+    empty expires_at means never."""
     grant = item.grant
     return {
         "grant_id": grant.idempotency_key,
@@ -56,6 +58,7 @@ def stream_fields(item: OutboxGrant) -> dict[str, str]:
         "reason": grant.reason,
         "cause_ref": grant.cause_ref,
         "occurred_at": item.created_at.astimezone(dt.UTC).isoformat(),
+        "expires_at": grant.expires_at.astimezone(dt.UTC).isoformat() if grant.expires_at else "",
     }
 
 

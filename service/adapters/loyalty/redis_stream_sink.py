@@ -22,7 +22,7 @@ from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, Outbo
 from service.redis_keys import seen_key
 
 FIELDS = ("grant_id", "user_id", "kind", "amount", "item_code", "reason", "cause_ref",
-          "occurred_at")  # fmt: skip
+          "occurred_at", "expires_at")  # fmt: skip
 # Stream ids are the delivery time; a grant is delivered after it occurred, give or take
 # the clock skew between the service and Redis.
 _CLOCK_SKEW_MS = 60_000
@@ -32,7 +32,8 @@ _SCAN_PAGE = 1000
 # grant the values of FIELDS. Returns 1 (added) or 0 (duplicate) per grant.
 _ADD_GRANTS = """
 local now, window, maxlen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local names = {'grant_id','user_id','kind','amount','item_code','reason','cause_ref','occurred_at'}
+local names = {'grant_id','user_id','kind','amount','item_code','reason','cause_ref','occurred_at',
+               'expires_at'}
 local n = #names
 if window > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window) end
 local out = {}

@@ -54,7 +54,8 @@ SET lease_owner = :owner,
 WHERE t.id = ANY(ARRAY(SELECT id FROM batch)) AND t.status = 'pending'
 RETURNING t.id, t.idempotency_key, t.user_id, t.kind, t.amount, t.item_code, t.reason,
           t.cause_kind, t.cause_ref, t.definition_version, t.status, t.attempts, t.last_error,
-          t.created_at, t.delivered_at, t.available_at, true AS in_flight
+          t.created_at, t.delivered_at, t.available_at, t.valid_days, t.expires_at,
+          true AS in_flight
 """)
 
 # For this transaction only. The planner cannot know that the head scan stops at LIMIT (it

@@ -17,7 +17,8 @@ IN_FLIGHT = sa.and_(_t.lease_owner.is_not(None), _t.available_at > sa.func.now()
 COLUMNS = (
     _t.id, _t.idempotency_key, _t.user_id, _t.kind, _t.amount, _t.item_code, _t.reason,
     _t.cause_kind, _t.cause_ref, _t.definition_version, _t.status, _t.attempts, _t.last_error,
-    _t.created_at, _t.delivered_at, _t.available_at, IN_FLIGHT.label("in_flight"),
+    _t.created_at, _t.delivered_at, _t.available_at, _t.valid_days, _t.expires_at,
+    IN_FLIGHT.label("in_flight"),
 )  # fmt: skip
 
 
@@ -28,11 +29,14 @@ def grant_from_row(row: Mapping[Any, Any]) -> OutboxGrant:
     grant = Grant(
         idempotency_key=row["idempotency_key"],
         user_id=row["user_id"],
-        reward=Reward(RewardKind(row["kind"]), int(row["amount"]), row["item_code"]),
+        reward=Reward(
+            RewardKind(row["kind"]), int(row["amount"]), row["item_code"], int(row["valid_days"])
+        ),
         reason=row["reason"],
         cause_kind=row["cause_kind"],
         cause_ref=row["cause_ref"],
         definition_version=int(row["definition_version"]),
+        expires_at=row["expires_at"],
     )
     waiting = status is GrantStatus.PENDING and not in_flight
     return OutboxGrant(

@@ -13,11 +13,14 @@ from service.domain.rewards import Reward, RewardKind
 
 
 def reward_to_json(reward: Reward) -> dict[str, Any]:
-    return {"kind": str(reward.kind), "amount": reward.amount, "item_code": reward.item_code}
+    doc = {"kind": str(reward.kind), "amount": reward.amount, "item_code": reward.item_code}
+    # Written only when set: documents stored before rewards could expire read the same.
+    return {**doc, "valid_days": reward.valid_days} if reward.valid_days else doc
 
 
 def reward_from_json(doc: Mapping[str, Any]) -> Reward:
-    return Reward(RewardKind(doc["kind"]), int(doc["amount"]), str(doc["item_code"]))
+    kind, amount, item_code = RewardKind(doc["kind"]), int(doc["amount"]), str(doc["item_code"])
+    return Reward(kind, amount, item_code, int(doc.get("valid_days", 0)))
 
 
 def program_to_json(program: CheckInProgram) -> dict[str, Any]:

@@ -128,7 +128,7 @@ class PostgresPrograms:
 
 _GRANT_FIELDS = (
     "idempotency_key", "user_id", "kind", "amount", "item_code", "reason", "cause_kind",
-    "cause_ref", "definition_version", "cause_check_in",
+    "cause_ref", "definition_version", "cause_check_in", "valid_days", "expires_at",
 )  # fmt: skip
 _ADD_GRANT = f"""
     insert into grant_outbox ({", ".join(_GRANT_FIELDS)})
@@ -141,6 +141,7 @@ def _grant_args(g: Grant, check_in: str | None) -> tuple[object, ...]:
     return (
         g.idempotency_key, g.user_id, str(g.reward.kind), g.reward.amount, g.reward.item_code,
         g.reason, g.cause_kind, g.cause_ref, g.definition_version, check_in,
+        g.reward.valid_days, g.expires_at,
     )  # fmt: skip
 
 

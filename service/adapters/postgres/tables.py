@@ -82,6 +82,9 @@ grant_outbox = sa.Table(
     # lease of the relay delivering it (lease_owner) has run out.
     sa.Column("available_at", sa.DateTime(timezone=True), nullable=False, server_default=NOW),
     sa.Column("lease_owner", sa.String(128)),
+    # Coupons and items with a validity: the reward's days, and when the grant expires.
+    sa.Column("valid_days", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("expires_at", sa.DateTime(timezone=True)),
     sa.Index("ix_grant_outbox_pending", "id", postgresql_where=sa.text("status = 'pending'")),
     sa.Index("ix_grant_outbox_user_id", "user_id", "id"),
     sa.Index(

@@ -68,7 +68,7 @@ class _Evaluation:
         for index, reward in enumerate(map(self.rules.limits.capped, rewards)):
             grant = Grant(
                 f"{ref}:{index}", self.profile.user_id, reward, reason, kind,
-                f"{kind}:{definition}/{self.cause}", version,
+                f"{kind}:{definition}/{self.cause}", version, reward.expires_at(self.now),
             )  # fmt: skip
             self.grants.append(CappedGrant(grant, task_id))
             if reward.kind is RewardKind.XP:

@@ -84,6 +84,9 @@ ACCESS: dict[str, Access] = {
     _V1 + "RulesAdminService/ExplainProgress": OPS_ONLY,
     _V1 + "RulesAdminService/SetUserSegments": OPS_ONLY,
     _V1 + "RulesAdminService/ListFlaggedEvents": OPS_ONLY,
+    _V1 + "WalletService/GetBalance": own("user_id"),
+    _V1 + "WalletService/ListRewardHistory": own("user_id"),
+    _V1 + "WalletService/ListInventory": own("user_id"),
 }
 
 

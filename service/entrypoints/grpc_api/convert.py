@@ -57,13 +57,16 @@ def reward_kind_to_pb(kind: RewardKind) -> rewards_pb.RewardKind.ValueType:
 
 def reward_to_pb(reward: Reward) -> rewards_pb.Reward:
     return rewards_pb.Reward(
-        kind=_KINDS.to_pb(reward.kind), amount=reward.amount, item_code=reward.item_code
+        kind=_KINDS.to_pb(reward.kind),
+        amount=reward.amount,
+        item_code=reward.item_code,
+        valid_days=reward.valid_days,
     )
 
 
 def reward_from_pb(message: rewards_pb.Reward, field: str) -> Reward:
     kind = _KINDS.from_pb(message.kind, f"{field}.kind")
-    return Reward(kind, message.amount, message.item_code)
+    return Reward(kind, message.amount, message.item_code, message.valid_days)
 
 
 def rewards_from_pb(messages: Iterable[rewards_pb.Reward], field: str) -> tuple[Reward, ...]:
@@ -79,6 +82,7 @@ def grant_to_pb(grant: Grant) -> rewards_pb.Grant:
         cause_ref=grant.cause_ref,
         cause_kind=grant.cause_kind,
         definition_version=grant.definition_version,
+        expires_at=instant_to_pb(grant.expires_at),
     )
 
 

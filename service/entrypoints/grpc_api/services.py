@@ -23,6 +23,7 @@ from service.entrypoints.grpc_api.rules_servicer import (
     PlayerServicer,
     RulesAdminServicer,
 )
+from service.entrypoints.grpc_api.wallet_servicer import WalletServicer
 from service.gen.engagement.v1 import (
     audit_pb2_grpc,
     check_in_admin_pb2_grpc,
@@ -33,6 +34,7 @@ from service.gen.engagement.v1 import (
     player_pb2_grpc,
     privacy_pb2_grpc,
     rules_admin_pb2_grpc,
+    wallet_pb2_grpc,
 )
 
 
@@ -63,5 +65,6 @@ SERVICES = (
     Offered("RulesAdminService", rules_admin_pb2_grpc, RulesAdminServicer),
     Offered("AuditAdminService", audit_pb2_grpc, AuditAdminServicer),
     Offered("PrivacyAdminService", privacy_pb2_grpc, PrivacyAdminServicer),
+    Offered("WalletService", wallet_pb2_grpc, WalletServicer),
 )
 SERVICE_NAMES = tuple(offered.full_name for offered in SERVICES)

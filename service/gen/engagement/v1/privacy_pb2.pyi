@@ -437,6 +437,8 @@ class ExportedGrant(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     DELIVERED_AT_FIELD_NUMBER: _builtins.int
+    VALID_DAYS_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
     grant_id: _builtins.str
     kind: _builtins.str
     """"points", "coupon", "item" or "xp"."""
@@ -449,10 +451,16 @@ class ExportedGrant(_message.Message):
     status: _builtins.str
     """"pending", "delivered", "dead" or "cancelled"."""
     last_error: _builtins.str
+    valid_days: _builtins.int
+    """The reward's validity in days (coupons and items), 0 for none."""
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def delivered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """When the granted coupon or item expires; unset for never."""
+
     def __init__(
         self,
         *,
@@ -468,10 +476,12 @@ class ExportedGrant(_message.Message):
         last_error: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         delivered_at: _timestamp_pb2.Timestamp | None = ...,
+        valid_days: _builtins.int = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "delivered_at", b"delivered_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "delivered_at", b"delivered_at", "expires_at", b"expires_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cause_kind", b"cause_kind", "cause_ref", b"cause_ref", "created_at", b"created_at", "definition_version", b"definition_version", "delivered_at", b"delivered_at", "grant_id", b"grant_id", "item_code", b"item_code", "kind", b"kind", "last_error", b"last_error", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cause_kind", b"cause_kind", "cause_ref", b"cause_ref", "created_at", b"created_at", "definition_version", b"definition_version", "delivered_at", b"delivered_at", "expires_at", b"expires_at", "grant_id", b"grant_id", "item_code", b"item_code", "kind", b"kind", "last_error", b"last_error", "reason", b"reason", "status", b"status", "valid_days", b"valid_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,19 +22,20 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65ngagement/v1/rewards.proto\x12\rengagement.v1\"T\n\x06Reward\x12\'\n\x04kind\x18\x01 \x01(\x0e\x32\x19.engagement.v1.RewardKind\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x11\n\titem_code\x18\x03 \x01(\t\"\xab\x01\n\x05Grant\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12%\n\x06reward\x18\x03 \x01(\x0b\x32\x15.engagement.v1.Reward\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\tcause_ref\x18\x05 \x01(\t\x12\x12\n\ncause_kind\x18\x06 \x01(\t\x12\x1a\n\x12\x64\x65\x66inition_version\x18\x07 \x01(\x03*\x83\x01\n\nRewardKind\x12\x1b\n\x17REWARD_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12REWARD_KIND_POINTS\x10\x01\x12\x16\n\x12REWARD_KIND_COUPON\x10\x02\x12\x14\n\x10REWARD_KIND_ITEM\x10\x03\x12\x12\n\x0eREWARD_KIND_XP\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1b\x65ngagement/v1/rewards.proto\x12\rengagement.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"h\n\x06Reward\x12\'\n\x04kind\x18\x01 \x01(\x0e\x32\x19.engagement.v1.RewardKind\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x03\x12\x11\n\titem_code\x18\x03 \x01(\t\x12\x12\n\nvalid_days\x18\x04 \x01(\x05\"\xdb\x01\n\x05Grant\x12\x17\n\x0fidempotency_key\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12%\n\x06reward\x18\x03 \x01(\x0b\x32\x15.engagement.v1.Reward\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\tcause_ref\x18\x05 \x01(\t\x12\x12\n\ncause_kind\x18\x06 \x01(\t\x12\x1a\n\x12\x64\x65\x66inition_version\x18\x07 \x01(\x03\x12.\n\nexpires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\x83\x01\n\nRewardKind\x12\x1b\n\x17REWARD_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12REWARD_KIND_POINTS\x10\x01\x12\x16\n\x12REWARD_KIND_COUPON\x10\x02\x12\x14\n\x10REWARD_KIND_ITEM\x10\x03\x12\x12\n\x0eREWARD_KIND_XP\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engagement.v1.rewards_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_REWARDKIND']._serialized_start=307
-  _globals['_REWARDKIND']._serialized_end=438
-  _globals['_REWARD']._serialized_start=46
-  _globals['_REWARD']._serialized_end=130
-  _globals['_GRANT']._serialized_start=133
-  _globals['_GRANT']._serialized_end=304
+  _globals['_REWARDKIND']._serialized_start=408
+  _globals['_REWARDKIND']._serialized_end=539
+  _globals['_REWARD']._serialized_start=79
+  _globals['_REWARD']._serialized_end=183
+  _globals['_GRANT']._serialized_start=186
+  _globals['_GRANT']._serialized_end=405
 # @@protoc_insertion_point(module_scope)

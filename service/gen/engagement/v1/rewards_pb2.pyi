@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
@@ -58,21 +59,27 @@ class Reward(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     ITEM_CODE_FIELD_NUMBER: _builtins.int
+    VALID_DAYS_FIELD_NUMBER: _builtins.int
     kind: Global___RewardKind.ValueType
     amount: _builtins.int
     """Positive; at most 1,000,000,000."""
     item_code: _builtins.str
     """Required for coupons and items, empty otherwise. At most 128 characters."""
+    valid_days: _builtins.int
+    """Coupons and items only: each grant of the reward expires this many days (of 24 hours)
+    after the instant it was decided; 0 means it never expires. At most 3650.
+    """
     def __init__(
         self,
         *,
         kind: Global___RewardKind.ValueType = ...,
         amount: _builtins.int = ...,
         item_code: _builtins.str = ...,
+        valid_days: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "item_code", b"item_code", "kind", b"kind"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "item_code", b"item_code", "kind", b"kind", "valid_days", b"valid_days"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -93,6 +100,7 @@ class Grant(_message.Message):
     CAUSE_REF_FIELD_NUMBER: _builtins.int
     CAUSE_KIND_FIELD_NUMBER: _builtins.int
     DEFINITION_VERSION_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
     idempotency_key: _builtins.str
     """Derived from the cause; the loyalty system deduplicates on it."""
     user_id: _builtins.str
@@ -110,6 +118,12 @@ class Grant(_message.Message):
     """The version of the program or definition that decided the grant."""
     @_builtins.property
     def reward(self) -> Global___Reward: ...
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """When the granted coupon or item expires (the reward's valid_days after the grant was
+        decided); unset when it never does.
+        """
+
     def __init__(
         self,
         *,
@@ -120,10 +134,11 @@ class Grant(_message.Message):
         cause_ref: _builtins.str = ...,
         cause_kind: _builtins.str = ...,
         definition_version: _builtins.int = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["reward", b"reward"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "reward", b"reward"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cause_kind", b"cause_kind", "cause_ref", b"cause_ref", "definition_version", b"definition_version", "idempotency_key", b"idempotency_key", "reason", b"reason", "reward", b"reward", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cause_kind", b"cause_kind", "cause_ref", b"cause_ref", "definition_version", b"definition_version", "expires_at", b"expires_at", "idempotency_key", b"idempotency_key", "reason", b"reason", "reward", b"reward", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

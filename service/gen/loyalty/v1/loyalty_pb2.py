@@ -25,35 +25,35 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18loyalty/v1/loyalty.proto\x12\nloyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc6\x01\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04kind\x18\x03 \x01(\x0e\x32\x15.loyalty.v1.GrantKind\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x11\n\titem_code\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x11\n\tcause_ref\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x0bGrantResult\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12*\n\x07outcome\x18\x02 \x01(\x0e\x32\x19.loyalty.v1.RecordOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\"6\n\x12RecordGrantRequest\x12 \n\x05grant\x18\x01 \x01(\x0b\x32\x11.loyalty.v1.Grant\">\n\x13RecordGrantResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.loyalty.v1.GrantResult\"8\n\x13RecordGrantsRequest\x12!\n\x06grants\x18\x01 \x03(\x0b\x32\x11.loyalty.v1.Grant\"@\n\x14RecordGrantsResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.loyalty.v1.GrantResult\"b\n\rReceivedGrant\x12 \n\x05grant\x18\x01 \x01(\x0b\x32\x11.loyalty.v1.Grant\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa3\x01\n\x11ListGrantsRequest\x12\x32\n\x0eoccurred_after\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0foccurred_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"X\n\x12ListGrantsResponse\x12)\n\x06grants\x18\x01 \x03(\x0b\x32\x19.loyalty.v1.ReceivedGrant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*}\n\tGrantKind\x12\x1a\n\x16GRANT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11GRANT_KIND_POINTS\x10\x01\x12\x15\n\x11GRANT_KIND_COUPON\x10\x02\x12\x13\n\x0fGRANT_KIND_ITEM\x10\x03\x12\x11\n\rGRANT_KIND_XP\x10\x04*\x87\x01\n\rRecordOutcome\x12\x1e\n\x1aRECORD_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECORD_OUTCOME_ACCEPTED\x10\x01\x12\x1c\n\x18RECORD_OUTCOME_DUPLICATE\x10\x02\x12\x1b\n\x17RECORD_OUTCOME_REJECTED\x10\x03\x32\x80\x02\n\x0eLoyaltyService\x12N\n\x0bRecordGrant\x12\x1e.loyalty.v1.RecordGrantRequest\x1a\x1f.loyalty.v1.RecordGrantResponse\x12Q\n\x0cRecordGrants\x12\x1f.loyalty.v1.RecordGrantsRequest\x1a .loyalty.v1.RecordGrantsResponse\x12K\n\nListGrants\x12\x1d.loyalty.v1.ListGrantsRequest\x1a\x1e.loyalty.v1.ListGrantsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18loyalty/v1/loyalty.proto\x12\nloyalty.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x01\n\x05Grant\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12#\n\x04kind\x18\x03 \x01(\x0e\x32\x15.loyalty.v1.GrantKind\x12\x0e\n\x06\x61mount\x18\x04 \x01(\x03\x12\x11\n\titem_code\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x11\n\tcause_ref\x18\x07 \x01(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nexpires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x0bGrantResult\x12\x10\n\x08grant_id\x18\x01 \x01(\t\x12*\n\x07outcome\x18\x02 \x01(\x0e\x32\x19.loyalty.v1.RecordOutcome\x12\x0e\n\x06reason\x18\x03 \x01(\t\"6\n\x12RecordGrantRequest\x12 \n\x05grant\x18\x01 \x01(\x0b\x32\x11.loyalty.v1.Grant\">\n\x13RecordGrantResponse\x12\'\n\x06result\x18\x01 \x01(\x0b\x32\x17.loyalty.v1.GrantResult\"8\n\x13RecordGrantsRequest\x12!\n\x06grants\x18\x01 \x03(\x0b\x32\x11.loyalty.v1.Grant\"@\n\x14RecordGrantsResponse\x12(\n\x07results\x18\x01 \x03(\x0b\x32\x17.loyalty.v1.GrantResult\"b\n\rReceivedGrant\x12 \n\x05grant\x18\x01 \x01(\x0b\x32\x11.loyalty.v1.Grant\x12/\n\x0breceived_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa3\x01\n\x11ListGrantsRequest\x12\x32\n\x0eoccurred_after\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0foccurred_before\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"X\n\x12ListGrantsResponse\x12)\n\x06grants\x18\x01 \x03(\x0b\x32\x19.loyalty.v1.ReceivedGrant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*}\n\tGrantKind\x12\x1a\n\x16GRANT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11GRANT_KIND_POINTS\x10\x01\x12\x15\n\x11GRANT_KIND_COUPON\x10\x02\x12\x13\n\x0fGRANT_KIND_ITEM\x10\x03\x12\x11\n\rGRANT_KIND_XP\x10\x04*\x87\x01\n\rRecordOutcome\x12\x1e\n\x1aRECORD_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECORD_OUTCOME_ACCEPTED\x10\x01\x12\x1c\n\x18RECORD_OUTCOME_DUPLICATE\x10\x02\x12\x1b\n\x17RECORD_OUTCOME_REJECTED\x10\x03\x32\x80\x02\n\x0eLoyaltyService\x12N\n\x0bRecordGrant\x12\x1e.loyalty.v1.RecordGrantRequest\x1a\x1f.loyalty.v1.RecordGrantResponse\x12Q\n\x0cRecordGrants\x12\x1f.loyalty.v1.RecordGrantsRequest\x1a .loyalty.v1.RecordGrantsResponse\x12K\n\nListGrants\x12\x1d.loyalty.v1.ListGrantsRequest\x1a\x1e.loyalty.v1.ListGrantsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'loyalty.v1.loyalty_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GRANTKIND']._serialized_start=967
-  _globals['_GRANTKIND']._serialized_end=1092
-  _globals['_RECORDOUTCOME']._serialized_start=1095
-  _globals['_RECORDOUTCOME']._serialized_end=1230
+  _globals['_GRANTKIND']._serialized_start=1015
+  _globals['_GRANTKIND']._serialized_end=1140
+  _globals['_RECORDOUTCOME']._serialized_start=1143
+  _globals['_RECORDOUTCOME']._serialized_end=1278
   _globals['_GRANT']._serialized_start=74
-  _globals['_GRANT']._serialized_end=272
-  _globals['_GRANTRESULT']._serialized_start=274
-  _globals['_GRANTRESULT']._serialized_end=365
-  _globals['_RECORDGRANTREQUEST']._serialized_start=367
-  _globals['_RECORDGRANTREQUEST']._serialized_end=421
-  _globals['_RECORDGRANTRESPONSE']._serialized_start=423
-  _globals['_RECORDGRANTRESPONSE']._serialized_end=485
-  _globals['_RECORDGRANTSREQUEST']._serialized_start=487
-  _globals['_RECORDGRANTSREQUEST']._serialized_end=543
-  _globals['_RECORDGRANTSRESPONSE']._serialized_start=545
-  _globals['_RECORDGRANTSRESPONSE']._serialized_end=609
-  _globals['_RECEIVEDGRANT']._serialized_start=611
-  _globals['_RECEIVEDGRANT']._serialized_end=709
-  _globals['_LISTGRANTSREQUEST']._serialized_start=712
-  _globals['_LISTGRANTSREQUEST']._serialized_end=875
-  _globals['_LISTGRANTSRESPONSE']._serialized_start=877
-  _globals['_LISTGRANTSRESPONSE']._serialized_end=965
-  _globals['_LOYALTYSERVICE']._serialized_start=1233
-  _globals['_LOYALTYSERVICE']._serialized_end=1489
+  _globals['_GRANT']._serialized_end=320
+  _globals['_GRANTRESULT']._serialized_start=322
+  _globals['_GRANTRESULT']._serialized_end=413
+  _globals['_RECORDGRANTREQUEST']._serialized_start=415
+  _globals['_RECORDGRANTREQUEST']._serialized_end=469
+  _globals['_RECORDGRANTRESPONSE']._serialized_start=471
+  _globals['_RECORDGRANTRESPONSE']._serialized_end=533
+  _globals['_RECORDGRANTSREQUEST']._serialized_start=535
+  _globals['_RECORDGRANTSREQUEST']._serialized_end=591
+  _globals['_RECORDGRANTSRESPONSE']._serialized_start=593
+  _globals['_RECORDGRANTSRESPONSE']._serialized_end=657
+  _globals['_RECEIVEDGRANT']._serialized_start=659
+  _globals['_RECEIVEDGRANT']._serialized_end=757
+  _globals['_LISTGRANTSREQUEST']._serialized_start=760
+  _globals['_LISTGRANTSREQUEST']._serialized_end=923
+  _globals['_LISTGRANTSRESPONSE']._serialized_start=925
+  _globals['_LISTGRANTSRESPONSE']._serialized_end=1013
+  _globals['_LOYALTYSERVICE']._serialized_start=1281
+  _globals['_LOYALTYSERVICE']._serialized_end=1537
 # @@protoc_insertion_point(module_scope)

@@ -94,6 +94,7 @@ class Grant(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     CAUSE_REF_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    EXPIRES_AT_FIELD_NUMBER: _builtins.int
     grant_id: _builtins.str
     """Unique and stable across retries: the idempotency key the loyalty system deduplicates on.
     At most 512 characters.
@@ -113,6 +114,10 @@ class Grant(_message.Message):
     def occurred_at(self) -> _timestamp_pb2.Timestamp:
         """When the engagement service decided the grant."""
 
+    @_builtins.property
+    def expires_at(self) -> _timestamp_pb2.Timestamp:
+        """Coupons and items: when the granted coupon or item stops being valid; unset for never."""
+
     def __init__(
         self,
         *,
@@ -124,10 +129,11 @@ class Grant(_message.Message):
         reason: _builtins.str = ...,
         cause_ref: _builtins.str = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        expires_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expires_at", b"expires_at", "occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cause_ref", b"cause_ref", "grant_id", b"grant_id", "item_code", b"item_code", "kind", b"kind", "occurred_at", b"occurred_at", "reason", b"reason", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "cause_ref", b"cause_ref", "expires_at", b"expires_at", "grant_id", b"grant_id", "item_code", b"item_code", "kind", b"kind", "occurred_at", b"occurred_at", "reason", b"reason", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
