@@ -19,6 +19,7 @@ from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
 from service.entrypoints.grpc_api.auth import AuthInterceptor
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
 from service.entrypoints.grpc_api.errors import ErrorMappingInterceptor
+from service.entrypoints.grpc_api.goal_servicer import GoalAdminServicer, GoalServicer
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
 from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
@@ -42,6 +43,8 @@ from service.gen.engagement.v1 import (
     check_in_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
+    goals_pb2,
+    goals_pb2_grpc,
     grants_pb2,
     grants_pb2_grpc,
     leaderboard_pb2,
@@ -67,6 +70,8 @@ SERVICE_NAMES = (
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
     privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
+    goals_pb2.DESCRIPTOR.services_by_name["GoalService"].full_name,
+    goals_pb2.DESCRIPTOR.services_by_name["GoalAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -179,6 +184,8 @@ async def start_server(
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
     privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    goals_pb2_grpc.add_GoalServiceServicer_to_server(GoalServicer(app), server)
+    goals_pb2_grpc.add_GoalAdminServiceServicer_to_server(GoalAdminServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
