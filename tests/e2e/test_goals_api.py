@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 
 import grpc
 import pytest
@@ -15,6 +16,8 @@ from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import events_pb2_grpc as events_grpc
 from service.gen.engagement.v1 import goals_pb2 as pb
 from service.gen.engagement.v1 import goals_pb2_grpc as pb_grpc
+from service.gen.engagement.v1 import privacy_pb2 as privacy_pb
+from service.gen.engagement.v1 import privacy_pb2_grpc as privacy_grpc
 from service.protobuf_time import timestamp
 from tests.support.clock import MovableClock
 from tests.support.goals import goal, goal_grants, paid
@@ -253,3 +256,33 @@ async def test_unknown_goals_and_teams_are_not_found(
             await call
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
         assert "'nope'" in missing.value.details()
+
+
+async def test_a_users_contributions_and_memberships_are_exported_and_erased(
+    channel: grpc.aio.Channel, clock: MovableClock
+) -> None:
+    now, admin = clock.now(), pb_grpc.GoalAdminServiceStub(channel)
+    await admin.CreateTeam(pb.CreateTeamRequest(team_id="blues", name="Blues"))
+    await admin.AddTeamMembers(pb.AddTeamMembersRequest(team_id="blues", user_ids=["ann", "bo"]))
+    await admin.UpsertGoal(
+        pb.UpsertGoalRequest(goal=goal("blue", now, now + HOUR, [9], team_id="blues"))
+    )
+    await events_grpc.EventServiceStub(channel).TrackEvent(_order("ann", "a1"))
+    privacy = privacy_grpc.PrivacyAdminServiceStub(channel)
+
+    exported = await privacy.ExportUserData(privacy_pb.ExportUserDataRequest(user_id="ann"))
+    erased = await privacy.DeleteUserData(
+        privacy_pb.DeleteUserDataRequest(user_id="ann", reason="erasure request 1")
+    )
+    after = await _progress(channel, "blue", "ann")
+    members = await admin.ListTeamMembers(pb.ListTeamMembersRequest(team_id="blues"))
+    tables = {t.table: [json.loads(r) for r in t.rows_json] for t in exported.data.other_tables}
+    assert [(r["goal_id"], r["amount"]) for r in tables["goal_contributions"]] == [("blue", 1)]
+    assert [r["team_id"] for r in tables["team_members"]] == ["blues"]
+    assert (erased.deleted_rows["goal_contributions"], erased.deleted_rows["team_members"]) == (
+        1,
+        1,
+    )
+    # The team's total is everyone's: it stays, without the erased user's share in it.
+    assert (after.total, after.my_contribution, after.member) == (1, 0, False)
+    assert [m.user_id for m in members.members] == ["bo"]
