@@ -63,6 +63,15 @@ async def upsert_goal(
     return saved
 
 
+async def define_once(goal: GoalDefinition, *, uow: UnitOfWork, goals: Goals) -> bool:
+    """Define `goal` unless a goal with its id exists; whether it was defined."""
+    async with uow:
+        exists = await uow.goals.lock_definition(goal.goal_id) is not None
+    if not exists:
+        await upsert_goal(goal, uow=uow, goals=goals)
+    return not exists
+
+
 def _check_team_id(team_id: str) -> None:
     check_definition_id("team_id", team_id)
 

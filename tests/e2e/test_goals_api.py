@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections.abc import Awaitable
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.gen.engagement.v1 import check_in_pb2 as check_in_pb
@@ -26,9 +28,11 @@ pytestmark = pytest.mark.e2e
 HOUR = dt.timedelta(hours=1)
 
 
-def _order(user: str, key: str, **fields: object) -> events_pb.TrackEventRequest:
+def _order(
+    user: str, key: str, occurred_at: Timestamp | None = None
+) -> events_pb.TrackEventRequest:
     return events_pb.TrackEventRequest(
-        user_id=user, type="order.paid", value=1, idempotency_key=key, **fields
+        user_id=user, type="order.paid", value=1, idempotency_key=key, occurred_at=occurred_at
     )
 
 
@@ -236,14 +240,14 @@ async def test_a_malformed_goal_is_refused_naming_its_field(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await pb_grpc.GoalAdminServiceStub(channel).UpsertGoal(pb.UpsertGoalRequest(goal=bad))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-    assert refused.value.details().startswith(field)
+    assert str(refused.value.details()).startswith(field)
 
 
 async def test_unknown_goals_and_teams_are_not_found(
     channel: grpc.aio.Channel, clock: MovableClock
 ) -> None:
     now, admin = clock.now(), pb_grpc.GoalAdminServiceStub(channel)
-    calls = [
+    calls: list[Awaitable[object]] = [
         pb_grpc.GoalServiceStub(channel).GetGoal(pb.GetGoalRequest(goal_id="nope", user_id="a")),
         admin.UpsertGoal(
             pb.UpsertGoalRequest(goal=goal("g", now, now + HOUR, [1], team_id="nope"))
@@ -255,7 +259,7 @@ async def test_unknown_goals_and_teams_are_not_found(
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await call
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
-        assert "'nope'" in missing.value.details()
+        assert "'nope'" in str(missing.value.details())
 
 
 async def test_a_users_contributions_and_memberships_are_exported_and_erased(

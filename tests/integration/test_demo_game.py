@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.app import events, player
+from service.app import check_ins, events, goal_reads, player
+from service.app.check_ins import CheckIn
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
@@ -28,3 +29,19 @@ async def test_the_demo_loads_once_and_an_order_moves_its_tasks(app: App) -> Non
     }
     assert (tasks["daily-order"].task.version, tasks["daily-order"].completions) == (1, 1)
     assert tasks["book-lover"].progress == 2500
+
+
+async def test_the_demo_counts_check_ins_towards_this_months_community_goal(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    for user in ("alice", "bob"):
+        await check_ins.check_in(
+            CheckIn(user, "UTC"), uow=app.uow(), programs=app.programs, clock=app.clock,
+            rules=app.rules,
+        )  # fmt: skip
+    month = f"check-ins-{app.clock.now():%Y-%m}"
+    progress = await goal_reads.get_goal(month, "alice", uow=app.reader(), clock=app.clock)
+
+    assert (progress.standing.total, progress.standing.mine) == (2, 1)
+    assert (progress.standing.goal.version, progress.next and progress.next.target) == (1, 250)
+    assert progress.state is goal_reads.GoalState.ACTIVE
