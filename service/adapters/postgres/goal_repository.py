@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from service.adapters.postgres.board_repositories import BULK_TIMEOUT_SECONDS
 from service.adapters.postgres.driver import Driver, Row
 from service.adapters.postgres.rule_codec import in_utc
 from service.app.goal_ports import Member, Standing, Team
@@ -161,6 +162,9 @@ class PostgresGoals:
             _GRANT_QUALIFIED, goal.goal_id, goal.cause_ref(milestone), goal.reason(milestone),
             goal.version, [str(r.kind) for r in rewards], [r.amount for r in rewards],
             [r.item_code for r in rewards], goal.min_contribution, team,
+            # A milestone of a goal with a million contributors must not fail its event for
+            # the per-request statement timeout (and again on every retry).
+            timeout=BULK_TIMEOUT_SECONDS,
         )  # fmt: skip
         return _count(status)
 
