@@ -183,7 +183,7 @@ def build_rules(
         lambda: load_rarity(PostgresUnitOfWork(engine)), no_one, max_age=RARITY_MAX_AGE_SECONDS
     )
     goals = Catalog(
-        lambda: load_goals(PostgresUnitOfWork(engine), boards.clock),
+        lambda: load_goals(PostgresUnitOfWork(engine), boards.clock, limits),
         _announcer(client, settings, "goals"),
     )
     return Rules(

@@ -17,16 +17,19 @@ from collections.abc import Sequence
 from service.app.catalog import Catalog
 from service.app.ports import Clock, UnitOfWork
 from service.domain.goals import GoalDefinition, GoalScope, GoalSet, new_qualifiers
+from service.domain.rules.limits import Limits
 from service.domain.rules.state import Event
 
 # What one transaction adds to goals: per goal, each user's amount.
 Amounts = dict[str, dict[str, int]]
 
 
-async def load_goals(uow: UnitOfWork, clock: Clock) -> GoalSet:
-    """The goals that have not ended: events and check-ins may count for them."""
+async def load_goals(uow: UnitOfWork, clock: Clock, limits: Limits | None = None) -> GoalSet:
+    """The goals that have not ended (events and check-ins may count for them), their
+    rewards within the hard limits of one grant."""
     async with uow:
-        return GoalSet.of(await uow.goals.open_definitions(clock.now()))
+        found = await uow.goals.open_definitions(clock.now())
+    return GoalSet.of(goal.capped(limits or Limits()) for goal in found)
 
 
 async def current_goals(catalog: Catalog[GoalSet] | None) -> GoalSet:

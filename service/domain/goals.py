@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Grant, Reward
@@ -18,6 +18,7 @@ from service.domain.rules.checks import (
     check_texts,
 )
 from service.domain.rules.conditions import Condition, all_hold, validate_conditions
+from service.domain.rules.limits import Limits
 from service.domain.rules.state import Event
 
 MAX_MILESTONES = 20
@@ -169,6 +170,13 @@ class GoalDefinition:
             for m in milestones
             for index, reward in enumerate(m.rewards)
         ]
+
+    def capped(self, limits: Limits) -> GoalDefinition:
+        """The goal with every reward cut to the largest grant of its kind."""
+        milestones = tuple(
+            replace(m, rewards=tuple(limits.capped(r) for r in m.rewards)) for m in self.milestones
+        )
+        return replace(self, milestones=milestones)
 
     def fixed_at(self, now: dt.datetime) -> bool:
         """Once the window has started, totals and rewards depend on the definition."""

@@ -11,6 +11,7 @@ from service.domain.errors import InvalidArgument
 from service.domain.goals import Credit, GoalDefinition, GoalMilestone, MetricKind, new_qualifiers
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.conditions import Condition, Op
+from service.domain.rules.limits import Limits
 from service.domain.rules.state import Event
 
 START = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
@@ -95,3 +96,9 @@ def test_a_malformed_goal_names_its_field(change: dict[str, object], field: str)
     with pytest.raises(InvalidArgument) as refused:
         dataclasses.replace(GOAL, **change).validate()  # type: ignore[arg-type]
     assert refused.value.field == field
+
+
+def test_rewards_are_cut_to_the_largest_grant_of_their_kind() -> None:
+    coupons = GoalMilestone(100, (Reward(RewardKind.COUPON, 5000, "c"), *POINTS))
+    capped = dataclasses.replace(GOAL, milestones=(coupons,)).capped(Limits())
+    assert [r.amount for r in capped.milestones[0].rewards] == [1000, 10]
