@@ -12,6 +12,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from service.gen.engagement.v1 import audit_pb2 as audit_pb
+from service.gen.engagement.v1 import audit_pb2_grpc as audit_grpc
 from service.gen.engagement.v1 import check_in_pb2 as check_in_pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as check_in_grpc
 from service.gen.engagement.v1 import events_pb2 as events_pb
@@ -142,6 +144,12 @@ async def test_the_window_is_start_inclusive_end_exclusive_and_fixed_once_starte
     await sender.TrackEvent(_order("ann", "at-end"))
 
     ended = await _progress(channel, "edge", "ann")
+    audited = await audit_grpc.AuditAdminServiceStub(channel).ListAuditEntries(
+        audit_pb.ListAuditEntriesRequest(target_kind="goal", target_id="edge")
+    )
+    assert [(e.rpc, e.version_after) for e in audited.entries] == [
+        ("GoalAdminService/UpsertGoal", 2), ("GoalAdminService/UpsertGoal", 1),
+    ]  # fmt: skip
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert (ended.total, ended.state, ended.goal.milestones[0].target) == (
         2,
