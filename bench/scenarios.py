@@ -13,6 +13,8 @@ from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import events_pb2 as ev_pb
 from service.gen.engagement.v1 import events_pb2_grpc as ev_grpc
+from service.gen.engagement.v1 import goals_pb2 as goals_pb
+from service.gen.engagement.v1 import goals_pb2_grpc as goals_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as lb_pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import player_pb2 as player_pb
@@ -119,6 +121,21 @@ async def list_tasks(channel: grpc.aio.Channel, turn: Turn) -> object:
     return await player_grpc.PlayerServiceStub(channel).ListTasks(request)
 
 
+GOAL_ID = "bench-goal"
+
+
+async def get_goal(channel: grpc.aio.Channel, turn: Turn) -> object:
+    """The community goal's progress and a seeded user's part in it."""
+    request = goals_pb.GetGoalRequest(goal_id=GOAL_ID, user_id=turn.seeded_user())
+    return await goals_grpc.GoalServiceStub(channel).GetGoal(request)
+
+
+async def goal_under_writes(channel: grpc.aio.Channel, turn: Turn) -> object:
+    """Half reads of the goal, half purchases that count for it: its total row is
+    incremented by every group commit while it is read."""
+    return await (get_goal if turn.n % 2 else track_event)(channel, turn)
+
+
 # A mobile app's traffic, in thirtieths: opening the app reads the streak, the player's rank,
 # profile and tasks most often; checking in, scoring and the events that the app's actions
 # cause (TrackEvent) are the writes.
@@ -155,5 +172,7 @@ SCENARIOS: dict[str, Call] = {
     "track_event": track_event,
     "get_profile": get_profile,
     "list_tasks": list_tasks,
+    "get_goal": get_goal,
+    "goal_under_writes": goal_under_writes,
     "mixed": mixed,
 }

@@ -19,6 +19,7 @@ from bench.game import (
     BADGE_COUNT,
     BOARD_COUNT,
     EVENT_TYPES,
+    HOT_TYPE,
     LEVEL_COUNT,
     TASK_COUNT,
     VIP,
@@ -27,18 +28,21 @@ from bench.game import (
     load_game,
 )
 from bench.populate import populate
-from bench.scenarios import BOARD, event_attributes, event_value
+from bench.scenarios import BOARD, GOAL_ID, event_attributes, event_value
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import check_in_admin_pb2_grpc as admin_grpc
 from service.gen.engagement.v1 import check_in_pb2 as pb
 from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import events_pb2 as ev_pb
 from service.gen.engagement.v1 import events_pb2_grpc as ev_grpc
+from service.gen.engagement.v1 import goals_pb2 as goals_pb
+from service.gen.engagement.v1 import goals_pb2_grpc as goals_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as lb_pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
+from service.protobuf_time import timestamp
 
 # Events each seeded user sends before the run: eight of the ten types, so that most tasks,
 # badges and boards have some progress to read and to add to.
@@ -97,6 +101,21 @@ async def _program(channel: grpc.aio.Channel) -> None:
     await admin_grpc.CheckInAdminServiceStub(channel).UpdateCheckInProgram(
         admin_pb.UpdateCheckInProgramRequest(program=program)
     )
+
+
+async def _goal(channel: grpc.aio.Channel) -> None:
+    """A community goal on the hot event type, open for the run; its milestones lie beyond
+    what a run reaches, so the figures are those of counting and reading, not of payouts."""
+    now = dt.datetime.now(dt.UTC)
+    reward = rewards_pb2.Reward(kind=rewards_pb2.REWARD_KIND_POINTS, amount=10)
+    goal = goals_pb.Goal(
+        goal_id=GOAL_ID, title="Everyone's purchases", scope=goals_pb.GOAL_SCOPE_COMMUNITY,
+        metric=goals_pb.GOAL_METRIC_EVENT_COUNT, event_types=[HOT_TYPE],
+        starts_at=timestamp(now - dt.timedelta(hours=1)),
+        ends_at=timestamp(now + dt.timedelta(days=30)),
+        milestones=[goals_pb.GoalMilestone(target=10**12, rewards=[reward])],
+    )  # fmt: skip
+    await goals_grpc.GoalAdminServiceStub(channel).UpsertGoal(goals_pb.UpsertGoalRequest(goal=goal))
 
 
 async def _user(channel: grpc.aio.Channel, i: int) -> None:
@@ -171,6 +190,7 @@ async def seed(channel: grpc.aio.Channel, database_url: str, population: Populat
     progress in the rules, then copy them up to the population."""
     started = time.perf_counter()
     await _program(channel)
+    await _goal(channel)
     definitions = await load_game(channel, dt.datetime.now(dt.UTC).date())
     await _bounded((_user(channel, i) for i in range(TEMPLATE_USERS)), 16)
     events, rejected = await _track(channel)

@@ -20,6 +20,7 @@ from service.app.board_heal import Healer
 from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
 from service.app.events import EventIntake
+from service.app.goals import load_goals
 from service.app.grant_ports import GrantStore, LoyaltySink
 from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
@@ -192,6 +193,10 @@ def build_rules(
     rarity = Catalog(
         lambda: load_rarity(PostgresUnitOfWork(engine)), no_one, max_age=RARITY_MAX_AGE_SECONDS
     )
+    goals = Catalog(
+        lambda: load_goals(PostgresUnitOfWork(engine), boards.clock, limits),
+        _announcer(client, settings, "goals"),
+    )
     return Rules(
         catalog,
         boards,
@@ -199,6 +204,7 @@ def build_rules(
         rarity,
         max_event_age=dt.timedelta(seconds=settings.event_max_age_seconds),
         max_event_skew=dt.timedelta(seconds=settings.event_max_skew_seconds),
+        goals=goals,
     )
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from service.domain.check_in import CheckInProgram, Milestone
+from service.domain.goals import GoalDefinition, GoalMilestone, MetricKind
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.conditions import Condition, Op
 from service.domain.rules.definitions import (
@@ -86,3 +89,20 @@ DEMO_DEFINITIONS: tuple[Definition, ...] = (
         event_type="order.paid",
     ),
 )  # fmt: skip
+
+
+def demo_goal(now: dt.datetime) -> GoalDefinition:
+    """A community goal: 1,000 check-ins together this month (UTC); whoever checked in at
+    least 3 times shares each milestone's reward."""
+    start = now.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return GoalDefinition(
+        f"check-ins-{start:%Y-%m}", "1,000 check-ins together this month", MetricKind.CHECK_IN,
+        start, end,
+        (
+            GoalMilestone(250, _points(50)),
+            GoalMilestone(500, (Reward(RewardKind.COUPON, 1, "community-5-off"),)),
+            GoalMilestone(1000, (Reward(RewardKind.ITEM, 1, "community-banner"),)),
+        ),
+        min_contribution=3,
+    )  # fmt: skip

@@ -11,8 +11,9 @@ from pathlib import Path
 from service import cli
 from service.adapters.postgres import migrate
 from service.app import definitions, programs
+from service.app.goal_admin import Goals, define_once
 from service.bootstrap import App, build_app
-from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
+from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM, demo_goal
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
@@ -92,6 +93,9 @@ async def load_demo(app: App) -> None:
     if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
+    if app.rules.goals is not None:  # this month's community goal
+        goals = Goals(app.rules.goals, app.clock)
+        await define_once(demo_goal(app.clock.now()), uow=app.uow(), goals=goals)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:

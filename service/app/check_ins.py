@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from service.app.badge_hooks import on_streak
+from service.app.goals import current_goals, feed_check_in
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs
 from service.app.rules import Rules
@@ -19,6 +20,7 @@ from service.domain.check_in import (
 )
 from service.domain.check_in_calendar import CalendarDay, month_days, month_of
 from service.domain.errors import InvalidArgument
+from service.domain.goals import GoalSet
 from service.domain.make_up import check_window, make_up
 from service.domain.rewards import Grant, Reward
 from service.domain.rules.ruleset import RuleSet
@@ -96,7 +98,11 @@ def _showing(view: StreakView, timezone: str) -> StreakView:
 
 
 async def _store(
-    uow: UnitOfWork, outcome: CheckInOutcome, ruleset: RuleSet | None, now: dt.datetime
+    uow: UnitOfWork,
+    outcome: CheckInOutcome,
+    ruleset: RuleSet | None,
+    now: dt.datetime,
+    goals: GoalSet | None = None,
 ) -> None:
     """Write everything an accepted check-in changed, grants and streak badges included,
     and commit."""
@@ -108,6 +114,8 @@ async def _store(
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
         await on_streak(uow, ruleset, record.user_id, outcome.state.current, cause, now)
+    if goals is not None:  # check-ins, not make-ups, count for goals; goal rows go last
+        await feed_check_in(uow, goals, outcome.record.user_id, now)
     await uow.commit()
 
 
@@ -140,6 +148,7 @@ async def check_in(
     now = clock.now()
     # Before the transaction: a reload takes a connection of its own.
     ruleset = await rules.catalog.current() if rules is not None else None
+    goals = await current_goals(rules.goals if rules is not None else None)
     program = await programs.current()
     async with uow:
         state = await uow.check_ins.lock_streak(cmd.user_id)
@@ -157,7 +166,7 @@ async def check_in(
         if cmd.timezone:
             # The user's one timezone, also for tasks, badges and boosts from now on.
             await uow.rule_state.lock_profile(cmd.user_id, cmd.timezone)
-        await _store(uow, outcome, ruleset, now)
+        await _store(uow, outcome, ruleset, now, goals)
     return _accepted(outcome, program, now, timezone)
 
 

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from service.app.board_ports import BoardKey, ScoreRow, Submission
+from service.app.goals import current_goals, feed_events
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide, store
@@ -50,8 +51,9 @@ async def apply_group(
     """
     ruleset = await rules.catalog.current()
     boards = await rules.boards.catalog.all()
+    goals = await current_goals(rules.goals)
     async with uow:
-        group = _Group(uow, ruleset, boards, now)
+        group = _Group(uow, ruleset, boards, now, goals.event_types)
         results = await group.apply(events, timezones)
         errors = [r for r in results if isinstance(r, DomainError)]
         if all_or_none and errors:
@@ -59,6 +61,8 @@ async def apply_group(
         if not group.recorded:  # every event was stored before or refused: nothing to write
             return results
         await group.write()
+        # Goal rows last, after every lock the group took (see service.app.goals).
+        await feed_events(uow, goals, group.applied, now)
         await uow.commit()
     # The events are committed now: their callers get their results whatever happens to
     # the Redis copies (a copy that cannot even be queued for repair is logged there).
@@ -81,7 +85,12 @@ class _Group:
     """The state of one group's transaction: users' rule state, and what to write."""
 
     def __init__(
-        self, uow: UnitOfWork, ruleset: RuleSet, boards: list[BoardDefinition], now: dt.datetime
+        self,
+        uow: UnitOfWork,
+        ruleset: RuleSet,
+        boards: list[BoardDefinition],
+        now: dt.datetime,
+        goal_types: frozenset[str] = frozenset(),
     ) -> None:
         self.uow, self.ruleset, self.boards, self.now = uow, ruleset, boards, now
         self.before: dict[str, UserState] = {}
@@ -95,6 +104,8 @@ class _Group:
         # Per event: the boards it feeds but will not score, and why.
         self.unscored: dict[str, list[str]] = {}
         self.board_types = {t for board in boards for t in board.source_event_types}
+        self.goal_types = goal_types
+        self.applied: list[Event] = []
         self.excluded: set[str] = set()
         self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
@@ -154,6 +165,7 @@ class _Group:
             self.shared = self.shared.taking(outcome.supply, outcome.budgets)
             self.completions += effects.completions
             self.grants += effects.grants
+            self.applied.append(event)
             scored = self._score(event)
             effects = dataclasses.replace(
                 effects, board_submissions=scored, notices=self._notices(event)
@@ -208,7 +220,8 @@ class _Group:
 
     def _notices(self, event: Event) -> tuple[str, ...]:
         """What the applied event did not do that its sender may not expect."""
-        if not self.ruleset.uses(event.type) and event.type not in self.board_types:
+        used = event.type in self.board_types or event.type in self.goal_types
+        if not self.ruleset.uses(event.type) and not used:
             return (f"no rule or board uses event type {event.type}",)
         return tuple(self.unscored[event.idempotency_key])
 

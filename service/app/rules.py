@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from service.app.catalog import Catalog
 from service.app.ports import Clock, UnitOfWork
 from service.app.scores import Boards
+from service.domain.goals import GoalSet
 from service.domain.rewards import Grant
 from service.domain.rules.limits import Limits
 from service.domain.rules.ruleset import RuleSet
@@ -30,6 +31,8 @@ class Rules:
     rarity: Catalog[Rarity]
     max_event_age: dt.timedelta = dt.timedelta(days=7)
     max_event_skew: dt.timedelta = dt.timedelta(minutes=5)
+    # Team and community goals that events and check-ins feed; None: no goals.
+    goals: Catalog[GoalSet] | None = None
 
 
 @dataclass(frozen=True, slots=True)

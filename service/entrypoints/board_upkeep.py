@@ -58,6 +58,8 @@ def _invalidate(app: App) -> None:
     app.boards.catalog.invalidate()
     app.rules.catalog.invalidate()
     app.programs.invalidate()
+    if app.rules.goals is not None:
+        app.rules.goals.invalidate()
 
 
 async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from service.app import events, player, wallet
+from service.app import check_ins, events, goal_reads, player, wallet
+from service.app.check_ins import CheckIn
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
@@ -51,3 +52,19 @@ async def test_the_demo_fills_the_wallet_with_points_xp_and_an_expiring_coupon(a
     ]
     (coupon,) = inventory.entries
     assert coupon.expires_at == app.clock.now() + dt.timedelta(days=30)
+
+
+async def test_the_demo_counts_check_ins_towards_this_months_community_goal(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    for user in ("alice", "bob"):
+        await check_ins.check_in(
+            CheckIn(user, "UTC"), uow=app.uow(), programs=app.programs, clock=app.clock,
+            rules=app.rules,
+        )  # fmt: skip
+    month = f"check-ins-{app.clock.now():%Y-%m}"
+    progress = await goal_reads.get_goal(month, "alice", uow=app.reader(), clock=app.clock)
+
+    assert (progress.standing.total, progress.standing.mine) == (2, 1)
+    assert (progress.standing.goal.version, progress.next and progress.next.target) == (1, 250)
+    assert progress.state is goal_reads.GoalState.ACTIVE

@@ -3,6 +3,7 @@ name ids that exist: a program, boards, a task, a badge, users with check-ins an
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.gen.engagement.v1 import definitions_pb2 as defs
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import events_pb2_grpc as events_grpc
+from service.gen.engagement.v1 import goals_pb2 as goals_pb
+from service.gen.engagement.v1 import goals_pb2_grpc as goals_grpc
 from service.gen.engagement.v1 import grants_pb2 as grants_pb
 from service.gen.engagement.v1 import grants_pb2_grpc as grants_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as lb
@@ -25,6 +28,7 @@ from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
+from service.protobuf_time import timestamp
 from tests.support.clock import MovableClock
 from tests.support.fuzz_requests import Known, forgeries
 
@@ -82,6 +86,27 @@ def _definitions() -> list[defs.Definition]:
     ]  # fmt: skip
 
 
+async def _goals(channel: grpc.aio.Channel, clock: MovableClock, ops: Any) -> None:
+    """A team with the users, and a team and a community goal open for a day."""
+    admin = goals_grpc.GoalAdminServiceStub(channel)
+    await admin.CreateTeam(
+        goals_pb.CreateTeamRequest(team_id="fuzz-team", name="Fuzz"), metadata=ops
+    )
+    await admin.AddTeamMembers(
+        goals_pb.AddTeamMembersRequest(team_id="fuzz-team", user_ids=USERS), metadata=ops
+    )
+    now = clock.now()
+    for goal_id, team in (("fuzz-goal", ""), ("fuzz-team-goal", "fuzz-team")):
+        goal = goals_pb.Goal(
+            goal_id=goal_id, title=goal_id, team_id=team, metric=goals_pb.GOAL_METRIC_EVENT_SUM,
+            scope=goals_pb.GOAL_SCOPE_TEAM if team else goals_pb.GOAL_SCOPE_COMMUNITY,
+            event_types=[EVENT_TYPE], starts_at=timestamp(now),
+            ends_at=timestamp(now + dt.timedelta(days=1)), min_contribution=100,
+            milestones=[goals_pb.GoalMilestone(target=200, rewards=[POINTS])],
+        )  # fmt: skip
+        await admin.UpsertGoal(goals_pb.UpsertGoalRequest(goal=goal), metadata=ops)
+
+
 async def page_tokens(
     channel: grpc.aio.Channel, methods: Sequence[tuple[str, MethodDescriptor]], metadata: Any
 ) -> list[str]:
@@ -117,6 +142,7 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     boards = lb_grpc.LeaderboardAdminServiceStub(channel)
     for board in _boards():
         await boards.UpsertBoard(lb.UpsertBoardRequest(board=board), metadata=ops)
+    await _goals(channel, clock, ops)
     rules = rules_grpc.RulesAdminServiceStub(channel)
     for definition in _definitions():
         await rules.UpsertDefinition(
@@ -145,7 +171,9 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     now = clock.now()
     return Known(
         now=now, users=USERS, boards=("fuzz-all", "fuzz-weekly"),
-        definitions=("fuzz-task", "fuzz-claim", "fuzz-badge"), event_types=(EVENT_TYPE,),
+        definitions=(
+            "fuzz-task", "fuzz-claim", "fuzz-badge", "fuzz-goal", "fuzz-team-goal", "fuzz-team",
+        ), event_types=(EVENT_TYPE,),
         keys=tuple(keys), timezones=("UTC", "Europe/Berlin", "Pacific/Kiritimati", "Mars/Base"),
         segments=("vip", "beta:eu"), partitions=("", "eu"),
         periods=("", ALL_TIME_ID, f"w{now:%Y-%m-%d}", f"d{now:%Y-%m-%d}", f"m{now:%Y-%m}"),

@@ -18,6 +18,7 @@ from service.adapters.postgres.board_tables import (
     board_standings,
     score_ledger,
 )
+from service.adapters.postgres.goal_tables import goal_contributions, team_members
 from service.adapters.postgres.rule_tables import (
     badge_states,
     rule_counters,
@@ -49,6 +50,8 @@ USER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (board_standings, "member_id"),
     (board_repairs, "member_id"),
     (board_exclusions, "member_id"),
+    (goal_contributions, "user_id"),
+    (team_members, "user_id"),
 )
 # Kept rather than deleted: grants (pseudonymised, see erase) and the repairs that finish the
 # erasure in Redis.

@@ -16,6 +16,7 @@ from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.exclusion_repository import PostgresExclusions
+from service.adapters.postgres.goal_repository import PostgresGoals
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
@@ -57,6 +58,7 @@ class PostgresUnitOfWork:
     events: PostgresEvents
     audit: PostgresAudit
     privacy: PostgresPrivacy
+    goals: PostgresGoals
 
     def __init__(
         self,
@@ -94,6 +96,7 @@ class PostgresUnitOfWork:
         self.events = PostgresEvents(driver)
         self.audit = PostgresAudit(conn)
         self.privacy = PostgresPrivacy(conn)
+        self.goals = PostgresGoals(driver)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

@@ -12,6 +12,7 @@ import grpc
 from service.bootstrap import App
 from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
 from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
+from service.entrypoints.grpc_api.goal_servicer import GoalAdminServicer, GoalServicer
 from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
 from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
@@ -29,6 +30,7 @@ from service.gen.engagement.v1 import (
     check_in_admin_pb2_grpc,
     check_in_pb2_grpc,
     events_pb2_grpc,
+    goals_pb2_grpc,
     grants_pb2_grpc,
     leaderboard_pb2_grpc,
     player_pb2_grpc,
@@ -66,5 +68,7 @@ SERVICES = (
     Offered("AuditAdminService", audit_pb2_grpc, AuditAdminServicer),
     Offered("PrivacyAdminService", privacy_pb2_grpc, PrivacyAdminServicer),
     Offered("WalletService", wallet_pb2_grpc, WalletServicer),
+    Offered("GoalService", goals_pb2_grpc, GoalServicer),
+    Offered("GoalAdminService", goals_pb2_grpc, GoalAdminServicer),
 )
 SERVICE_NAMES = tuple(offered.full_name for offered in SERVICES)

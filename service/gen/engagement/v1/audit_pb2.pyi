@@ -46,7 +46,7 @@ class AuditEntry(_message.Message):
     """"Service/Method", e.g. "RulesAdminService/UpsertDefinition"."""
     target_kind: _builtins.str
     """What changed: "task", "badge", "levels", "boost", "cap", "board", "board_period",
-    "member", "user", "check_in_program" or "grants".
+    "member", "user", "check_in_program", "grants", "goal" or "team".
     """
     target_id: _builtins.str
     """Its id: a definition or board id, "board:partition:period[:rookie]" for a board-period,

@@ -109,7 +109,8 @@ class UserData(_message.Message):
     @_builtins.property
     def other_tables(self) -> _containers.RepeatedCompositeFieldContainer[Global___TableRows]:
         """Task completions, rule counters, the score ledger, finalised standings, queued board
-        repairs and audit entries naming the user: one entry per table that has rows.
+        repairs, goal contributions, team memberships and audit entries naming the user: one
+        entry per table that has rows.
         """
 
     def __init__(

@@ -112,7 +112,7 @@ class Grant(_message.Message):
     """
     cause_kind: _builtins.str
     """The kind of cause: "check_in", "check_in_milestone", "board_finalization", "task",
-    "badge" or "level".
+    "badge", "level" or "goal_milestone".
     """
     definition_version: _builtins.int
     """The version of the program or definition that decided the grant."""
