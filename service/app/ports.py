@@ -11,6 +11,7 @@ from service.app.audit import AuditRepository
 from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
+from service.app.social_ports import AssistRepository, DuelRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
@@ -108,6 +109,12 @@ class UnitOfWork(Protocol):
 
     @property
     def privacy(self) -> PrivacyRepository: ...
+
+    @property
+    def duels(self) -> DuelRepository: ...
+
+    @property
+    def assists(self) -> AssistRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

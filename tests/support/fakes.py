@@ -13,6 +13,7 @@ from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreR
 from service.app.catalog import Catalog
 from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
+from service.app.social_ports import AssistRepository, DuelRepository
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore
@@ -144,6 +145,14 @@ class FakeUnitOfWork:
     @property
     def privacy(self) -> PrivacyRepository:
         raise AssertionError("check-in handlers never read a user's whole data")
+
+    @property
+    def duels(self) -> DuelRepository:
+        raise AssertionError("check-in handlers never read duels")
+
+    @property
+    def assists(self) -> AssistRepository:
+        raise AssertionError("check-in handlers never read assists")
 
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks

@@ -8,10 +8,12 @@ from typing import Any, Self
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.adapters.postgres.assist_repository import PostgresAssists
 from service.adapters.postgres.audit_repository import PostgresAudit
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
 from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.duel_repository import PostgresDuels
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.exclusion_repository import PostgresExclusions
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
@@ -55,6 +57,8 @@ class PostgresUnitOfWork:
     events: PostgresEvents
     audit: PostgresAudit
     privacy: PostgresPrivacy
+    duels: PostgresDuels
+    assists: PostgresAssists
 
     def __init__(self, engine: AsyncEngine, *, transaction: bool = True) -> None:
         self._engine = engine
@@ -84,6 +88,8 @@ class PostgresUnitOfWork:
         self.events = PostgresEvents(driver)
         self.audit = PostgresAudit(conn)
         self.privacy = PostgresPrivacy(conn)
+        self.duels = PostgresDuels(driver)
+        self.assists = PostgresAssists(driver)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:
