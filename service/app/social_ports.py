@@ -67,7 +67,7 @@ class DuelRepository(Protocol):
 
     async def claim_due(self, state: DuelState, before: dt.datetime, limit: int) -> list[Duel]:
         """Lock duels in `state` whose deadline (respond_by for pending ones, ends_at for
-        active ones) is before `before`, oldest first, skipping duels another transaction
+        active ones) is at or before `before`, oldest first, skipping duels another transaction
         holds."""
         ...
 

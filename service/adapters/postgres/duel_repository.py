@@ -72,7 +72,7 @@ _OF_USER = (
 _SCORING = """
     select d.duel_id, s.user_id, d.terms, d.started_at, d.ends_at
     from duels d join duel_sides s on s.duel_id = d.duel_id
-    where d.state = 'active' and s.user_id = any($1::text[]) and d.event_types && $2::text[]
+    where d.state = 'active' and s.user_id = any($1::text[]) and d.event_types && $2::varchar[]
     order by d.duel_id
     for share of d
 """
@@ -213,7 +213,7 @@ class PostgresDuels:
     async def claim_due(self, state: DuelState, before: dt.datetime, limit: int) -> list[Duel]:
         column = _DUE[state]
         query = _DUEL + (
-            f" where d.state = $1 and d.{column} < $2 order by d.{column}, d.duel_id"
+            f" where d.state = $1 and d.{column} <= $2 order by d.{column}, d.duel_id"
             " limit $3 for update of d skip locked"
         )
         rows = await self._driver.fetch(query, str(state), before, limit)

@@ -33,6 +33,11 @@ from service.entrypoints.grpc_api.rules_servicer import (
     RulesAdminServicer,
 )
 from service.entrypoints.grpc_api.security import ServerSecurity
+from service.entrypoints.grpc_api.social_servicer import (
+    AssistServicer,
+    DuelAdminServicer,
+    DuelServicer,
+)
 from service.gen.engagement.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -52,10 +57,13 @@ from service.gen.engagement.v1 import (
     privacy_pb2_grpc,
     rules_admin_pb2,
     rules_admin_pb2_grpc,
+    social_pb2,
+    social_pb2_grpc,
 )
 
 log = logging.getLogger(__name__)
 
+_SOCIAL = ("DuelService", "DuelAdminService", "AssistService")
 SERVICE_NAMES = (
     check_in_pb2.DESCRIPTOR.services_by_name["CheckInService"].full_name,
     check_in_admin_pb2.DESCRIPTOR.services_by_name["CheckInAdminService"].full_name,
@@ -67,6 +75,7 @@ SERVICE_NAMES = (
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
     privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
+    *(social_pb2.DESCRIPTOR.services_by_name[name].full_name for name in _SOCIAL),
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -179,6 +188,9 @@ async def start_server(
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
     privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    social_pb2_grpc.add_DuelServiceServicer_to_server(DuelServicer(app), server)
+    social_pb2_grpc.add_DuelAdminServiceServicer_to_server(DuelAdminServicer(app), server)
+    social_pb2_grpc.add_AssistServiceServicer_to_server(AssistServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
