@@ -10,9 +10,9 @@ from pathlib import Path
 
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import definitions, programs
+from service.app import definitions, duels, programs
 from service.bootstrap import App, build_app
-from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
+from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
@@ -81,6 +81,9 @@ async def load_demo(app: App) -> None:
     if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
+    if not await duels.list_duel_types(uow=app.uow()):
+        for duel_type in DEMO_DUEL_TYPES:
+            await duels.upsert_duel_type(duel_type, uow=app.uow(), clock=app.clock)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.app import events, player
+from service.app import duels, events, player
+from service.app.assists import AssistTask, assist_task
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
@@ -28,3 +29,17 @@ async def test_the_demo_loads_once_and_an_order_moves_its_tasks(app: App) -> Non
     }
     assert (tasks["daily-order"].task.version, tasks["daily-order"].completions) == (1, 1)
     assert tasks["book-lover"].progress == 2500
+
+
+async def test_the_demo_has_a_duel_type_and_a_task_friends_can_help_with(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    challenge = duels.CreateDuel("alice", "bob", "order-pk", "pk-1")
+    created = await duels.create_duel(challenge, uow=app.uow(), clock=app.clock)
+    helped = await assist_task(
+        AssistTask("bob", "alice", "play-together", "help-1"), uow=app.uow(), rules=app.rules
+    )
+
+    assert [t.version for t in await duels.list_duel_types(uow=app.uow())] == [1]
+    assert created.duel.terms.title.startswith("Order duel")
+    assert (helped.record.progress_after, helped.record.target) == (1, 5)
