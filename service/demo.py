@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.domain.duels import DuelType
 from service.domain.check_in import CheckInProgram, Milestone
+from service.domain.duels import DuelType
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.assists import AssistRule
 from service.domain.rules.conditions import Condition, Op

@@ -95,7 +95,9 @@ async def test_bad_duel_requests_name_the_field(channel: grpc.aio.Channel) -> No
         ))),
         await _code(duels.GetDuel(pb.GetDuelRequest(duel_id=0, user_id="ann"))),
         await _code(duels.GetDuel(pb.GetDuelRequest(duel_id=7, user_id="ann"))),
-        await _code(duels.ListMyDuels(pb.ListMyDuelsRequest(user_id="ann", states=[99]))),
+        await _code(duels.ListMyDuels(pb.ListMyDuelsRequest(
+            user_id="ann", states=[pb.DuelState.ValueType(99)]
+        ))),
     ]  # fmt: skip
 
     assert [(code, details.split(":")[0]) for code, details in refused] == [

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.adapters.postgres.social_tables import task_assists
 from service.adapters.postgres.tables import grant_outbox
 from service.app import definitions, events, player
-from service.app.assists import AssistTask, Assisted, assist_task
+from service.app.assists import Assisted, AssistTask, assist_task
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted

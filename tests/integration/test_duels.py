@@ -46,9 +46,7 @@ async def _challenge(app: App, a: str = "ann", b: str = "bob", key: str = "k1") 
 
 
 async def _respond(app: App, duel: Duel, user: str = "bob", accept: bool = True) -> Duel:
-    return await duels.respond_to_duel(
-        duel.duel_id, user, accept, uow=app.uow(), clock=app.clock
-    )
+    return await duels.respond_to_duel(duel.duel_id, user, accept, uow=app.uow(), clock=app.clock)
 
 
 async def _event(app: App, user: str, key: str, value: int, kind: str = "walk") -> None:

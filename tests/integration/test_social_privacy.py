@@ -27,9 +27,7 @@ async def _duel_and_assist(app: App) -> int:
     created = await duels.create_duel(
         duels.CreateDuel("gone", "stays", "pk", "k1"), uow=app.uow(), clock=app.clock
     )
-    await duels.respond_to_duel(
-        created.duel.duel_id, "stays", True, uow=app.uow(), clock=app.clock
-    )
+    await duels.respond_to_duel(created.duel.duel_id, "stays", True, uow=app.uow(), clock=app.clock)
     task = TaskDefinition("help", "Help", "order", (TaskTier(5),), assists=AssistRule())
     await definitions.upsert_definition(task, uow=app.uow(), rules=app.rules)
     for helper, user in (("gone", "stays"), ("stays", "gone")):

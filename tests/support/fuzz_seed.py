@@ -166,7 +166,8 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     now = clock.now()
     return Known(
         now=now, users=USERS, boards=("fuzz-all", "fuzz-weekly"),
-        definitions=("fuzz-task", "fuzz-claim", "fuzz-badge", "fuzz-assist", "fuzz-duel"), event_types=(EVENT_TYPE,),
+        definitions=("fuzz-task", "fuzz-claim", "fuzz-badge", "fuzz-assist", "fuzz-duel"),
+        event_types=(EVENT_TYPE,),
         keys=tuple(keys), timezones=("UTC", "Europe/Berlin", "Pacific/Kiritimati", "Mars/Base"),
         segments=("vip", "beta:eu"), partitions=("", "eu"),
         periods=("", ALL_TIME_ID, f"w{now:%Y-%m-%d}", f"d{now:%Y-%m-%d}", f"m{now:%Y-%m}"),

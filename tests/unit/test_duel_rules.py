@@ -99,5 +99,5 @@ def test_a_distinct_task_or_a_bad_assist_rule_is_refused() -> None:
     task.validate()
     with pytest.raises(InvalidArgument, match="assists: a distinct task"):
         dataclasses.replace(task, measure=Measure.DISTINCT, distinct_attribute="f").validate()
-    with pytest.raises(InvalidArgument, match="assists.per_friend_cap"):
+    with pytest.raises(InvalidArgument, match=r"assists\.per_friend_cap"):
         dataclasses.replace(task, assists=AssistRule(per_friend_cap=6)).validate()
