@@ -245,3 +245,31 @@ async def test_the_list_pages_newest_first_and_filters_by_state(app: App) -> Non
     assert [d.duel_id for d in first.duels + second.duels] == ids[::-1]
     assert second.next_page_token == ""
     assert [d.duel_id for d in active.duels] == [ids[1]]
+
+
+async def test_events_racing_settlement_leave_the_settled_scores_unchanged(
+    app: App, clock: MovableClock, engine: AsyncEngine
+) -> None:
+    await _setup(app)
+    duel = await _respond(app, await _challenge(app))
+    inside = clock.now() + dt.timedelta(hours=23)
+    _end(clock)
+
+    async def late(user: str, n: int) -> None:  # occurred inside the window, sent after it
+        cmd = TrackEvent(user, "walk", f"{user}-{n}", 1, occurred_at=inside)
+        await events.track_event(cmd, uow=app.uow(), rules=app.rules)
+
+    sending = [late(user, n) for n in range(10) for user in ("ann", "bob", "ann")]
+    results = await asyncio.gather(*sending, _settle(app), _settle(app), return_exceptions=True)
+    settled = await duels.get_duel(duel.duel_id, "ann", uow=app.uow())
+    await late("ann", 99)
+    again = await duels.get_duel(duel.duel_id, "ann", uow=app.uow())
+
+    assert [r for r in results if isinstance(r, BaseException)] == []
+    assert sum(r for r in results if isinstance(r, int)) == 1
+    assert settled.state is DuelState.SETTLED
+    assert (again.challenger_score, again.opponent_score) == (
+        settled.challenger_score, settled.opponent_score,
+    )  # fmt: skip
+    grants = await _grants(engine)
+    assert len(grants) == (4 if settled.winner_id == "" else 3)
