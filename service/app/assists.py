@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from service.app.ports import UnitOfWork
@@ -11,6 +12,7 @@ from service.domain.rewards import Grant
 from service.domain.rules.assists import AssistRecord, AssistRule, check_assist
 from service.domain.rules.definitions import TaskDefinition
 from service.domain.rules.engine import evaluate_assist
+from service.domain.rules.ruleset import RuleSet
 from service.domain.rules.task_progress import blocker, task_window
 from service.domain.validation import check_id
 
@@ -60,35 +62,43 @@ async def assist_task(cmd: AssistTask, *, uow: UnitOfWork, rules: Rules) -> Assi
         task = ruleset.tasks.get(cmd.task_id)
         if task is None:
             raise NotFound("task", cmd.task_id)
-        rule = _rule_of(task)
-        profile = await uow.rule_state.lock_profile(cmd.user_id, "")
-        state = await uow.rule_state.load(profile, (), now - VELOCITY_SPAN)
-        if why := blocker(task, profile, state.tasks, now):
-            raise FailedPrecondition(f"task {task.task_id} cannot move for this user: {why}")
-        window = task_window(task, now, profile.timezone).window_id
-        earlier = await uow.assists.recent(
-            cmd.user_id, task.task_id, window, cmd.helper_id, now - rule.window
-        )
-        check_assist(rule, cmd.helper_id, window, earlier, now)
-        assist_id = await uow.assists.next_id()
-        outcome = await decide(
-            uow, ruleset, lambda shared: evaluate_assist(
-                task, rule.progress, state=state, rules=ruleset, shared=shared, now=now,
-                cause=f"assist:{assist_id}",
-            ),
-        )  # fmt: skip
-        if outcome.effects.rejected:
-            raise ResourceExhausted(outcome.effects.rejected)
-        effects = outcome.effects
-        await store(uow, [(state, state.after(outcome))], effects.completions, effects.grants)
-        change = effects.task_changes[0]
-        record = AssistRecord(
-            assist_id, cmd.user_id, cmd.helper_id, task.task_id, task.version, change.window_id,
-            rule.progress, cmd.idempotency_key, now, change.progress, change.target,
-            change.tiers_reached,
-        )  # fmt: skip
-        await uow.assists.add(record)
+        done = await _assist(cmd, task, uow, ruleset, now)
         await uow.commit()
+    return done
+
+
+async def _assist(
+    cmd: AssistTask, task: TaskDefinition, uow: UnitOfWork, ruleset: RuleSet, now: dt.datetime
+) -> Assisted:
+    """Within the limits, move the task and store the assist; inside the caller's transaction."""
+    rule = _rule_of(task)
+    profile = await uow.rule_state.lock_profile(cmd.user_id, "")
+    state = await uow.rule_state.load(profile, (), now - VELOCITY_SPAN)
+    if why := blocker(task, profile, state.tasks, now):
+        raise FailedPrecondition(f"task {task.task_id} cannot move for this user: {why}")
+    window = task_window(task, now, profile.timezone).window_id
+    earlier = await uow.assists.recent(
+        cmd.user_id, task.task_id, window, cmd.helper_id, now - rule.window
+    )
+    check_assist(rule, cmd.helper_id, window, earlier, now)
+    assist_id = await uow.assists.next_id()
+    outcome = await decide(
+        uow, ruleset, lambda shared: evaluate_assist(
+            task, rule.progress, state=state, rules=ruleset, shared=shared, now=now,
+            cause=f"assist:{assist_id}",
+        ),
+    )  # fmt: skip
+    if outcome.effects.rejected:
+        raise ResourceExhausted(outcome.effects.rejected)
+    effects = outcome.effects
+    await store(uow, [(state, state.after(outcome))], effects.completions, effects.grants)
+    change = effects.task_changes[0]
+    record = AssistRecord(
+        assist_id, cmd.user_id, cmd.helper_id, task.task_id, task.version, change.window_id,
+        rule.progress, cmd.idempotency_key, now, change.progress, change.target,
+        change.tiers_reached,
+    )  # fmt: skip
+    await uow.assists.add(record)
     return Assisted(record, effects.grants, duplicate=False)
 
 
