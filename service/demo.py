@@ -1,12 +1,15 @@
-"""The demo game `make run` loads into an empty database: a check-in program and rules."""
+"""The demo game `make run` loads into an empty database: a check-in program, rules and a
+duel type."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from service.domain.check_in import CheckInProgram, Milestone
+from service.domain.duels import DuelType
 from service.domain.goals import GoalDefinition, GoalMilestone, MetricKind
 from service.domain.rewards import Reward, RewardKind
+from service.domain.rules.assists import AssistRule
 from service.domain.rules.conditions import Condition, Op
 from service.domain.rules.definitions import (
     BadgeCriterion,
@@ -74,6 +77,11 @@ DEMO_DEFINITIONS: tuple[Definition, ...] = (
         ),
         measure=Measure.DISTINCT, distinct_attribute="friend",
     ),
+    TaskDefinition(
+        "play-together", "Play 5 mini-games this week; friends can help", "game.played",
+        (TaskTier(5, _points(50)),), cadence=Cadence.WEEKLY,
+        assists=AssistRule(per_friend_cap=1, per_task_cap=2, window=dt.timedelta(days=1)),
+    ),
     BadgeDefinition(
         "big-spender", "Big spender", BadgeCriterion(CriterionKind.EVENT_SUM, "order.paid"),
         (BadgeTier("bronze", 10000), BadgeTier("silver", 50000), BadgeTier("gold", 200000)),
@@ -106,3 +114,13 @@ def demo_goal(now: dt.datetime) -> GoalDefinition:
         ),
         min_contribution=3,
     )  # fmt: skip
+
+
+DEMO_DUEL_TYPES = (
+    DuelType(
+        "order-pk", "Order duel: most orders in 24 hours", ("order.paid",), Measure.COUNT,
+        window=dt.timedelta(hours=24), respond_within=dt.timedelta(hours=12),
+        winner_rewards=_points(100), participation_rewards=_points(10),
+        draw_rewards=_points(20), max_open_per_user=3,
+    ),
+)  # fmt: skip

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import definitions, programs
+from service.app import definitions, duels, programs
 from service.app.goal_admin import Goals, define_once
 from service.bootstrap import App, build_app
-from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM, demo_goal
+from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM, demo_goal
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
@@ -96,6 +96,9 @@ async def load_demo(app: App) -> None:
     if app.rules.goals is not None:  # this month's community goal
         goals = Goals(app.rules.goals, app.clock)
         await define_once(demo_goal(app.clock.now()), uow=app.uow(), goals=goals)
+    if not await duels.list_duel_types(uow=app.uow()):
+        for duel_type in DEMO_DUEL_TYPES:
+            await duels.upsert_duel_type(duel_type, uow=app.uow(), clock=app.clock)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from service.app.board_ports import BoardKey, ScoreRow, Submission
+from service.app.duel_settlement import record_scores
 from service.app.goals import current_goals, feed_events
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
@@ -251,6 +252,7 @@ class _Group:
         changes = [(self.before[user_id], state) for user_id, state in self.states.items()]
         await store(self.uow, changes, self.completions, self.grants)
         records = list(self.recorded.values())
+        await record_scores(self.uow, [r.event for r in records if r.status is EventStatus.APPLIED])
         stored = await self.uow.events.add_many(records)
         for record in records:
             if record.event.idempotency_key not in stored:  # taken meanwhile, by another user

@@ -12,6 +12,7 @@ from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreR
 from service.app.goal_ports import GoalRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
+from service.app.social_ports import AssistRepository, DuelRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
@@ -112,6 +113,12 @@ class UnitOfWork(Protocol):
 
     @property
     def goals(self) -> GoalRepository: ...
+
+    @property
+    def duels(self) -> DuelRepository: ...
+
+    @property
+    def assists(self) -> AssistRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,5 +1,5 @@
 """Background work for leaderboards: catalog invalidation, Redis repairs and healing, due
-finalisations."""
+finalisations; duels' expiry and settlement."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from service.app import board_heal, board_periods
+from service.app import board_heal, board_periods, duel_settlement
 from service.app.board_ports import BoardKey
 from service.bootstrap import App
 from service.redis_keys import definitions_channel
@@ -24,6 +24,8 @@ HEAL_INTERVAL_SECONDS = 5.0
 # How often every present copy is compared with Postgres (a count and a sum of revisions per
 # board-period on each side), to find copies that are behind.
 VERIFY_INTERVAL_SECONDS = 60.0
+# How often ended duels are settled and unanswered challenges expired.
+DUEL_INTERVAL_SECONDS = 5.0
 
 
 async def heal_boards(app: App) -> int:
@@ -116,12 +118,16 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
         if rebuilt := await verify_boards(app, seen):
             log.warning("rebuilt %d board-periods whose Redis copy was behind", rebuilt)
 
+    async def duels() -> None:
+        await duel_settlement.upkeep(uow=app.uow(), now=app.clock.now())
+
     loops = (
         _follow_definitions(app, upkeep),
         _every("board verification", VERIFY_INTERVAL_SECONDS, verify, upkeep.stopping),
         _every("board healing", HEAL_INTERVAL_SECONDS, heal, upkeep.stopping),
         _every("board repair", REPAIR_INTERVAL_SECONDS, repair, upkeep.stopping),
         _every("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize, upkeep.stopping),
+        _every("duel settlement", DUEL_INTERVAL_SECONDS, duels, upkeep.stopping),
     )
     upkeep.tasks = [asyncio.create_task(loop) for loop in loops]
     return upkeep

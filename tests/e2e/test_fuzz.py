@@ -71,7 +71,10 @@ BATCH = 4
 DEADLINE_SECONDS = 20.0
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Services whose calls a player's app backend makes for its player.
-PLAYER_SERVICES = ("CheckInService", "PlayerService", "LeaderboardService", "WalletService")
+PLAYER_SERVICES = (
+    "CheckInService", "PlayerService", "LeaderboardService", "WalletService", "DuelService",
+    "AssistService",
+)  # fmt: skip
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -168,7 +171,10 @@ def request_strategy(known: Known, rpcs: Sequence[Rpc]) -> st.SearchStrategy[Req
         drawn = draw(strategies[rpc.path][kind])
         if kind == "raw":  # an operator's, or a player's for a user the server knows
             return Request(rpc, drawn, None, draw(raw_scopes))
-        user = user_of(drawn)
+        # The user the RPC's scope names (a duel's challenger, an assist's helper), else the
+        # request's user.
+        acting = ACCESS[rpc.path].user_field
+        user = getattr(drawn, acting) if acting else user_of(drawn)
         as_player = (
             rpc.method.containing_service.name in PLAYER_SERVICES and user and draw(st.booleans())
         )

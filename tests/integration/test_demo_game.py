@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from service.app import check_ins, events, goal_reads, player, wallet
+from service.app import check_ins, duels, events, goal_reads, player, wallet
+from service.app.assists import AssistTask, assist_task
 from service.app.check_ins import CheckIn
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
@@ -68,3 +69,17 @@ async def test_the_demo_counts_check_ins_towards_this_months_community_goal(app:
     assert (progress.standing.total, progress.standing.mine) == (2, 1)
     assert (progress.standing.goal.version, progress.next and progress.next.target) == (1, 250)
     assert progress.state is goal_reads.GoalState.ACTIVE
+
+
+async def test_the_demo_has_a_duel_type_and_a_task_friends_can_help_with(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    challenge = duels.CreateDuel("alice", "bob", "order-pk", "pk-1")
+    created = await duels.create_duel(challenge, uow=app.uow(), clock=app.clock)
+    helped = await assist_task(
+        AssistTask("bob", "alice", "play-together", "help-1"), uow=app.uow(), rules=app.rules
+    )
+
+    assert [t.version for t in await duels.list_duel_types(uow=app.uow())] == [1]
+    assert created.duel.terms.title.startswith("Order duel")
+    assert (helped.record.progress_after, helped.record.target) == (1, 5)

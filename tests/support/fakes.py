@@ -14,6 +14,7 @@ from service.app.catalog import Catalog
 from service.app.goal_ports import GoalRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
+from service.app.social_ports import AssistRepository, DuelRepository
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore
@@ -149,6 +150,14 @@ class FakeUnitOfWork:
     @property
     def goals(self) -> GoalRepository:
         raise AssertionError("check-in handlers without goals never read goal rows")
+
+    @property
+    def duels(self) -> DuelRepository:
+        raise AssertionError("check-in handlers never read duels")
+
+    @property
+    def assists(self) -> AssistRepository:
+        raise AssertionError("check-in handlers never read assists")
 
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks

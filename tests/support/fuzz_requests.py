@@ -68,7 +68,7 @@ class Known:
 
     def for_field(self, name: str) -> Sequence[str]:
         """The known values a string field of this name plausibly takes (may be none)."""
-        if "user_id" in name or "member_id" in name or name == "friend_ids":
+        if "user_id" in name or "member_id" in name or name in _USER_FIELDS:
             return self.users
         table: dict[str, Sequence[str]] = {
             "board_id": self.boards, "event_type": self.event_types,
@@ -89,6 +89,10 @@ class Known:
     def days(self) -> Sequence[str]:
         today = self.now.date()
         return (*(str(today - dt.timedelta(days=n)) for n in (0, 1, 2, 40)), "2026-02-30")
+
+
+# Fields naming a user without saying user_id: friends, a duel's players, an assist's helper.
+_USER_FIELDS = frozenset({"friend_ids", "challenger_id", "opponent_id", "helper_id"})
 
 
 PLAIN = st.from_regex(r"[a-z][a-z0-9_.-]{0,15}", fullmatch=True)

@@ -28,6 +28,8 @@ from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
+from service.gen.engagement.v1 import social_pb2 as social_pb
+from service.gen.engagement.v1 import social_pb2_grpc as social_grpc
 from service.protobuf_time import timestamp
 from tests.support.clock import MovableClock
 from tests.support.fuzz_requests import Known, forgeries
@@ -75,6 +77,11 @@ def _definitions() -> list[defs.Definition]:
             task_id="fuzz-claim", title="Claim me", event_type=EVENT_TYPE,
             measure=defs.MEASURE_SUM, cadence=defs.CADENCE_ONCE, auto_claim=False,
             tiers=[defs.TaskTier(target=1, rewards=[POINTS])],
+        )),
+        defs.Definition(task=defs.TaskDefinition(
+            task_id="fuzz-assist", title="Help me", event_type=EVENT_TYPE,
+            tiers=[defs.TaskTier(target=3, rewards=[POINTS])],
+            assists=defs.TaskAssists(per_friend_cap=2, per_task_cap=4, window_seconds=60),
         )),
         defs.Definition(badge=defs.BadgeDefinition(
             badge_id="fuzz-badge", title="Buyer",
@@ -129,6 +136,25 @@ async def page_tokens(
     return tokens
 
 
+async def _seed_duel(channel: grpc.aio.Channel, ops: Any) -> None:
+    """A duel type, and one duel of it that its opponent accepted."""
+    duel_type = social_pb.DuelType(
+        type_id="fuzz-duel", title="PK", event_types=[EVENT_TYPE], window_seconds=3600,
+        respond_within_seconds=600, winner_rewards=[POINTS], max_open_per_user=5,
+    )  # fmt: skip
+    await social_grpc.DuelAdminServiceStub(channel).UpsertDuelType(
+        social_pb.UpsertDuelTypeRequest(duel_type=duel_type), metadata=ops
+    )
+    stub = social_grpc.DuelServiceStub(channel)
+    created = await stub.CreateDuel(social_pb.CreateDuelRequest(
+        challenger_id=USERS[0], opponent_id=USERS[1], type_id="fuzz-duel",
+        idempotency_key="fuzz-duel-1",
+    ), metadata=ops)  # fmt: skip
+    await stub.RespondToDuel(social_pb.RespondToDuelRequest(
+        duel_id=created.duel.duel_id, user_id=USERS[1], accept=True
+    ), metadata=ops)  # fmt: skip
+
+
 async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: Metadata) -> Known:
     """Store the seed through the API and return the ids it made."""
     ops = metadata("ops")
@@ -165,6 +191,7 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
                 ),
                 metadata=ops,
             )  # fmt: skip
+    await _seed_duel(channel, ops)
     grants = await grants_grpc.GrantAdminServiceStub(channel).ListGrants(
         grants_pb.ListGrantsRequest(), metadata=ops
     )
@@ -173,6 +200,7 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
         now=now, users=USERS, boards=("fuzz-all", "fuzz-weekly"),
         definitions=(
             "fuzz-task", "fuzz-claim", "fuzz-badge", "fuzz-goal", "fuzz-team-goal", "fuzz-team",
+            "fuzz-assist", "fuzz-duel",
         ), event_types=(EVENT_TYPE,),
         keys=tuple(keys), timezones=("UTC", "Europe/Berlin", "Pacific/Kiritimati", "Mars/Base"),
         segments=("vip", "beta:eu"), partitions=("", "eu"),

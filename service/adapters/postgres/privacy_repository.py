@@ -27,6 +27,7 @@ from service.adapters.postgres.rule_tables import (
     task_completions,
     task_states,
 )
+from service.adapters.postgres.social_tables import duel_sides, task_assists
 from service.adapters.postgres.tables import check_ins, grant_outbox, streaks
 from service.app.board_ports import BoardKey
 from service.app.privacy_ports import Erasure, Row, UserData
@@ -52,6 +53,10 @@ USER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (board_exclusions, "member_id"),
     (goal_contributions, "user_id"),
     (team_members, "user_id"),
+    (duel_sides, "user_id"),
+    # Assists name the user helped and the friend who helped: either's erasure takes them.
+    (task_assists, "user_id"),
+    (task_assists, "helper_id"),
 )
 # Kept rather than deleted: grants (pseudonymised, see erase) and the repairs that finish the
 # erasure in Redis.
@@ -82,8 +87,8 @@ class PostgresPrivacy:
             where = _audit_of(user_id) if table is audit_entries else table.c[column] == user_id
             stmt = sa.select(table).where(where).order_by(*table.primary_key.columns)
             rows: list[Row] = [dict(row) for row in (await self._conn.execute(stmt)).mappings()]
-            if rows:
-                tables[table.name] = rows
+            if rows:  # a table listed for two columns gives the rows of both
+                tables[table.name] = [*tables.get(table.name, ()), *rows]
         return UserData(user_id, tables)
 
     async def erase(self, user_id: str, pseudonym: str, cancel_note: str) -> Erasure:

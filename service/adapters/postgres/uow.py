@@ -10,10 +10,12 @@ from typing import Any, Self
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from service.adapters.postgres.assist_repository import PostgresAssists
 from service.adapters.postgres.audit_repository import PostgresAudit
 from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
 from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.duel_repository import PostgresDuels
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.exclusion_repository import PostgresExclusions
 from service.adapters.postgres.goal_repository import PostgresGoals
@@ -59,6 +61,8 @@ class PostgresUnitOfWork:
     audit: PostgresAudit
     privacy: PostgresPrivacy
     goals: PostgresGoals
+    duels: PostgresDuels
+    assists: PostgresAssists
 
     def __init__(
         self,
@@ -97,6 +101,8 @@ class PostgresUnitOfWork:
         self.audit = PostgresAudit(conn)
         self.privacy = PostgresPrivacy(conn)
         self.goals = PostgresGoals(driver)
+        self.duels = PostgresDuels(driver)
+        self.assists = PostgresAssists(driver)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Reward
+from service.domain.rules.assists import AssistRule
 from service.domain.rules.checks import (
     MAX_TARGET,
     MAX_TIERS,
@@ -97,6 +98,8 @@ class TaskDefinition:
     rollout_percent: int = 100
     auto_claim: bool = True
     description: str = ""
+    # Whether and how friends may help; None takes no assists.
+    assists: AssistRule | None = None
     version: int = 0
     archived: bool = False
     created_at: dt.datetime | None = None
@@ -137,6 +140,10 @@ class TaskDefinition:
         check_audience(self.min_level, self.segments)
         if not 0 <= self.rollout_percent <= 100:
             raise InvalidArgument("rollout_percent", "must be between 0 and 100")
+        if self.assists is not None:
+            if distinct:
+                raise InvalidArgument("assists", "a distinct task counts values: no assists")
+            self.assists.validate("assists")
 
 
 class CriterionKind(enum.StrEnum):

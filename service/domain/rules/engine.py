@@ -15,6 +15,7 @@ from service.domain.rules.definitions import (
     LEVELS_ID,
     BadgeDefinition,
     CriterionKind,
+    Measure,
     TaskDefinition,
 )
 from service.domain.rules.levels import level_for, levels_between
@@ -309,4 +310,25 @@ def evaluate_measure(
     for badge in rules.badges_by_kind.get(kind, ()):
         if not board_id or badge.criterion.board_id == board_id:
             run.move_badge(badge, measure, now)
+    return run.finish(now)
+
+
+def evaluate_assist(
+    task: TaskDefinition,
+    progress: int,
+    *,
+    state: UserState,
+    rules: RuleSet,
+    shared: Shared,
+    now: dt.datetime,
+    cause: str,
+) -> Outcome:
+    """A friend's assist: `progress` added to the task as an event of its type at `now`
+    would add it, so tiers it reaches complete and grant as usual; caps apply. The caller
+    checked blocker() and the assist rule's caps."""
+    run = _Evaluation(state, rules, shared, now, cause)
+    event = Event(cause, state.profile.user_id, task.event_type, progress, {}, now)
+    ctx = boosts.BoostContext(event, state.profile, {})
+    # As a sum, so that the assist adds its own progress whatever the task's measure.
+    _progress_task(run, replace(task, measure=Measure.SUM), event, ctx)
     return run.finish(now)

@@ -26,6 +26,7 @@ from service.domain.rules.modifiers import BoostDefinition, CapDefinition, CapKi
 from service.domain.rules.ruleset import Definition
 from service.domain.rules.windows import Cadence
 from service.domain.validation import parse_day
+from service.entrypoints.grpc_api.assist_convert import assists_from_pb, assists_to_pb
 from service.entrypoints.grpc_api.convert import (
     instant_from_pb,
     instant_to_pb,
@@ -149,6 +150,7 @@ def task_from_pb(m: pb.TaskDefinition, field: str) -> TaskDefinition:
             m.rollout_percent if m.HasField("rollout_percent") else _TASK.rollout_percent
         ),
         auto_claim=m.auto_claim if m.HasField("auto_claim") else _TASK.auto_claim,
+        assists=assists_from_pb(m.assists) if m.HasField("assists") else None,
     )
 
 
@@ -179,6 +181,7 @@ def task_to_pb(task: TaskDefinition) -> pb.TaskDefinition:
         segments=task.segments,
         rollout_percent=task.rollout_percent,
         auto_claim=task.auto_claim,
+        assists=assists_to_pb(task.assists),
         version=task.version,
         archived=task.archived,
         created_at=instant_to_pb(task.created_at),

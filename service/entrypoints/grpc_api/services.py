@@ -24,6 +24,11 @@ from service.entrypoints.grpc_api.rules_servicer import (
     PlayerServicer,
     RulesAdminServicer,
 )
+from service.entrypoints.grpc_api.social_servicer import (
+    AssistServicer,
+    DuelAdminServicer,
+    DuelServicer,
+)
 from service.entrypoints.grpc_api.wallet_servicer import WalletServicer
 from service.gen.engagement.v1 import (
     audit_pb2_grpc,
@@ -36,6 +41,7 @@ from service.gen.engagement.v1 import (
     player_pb2_grpc,
     privacy_pb2_grpc,
     rules_admin_pb2_grpc,
+    social_pb2_grpc,
     wallet_pb2_grpc,
 )
 
@@ -70,5 +76,8 @@ SERVICES = (
     Offered("WalletService", wallet_pb2_grpc, WalletServicer),
     Offered("GoalService", goals_pb2_grpc, GoalServicer),
     Offered("GoalAdminService", goals_pb2_grpc, GoalAdminServicer),
+    Offered("DuelService", social_pb2_grpc, DuelServicer),
+    Offered("DuelAdminService", social_pb2_grpc, DuelAdminServicer),
+    Offered("AssistService", social_pb2_grpc, AssistServicer),
 )
 SERVICE_NAMES = tuple(offered.full_name for offered in SERVICES)

@@ -264,6 +264,44 @@ class Condition(_message.Message):
 Global___Condition: _TypeAlias = Condition  # noqa: Y015
 
 @_typing.final
+class TaskAssists(_message.Message):
+    """How a task takes friends' assists. The caps count assists within the task's current
+    window (the whole task for one done once).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRESS_FIELD_NUMBER: _builtins.int
+    PER_FRIEND_CAP_FIELD_NUMBER: _builtins.int
+    PER_TASK_CAP_FIELD_NUMBER: _builtins.int
+    WINDOW_SECONDS_FIELD_NUMBER: _builtins.int
+    progress: _builtins.int
+    """Progress each assist adds, positive; 0 means 1."""
+    per_friend_cap: _builtins.int
+    """Assists one friend may give one user's task, 1 to per_task_cap; 0 means 1."""
+    per_task_cap: _builtins.int
+    """Assists one user's task may receive, 1 to 1000; 0 means 5."""
+    window_seconds: _builtins.int
+    """The same friend helps the same user's task at most once within this many seconds,
+    60 to 366 days; 0 means a day.
+    """
+    def __init__(
+        self,
+        *,
+        progress: _builtins.int = ...,
+        per_friend_cap: _builtins.int = ...,
+        per_task_cap: _builtins.int = ...,
+        window_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["per_friend_cap", b"per_friend_cap", "per_task_cap", b"per_task_cap", "progress", b"progress", "window_seconds", b"window_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TaskAssists: _TypeAlias = TaskAssists  # noqa: Y015
+
+@_typing.final
 class TaskTier(_message.Message):
     """A tier of a task: reaching target completes it."""
 
@@ -326,6 +364,7 @@ class TaskDefinition(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     ARCHIVED_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    ASSISTS_FIELD_NUMBER: _builtins.int
     task_id: _builtins.str
     """1 to 64 of [a-z0-9_-]."""
     title: _builtins.str
@@ -392,6 +431,12 @@ class TaskDefinition(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp:
         """Output only."""
 
+    @_builtins.property
+    def assists(self) -> Global___TaskAssists:
+        """Whether friends may help with the task (AssistService); unset takes no assists. Not
+        for a distinct measure.
+        """
+
     def __init__(
         self,
         *,
@@ -418,10 +463,11 @@ class TaskDefinition(_message.Message):
         version: _builtins.int = ...,
         archived: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        assists: Global___TaskAssists | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "auto_claim", b"auto_claim", "created_at", b"created_at", "rollout_percent", b"rollout_percent"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "assists", b"assists", "auto_claim", b"auto_claim", "created_at", b"created_at", "rollout_percent", b"rollout_percent"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "distinct_attribute", b"distinct_attribute", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim", "_rollout_percent", b"_rollout_percent", "active_weekdays", b"active_weekdays", "archived", b"archived", "assists", b"assists", "auto_claim", b"auto_claim", "cadence", b"cadence", "conditions", b"conditions", "created_at", b"created_at", "description", b"description", "distinct_attribute", b"distinct_attribute", "ends_on", b"ends_on", "event_type", b"event_type", "max_completions", b"max_completions", "measure", b"measure", "min_level", b"min_level", "prerequisites", b"prerequisites", "repeatable", b"repeatable", "rollout_percent", b"rollout_percent", "segments", b"segments", "starts_on", b"starts_on", "task_id", b"task_id", "tiers", b"tiers", "title", b"title", "version", b"version", "week_start", b"week_start"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__auto_claim: _TypeAlias = _typing.Literal["auto_claim"]  # noqa: Y015
     _WhichOneofArgType__auto_claim: _TypeAlias = _typing.Literal["_auto_claim", b"_auto_claim"]  # noqa: Y015
