@@ -311,6 +311,9 @@ class Fingerprint:
         return digest.hexdigest()
 
 
+# Ten thousand calls take about a minute on two idle cores: the default two minutes are too
+# tight for a busy machine, and a hung call still fails on its own deadline.
+@pytest.mark.timeout(600)
 async def test_fuzz_every_rpc(
     bare_channel: grpc.aio.Channel,
     *,
