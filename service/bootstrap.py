@@ -20,11 +20,14 @@ from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
+from service.app.live import Live
+from service.app.live_ports import NO_FEED, Feed
 from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs, get_program
 from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
 from service.app.scores import Boards
+from service.bootstrap_live import build_feed, build_live
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
@@ -59,6 +62,8 @@ class App:
     # has no pub/sub, a plain client of the node the URL names (a cluster delivers every
     # message to subscribers on any node).
     pubsub: PlainRedis
+    # WatchUser's reader of users' live feeds (the publisher is `boards.feed`).
+    live: Live
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -72,6 +77,7 @@ class App:
 
     async def close(self) -> None:
         await self.events.aclose()
+        await self.live.close()
         if self.loyalty is not None:
             await self.loyalty.close()
         await self.redis.aclose()
@@ -143,7 +149,7 @@ def _announcer(client: RedisClient, settings: Settings, kind: str) -> Callable[[
 
 
 def build_boards(
-    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock
+    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock, feed: Feed = NO_FEED
 ) -> Boards:
     """Leaderboards: definitions cached in memory, standings in Redis as copies of Postgres
     that are rebuilt whenever Redis lost them."""
@@ -153,7 +159,7 @@ def build_boards(
 
     catalog = BoardCatalog(load, _announcer(client, settings, "boards"))
     copies = lb.Leaderboards(client, key_prefix=settings.redis_key_prefix, require_loaded=True)
-    return Boards(catalog, copies, clock, Healer(lambda: PostgresUnitOfWork(engine)))
+    return Boards(catalog, copies, clock, Healer(lambda: PostgresUnitOfWork(engine)), feed)
 
 
 def build_programs(engine: AsyncEngine, client: RedisClient, settings: Settings) -> Programs:
@@ -214,7 +220,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     sink = build_loyalty_sink(settings, client)
     engine = build_engine(settings)
     clock = clock or SystemClock()
-    boards = build_boards(engine, client, settings, clock)
+    boards = build_boards(engine, client, settings, clock, build_feed(settings, client))
     rules = build_rules(engine, client, settings, boards)
     intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules, unavailable=is_unavailable)
     programs = build_programs(engine, client, settings)
@@ -222,5 +228,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
-        pubsub=build_pubsub(client, settings),
+        pubsub=build_pubsub(client, settings), live=build_live(settings),
     )  # fmt: skip

@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from service.app.board_ports import BoardKey, ScoreRow, Submission
+from service.app.live_publish import publish_tracked
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide, store
@@ -63,6 +64,7 @@ async def apply_group(
     # The events are committed now: their callers get their results whatever happens to
     # the Redis copies (a copy that cannot even be queued for repair is logged there).
     await publish_all(_newest(group.scores), rules.boards, uow)
+    await publish_tracked(rules.boards.feed, events, results, now)
     return results
 
 

@@ -22,6 +22,7 @@ from service.app.board_mapping import (
 )
 from service.app.board_ports import BoardKey, MemberInfo, ScoreRow, Submission
 from service.app.boards import BoardCatalog
+from service.app.live_ports import NO_FEED, Feed
 from service.app.ports import Clock, UnitOfWork
 from service.domain.boards import MAX_SCORE, BoardDefinition, check_score
 from service.domain.errors import FailedPrecondition, InvalidArgument
@@ -48,6 +49,8 @@ class Boards:
     clock: Clock
     # Reloads board-periods Redis lost; needed when `redis` requires loaded copies.
     healer: Healer | None = None
+    # Users' live feeds; also told when a board-period's scores change (watchers' ranks).
+    feed: Feed = NO_FEED
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,6 +260,7 @@ async def publish_all(
         log.warning("queueing Redis repairs of %d aggregates: %s", len(copies), exc)
     else:
         await _heal_unloaded(copies, placed, boards)
+        await boards.feed.boards_changed({row.key for _, row in copies})
         return placed
     try:
         async with repair_uow:

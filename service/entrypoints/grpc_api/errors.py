@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import asyncpg
@@ -25,8 +25,11 @@ from service.entrypoints.grpc_api.wrapping import (
     Deserializer,
     Handler,
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 
@@ -128,6 +131,18 @@ async def _refuse_undecodable(method: str, request: Undecodable, context: Contex
     )
 
 
+async def _abort_for(method: str, exc: Exception, context: Context) -> None:
+    """End the call with the status `exc` maps to; INTERNAL (logged with a trace) for a bug."""
+    request_id = _request_id(context)
+    mapped = status_for(exc)
+    if mapped is None:
+        log.exception("internal error in %s (request id %s)", method, request_id)
+        mapped = grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
+    else:
+        log.info("%s failed with %s (request id %s): %s", method, mapped[0].name, request_id, exc)
+    await context.abort(*mapped)
+
+
 def _mapped(method: str, inner: Handler) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
         if isinstance(request, Undecodable):
@@ -136,23 +151,32 @@ def _mapped(method: str, inner: Handler) -> Handler:
             return await inner(request, context)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
-            request_id = _request_id(context)
-            mapped = status_for(exc)
-            if mapped is None:
-                log.exception("internal error in %s (request id %s)", method, request_id)
-                mapped = grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
-            else:
-                log.info(
-                    "%s failed with %s (request id %s): %s", method, mapped[0].name, request_id, exc
-                )
-            await context.abort(*mapped)
+        except Exception as exc:  # noqa: BLE001 - each becomes a status; a bug is logged there
+            await _abort_for(method, exc, context)
+
+    return handle
+
+
+def _mapped_stream(method: str, inner: StreamHandler) -> StreamHandler:
+    """A server-streaming handler whose errors, also after some responses, become statuses."""
+
+    async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
+        try:
+            async for response in inner(request, context):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each becomes a status; a bug is logged there
+            await _abort_for(method, exc, context)
 
     return handle
 
 
 def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
-    """A server-streaming handler (the health Watch) that refuses undecodable requests."""
+    """A server-streaming handler writing with `context.write` (the health Watch) that
+    refuses undecodable requests."""
 
     async def handle(request: Any, context: Context) -> None:
         if isinstance(request, Undecodable):
@@ -168,13 +192,16 @@ def _streaming(method: str, inner: Callable[[Any, Context], Any]) -> Handler:
 
 
 class ErrorMappingInterceptor(WrappingInterceptor):
-    """Wraps every unary call so that exceptions become status codes without stack traces,
-    and every call with a request message so that an undecodable one is INVALID_ARGUMENT."""
+    """Wraps every unary and server-streaming call so that exceptions become status codes
+    without stack traces, and every call with a request message so that an undecodable one
+    is INVALID_ARGUMENT."""
 
     def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
         deserializer = _tolerant(handler.request_deserializer)
         if handler.unary_unary is not None:
             return unary(handler, _mapped(method, behaviour_of(handler)), deserializer)
+        if (streaming := stream_behaviour_of(handler)) is not None:
+            return server_stream(handler, _mapped_stream(method, streaming), deserializer)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _streaming(method, handler.unary_stream),  # type: ignore[arg-type]

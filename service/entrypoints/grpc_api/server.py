@@ -25,6 +25,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardServicer,
 )
 from service.entrypoints.grpc_api.limits import LimitsInterceptor
+from service.entrypoints.grpc_api.live_servicer import LiveServicer
 from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.request_checks import RequestCheckInterceptor, RequestChecks
 from service.entrypoints.grpc_api.rules_servicer import (
@@ -46,6 +47,8 @@ from service.gen.engagement.v1 import (
     grants_pb2_grpc,
     leaderboard_pb2,
     leaderboard_pb2_grpc,
+    live_pb2,
+    live_pb2_grpc,
     player_pb2,
     player_pb2_grpc,
     privacy_pb2,
@@ -67,6 +70,7 @@ SERVICE_NAMES = (
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
     privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
+    live_pb2.DESCRIPTOR.services_by_name["LiveService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -179,6 +183,7 @@ async def start_server(
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
     privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    live_pb2_grpc.add_LiveServiceServicer_to_server(LiveServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
