@@ -171,6 +171,9 @@ class RedisFeedReader:
         entries = found[0][1] if isinstance(found, list) else next(iter(found.values()))[0]
         return [FeedEntry(_text(entry_id), fields[BODY]) for entry_id, fields in entries]
 
+    async def floor(self, user_id: str) -> str:
+        return _text(await self._client.hget(live_meta_key(self._prefix, user_id), "floor"))
+
     async def board_versions(self, keys: Sequence[BoardKey]) -> list[int]:
         pipe = self._client.pipeline(transaction=False)
         for key in keys:
@@ -178,6 +181,15 @@ class RedisFeedReader:
                 live_board_key(self._prefix, key.board_id, key.partition, key.period_id, key.rookie)
             )
         return [int(value or 0) for value in await pipe.execute()]
+
+    def connections_in_use(self) -> int:
+        """Connections taken from the pool now (one per blocking read under way)."""
+        if isinstance(self._client, RedisCluster):
+            return sum(
+                len(node.connections) - len(node._free)  # noqa: SLF001 - no public count
+                for node in self._client.get_nodes()
+            )
+        return len(self._client.connection_pool._in_use_connections)  # noqa: SLF001
 
     async def aclose(self) -> None:
         await self._client.aclose()

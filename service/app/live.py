@@ -132,6 +132,8 @@ async def watch(
     refs = await checked_refs(cmd.boards, boards)
     with watchers.holding(cmd.user_id):
         position, gap = start_of(cmd.after_id, await reader.state(cmd.user_id))
+        # A gap at the start is not reported again by the first read.
+        reported = gap.position if gap is not None else None
         if gap is not None:
             yield gap
         # At once: the caller learns the stream is open and the position to resume from.
@@ -146,6 +148,9 @@ async def watch(
                     yield Ranked(position, change)
             due = min(beat_at, rank_at) if refs else beat_at
             entries = await reader.read(cmd.user_id, position, _millis(due - monotonic()))
+            if entries and position != reported:
+                if (gap := await _overtaken(reader, cmd.user_id, position)) is not None:
+                    yield gap
             for entry in entries:
                 position = entry.id
                 yield entry
@@ -154,6 +159,15 @@ async def watch(
             elif monotonic() >= beat_at:
                 beat_at = monotonic() + settings.heartbeat_seconds
                 yield Heartbeat(position)
+
+
+async def _overtaken(reader: FeedReader, user_id: str, position: str) -> Gap | None:
+    """A gap when trimming removed updates after `position` before they were read (a burst
+    longer than the feed keeps); also, rarely, when it removed ones just read."""
+    floor = await reader.floor(user_id)
+    if floor and feed_id(position, "position") < feed_id(floor, "floor"):
+        return Gap(position, floor)
+    return None
 
 
 def _millis(seconds: float) -> int:

@@ -89,6 +89,10 @@ class FeedReader(Protocol):
         """Entries after position `after`, waiting up to `block_ms` for the first one."""
         ...
 
+    async def floor(self, user_id: str) -> str:
+        """The newest position trimmed away, "" when none was."""
+        ...
+
     async def board_versions(self, keys: Sequence[BoardKey]) -> list[int]:
         """A number per board-period that grows whenever its scores change."""
         ...
