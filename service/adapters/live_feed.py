@@ -186,7 +186,7 @@ class RedisFeedReader:
         """Connections taken from the pool now (one per blocking read under way)."""
         if isinstance(self._client, RedisCluster):
             return sum(
-                len(node.connections) - len(node._free)  # noqa: SLF001 - no public count
+                len(node._connections) - len(node._free)  # noqa: SLF001 - no public count
                 for node in self._client.get_nodes()
             )
         return len(self._client.connection_pool._in_use_connections)  # noqa: SLF001
