@@ -186,10 +186,9 @@ class RedisFeedReader:
         """Connections taken from the pool now (one per blocking read under way)."""
         if isinstance(self._client, RedisCluster):
             return sum(
-                len(node._connections) - len(node._free)  # noqa: SLF001 - no public count
-                for node in self._client.get_nodes()
+                len(node._connections) - len(node._free) for node in self._client.get_nodes()
             )
-        return len(self._client.connection_pool._in_use_connections)  # noqa: SLF001
+        return len(self._client.connection_pool._in_use_connections)
 
     async def aclose(self) -> None:
         await self._client.aclose()

@@ -15,7 +15,7 @@ from service.app.scores import Boards
 from service.domain.errors import InvalidArgument, ResourceExhausted
 from service.domain.validation import check_id
 
-_FEED_ID = re.compile(r"(\d{1,19})-(\d{1,19})")
+_FEED_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
 START = "0-0"
 
 
@@ -132,33 +132,61 @@ async def watch(
     refs = await checked_refs(cmd.boards, boards)
     with watchers.holding(cmd.user_id):
         position, gap = start_of(cmd.after_id, await reader.state(cmd.user_id))
-        # A gap at the start is not reported again by the first read.
-        reported = gap.position if gap is not None else None
         if gap is not None:
             yield gap
         # At once: the caller learns the stream is open and the position to resume from.
         yield Heartbeat(position)
-        ranks = RankWatch(cmd.user_id, refs, boards)
-        beat_at, rank_at = monotonic() + settings.heartbeat_seconds, monotonic()
+        ranks = RankWatch(cmd.user_id, refs, boards) if refs else None
+        follow = _Follow(cmd.user_id, position, reader, ranks, settings, monotonic)
+        # A gap at the start is not reported again by the first read.
+        follow.reported = gap.position if gap is not None else None
+        async for item in follow.items():
+            yield item
+
+
+class _Follow:
+    """One stream after its start: the position, and when the next heartbeat and rank check
+    are due. Each blocking read waits until the earlier of the two at most."""
+
+    def __init__(
+        self, user_id: str, position: str, reader: FeedReader, ranks: RankWatch | None,
+        settings: LiveSettings, monotonic: Callable[[], float],
+    ) -> None:  # fmt: skip
+        self.user_id, self.position, self.reader, self.ranks = user_id, position, reader, ranks
+        self.settings, self.monotonic = settings, monotonic
+        self.reported: str | None = None
+        self.beat_at = monotonic() + settings.heartbeat_seconds
+        self.rank_at = monotonic()
+
+    async def items(self) -> AsyncGenerator[Watched, None]:
         while True:
-            if refs and monotonic() >= rank_at:
-                rank_at = monotonic() + settings.rank_interval_seconds
-                for change in await ranks.changes(reader):
-                    beat_at = monotonic() + settings.heartbeat_seconds
-                    yield Ranked(position, change)
-            due = min(beat_at, rank_at) if refs else beat_at
-            entries = await reader.read(cmd.user_id, position, _millis(due - monotonic()))
-            if entries and position != reported:
-                if (gap := await _overtaken(reader, cmd.user_id, position)) is not None:
-                    yield gap
+            if self.ranks is not None and self.monotonic() >= self.rank_at:
+                self.rank_at = self.monotonic() + self.settings.rank_interval_seconds
+                for change in await self.ranks.changes(self.reader):
+                    self._beaten()
+                    yield Ranked(self.position, change)
+            due = self.beat_at if self.ranks is None else min(self.beat_at, self.rank_at)
+            wait = _millis(due - self.monotonic())
+            entries = await self.reader.read(self.user_id, self.position, wait)
+            if (gap := await self._gap_before(entries)) is not None:
+                yield gap
             for entry in entries:
-                position = entry.id
+                self.position = entry.id
                 yield entry
             if entries:
-                beat_at = monotonic() + settings.heartbeat_seconds
-            elif monotonic() >= beat_at:
-                beat_at = monotonic() + settings.heartbeat_seconds
-                yield Heartbeat(position)
+                self._beaten()
+            elif self.monotonic() >= self.beat_at:
+                self._beaten()
+                yield Heartbeat(self.position)
+
+    async def _gap_before(self, entries: Sequence[FeedEntry]) -> Gap | None:
+        if not entries or self.position == self.reported:
+            return None
+        return await _overtaken(self.reader, self.user_id, self.position)
+
+    def _beaten(self) -> None:
+        """Something was sent: the next heartbeat is due an interval from now."""
+        self.beat_at = self.monotonic() + self.settings.heartbeat_seconds
 
 
 async def _overtaken(reader: FeedReader, user_id: str, position: str) -> Gap | None:
