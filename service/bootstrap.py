@@ -22,12 +22,15 @@ from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.goals import load_goals
 from service.app.grant_ports import GrantStore, LoyaltySink
+from service.app.live import Live
+from service.app.live_ports import NO_FEED, Feed
 from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs, get_program
 from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
 from service.app.scores import Boards
 from service.app.wallet_ports import Wallets
+from service.bootstrap_live import build_feed, build_live
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition
 from service.domain.check_in import CheckInProgram
@@ -65,6 +68,8 @@ class App:
     pubsub: PlainRedis
     # What the service counts and times; exported when `settings.metrics_address` is set.
     metrics: Metrics
+    # WatchUser's reader of users' live feeds (the publisher is `boards.feed`).
+    live: Live
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine, on_wait=self.metrics.pool_waits.observe)
@@ -83,6 +88,7 @@ class App:
 
     async def close(self) -> None:
         await self.events.aclose()
+        await self.live.close()
         if self.loyalty is not None:
             await self.loyalty.close()
         await self.redis.aclose()
@@ -154,7 +160,12 @@ def _announcer(client: RedisClient, settings: Settings, kind: str) -> Callable[[
 
 
 def build_boards(
-    engine: AsyncEngine, client: RedisClient, settings: Settings, clock: Clock, metrics: Metrics
+    engine: AsyncEngine,
+    client: RedisClient,
+    settings: Settings,
+    clock: Clock,
+    metrics: Metrics,
+    feed: Feed = NO_FEED,
 ) -> Boards:
     """Leaderboards: definitions cached in memory, standings in Redis as copies of Postgres
     that are rebuilt whenever Redis lost them."""
@@ -165,7 +176,7 @@ def build_boards(
     catalog = BoardCatalog(load, _announcer(client, settings, "boards"))
     copies = lb.Leaderboards(client, key_prefix=settings.redis_key_prefix, require_loaded=True)
     healer = Healer(lambda: PostgresUnitOfWork(engine))
-    return Boards(catalog, copies, clock, healer, metrics.board_seconds_of)
+    return Boards(catalog, copies, clock, healer, metrics.board_seconds_of, feed)
 
 
 def build_programs(engine: AsyncEngine, client: RedisClient, settings: Settings) -> Programs:
@@ -232,7 +243,7 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(settings)
     clock = clock or SystemClock()
     metrics = Metrics()
-    boards = build_boards(engine, client, settings, clock, metrics)
+    boards = build_boards(engine, client, settings, clock, metrics, build_feed(settings, client))
     rules = build_rules(engine, client, settings, boards)
     intake = EventIntake(
         lambda: PostgresUnitOfWork(engine, on_wait=metrics.pool_waits.observe), rules,
@@ -243,5 +254,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
-        pubsub=build_pubsub(client, settings), metrics=metrics,
+        pubsub=build_pubsub(client, settings), metrics=metrics, live=build_live(settings),
     )  # fmt: skip

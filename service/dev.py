@@ -45,6 +45,8 @@ The engagement service is listening on {address} (reflection on). A token (scope
       {address} engagement.v1.PlayerService/ListTasks
   grpcurl -plaintext -H "authorization: Bearer $TOKEN" -d '{{"user_id": "alice"}}' \\
       {address} engagement.v1.WalletService/GetBalance
+  Live updates (in another terminal, before the TrackEvent): the same with
+      -d '{{"user_id": "alice"}}' {address} engagement.v1.LiveService/WatchUser
   A player's token: ENGAGEMENT_JWT_HS256_SECRETS=$(cat {secret_file}) \\
       .venv/bin/engagement token --subject alice --scope player
 Press Ctrl-C to stop it and every server it started.

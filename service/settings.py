@@ -166,6 +166,14 @@ class Settings(DatabaseSettings, AuthSettings):
     relay_max_attempts: int = Field(default=20, ge=1, le=1000)
     relay_backoff_initial_seconds: float = Field(default=0.5, gt=0, le=3600)
     relay_backoff_max_seconds: float = Field(default=300.0, gt=0, le=86400)
+    # Live feedback (WatchUser): how long and how many updates a user's feed keeps for
+    # resuming, the heartbeat and rank-check intervals, and the streams a process serves.
+    live_retention_seconds: float = Field(default=600.0, gt=0, le=86400)
+    live_max_length: int = Field(default=1000, ge=1, le=100_000)
+    live_heartbeat_seconds: float = Field(default=15.0, gt=0, le=300)
+    live_rank_interval_seconds: float = Field(default=1.0, gt=0, le=60)
+    live_max_streams_per_user: int = Field(default=4, ge=1, le=100)
+    live_max_streams: int = Field(default=1000, ge=1, le=100_000)
     # The key page tokens are signed with; empty means a random key per process, so every
     # replica behind one address needs the same value.
     page_token_secret: SecretStr = Field(default=SecretStr(""))

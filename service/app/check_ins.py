@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from service.app.badge_hooks import on_streak
 from service.app.goals import current_goals, feed_check_in
+from service.app.live_publish import publish_check_in
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs
 from service.app.rules import Rules
@@ -167,6 +168,8 @@ async def check_in(
             # The user's one timezone, also for tasks, badges and boosts from now on.
             await uow.rule_state.lock_profile(cmd.user_id, cmd.timezone)
         await _store(uow, outcome, ruleset, now, goals)
+    if rules is not None:
+        await publish_check_in(rules.boards.feed, outcome, now)
     return _accepted(outcome, program, now, timezone)
 
 
@@ -194,6 +197,8 @@ async def make_up_check_in(
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
         await _store(uow, outcome, ruleset, now)
+    if rules is not None:
+        await publish_check_in(rules.boards.feed, outcome, now)
     accepted = _accepted(outcome, program, now, timezone)
     # A make-up never stores its timezone: the user's stays as it was.
     return replace(accepted, streak=_showing(accepted.streak, stored or timezone))

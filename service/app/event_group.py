@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from service.app.board_ports import BoardKey, ScoreRow, Submission
 from service.app.duel_settlement import record_scores
 from service.app.goals import current_goals, feed_events
+from service.app.live_publish import publish_tracked
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
 from service.app.rules import VELOCITY_SPAN, Rules, decide, store
@@ -68,6 +69,7 @@ async def apply_group(
     # The events are committed now: their callers get their results whatever happens to
     # the Redis copies (a copy that cannot even be queued for repair is logged there).
     await publish_all(_newest(group.scores), rules.boards, uow)
+    await publish_tracked(rules.boards.feed, events, results, now)
     return results
 
 

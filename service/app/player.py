@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from service.app.audit import SYSTEM, Actor, Change, record
+from service.app.live_publish import publish_claim
 from service.app.ports import Clock, UnitOfWork
 from service.app.rule_views import BadgeView, Claimed, ProfileView, TaskView
 from service.app.rules import VELOCITY_SPAN, Rules, decide, read_state, store
@@ -85,6 +86,7 @@ async def claim_task_reward(
         await store(uow, [(state, state.after(outcome))], (), outcome.effects.grants)
         await uow.rule_state.mark_claimed(chosen, now)
         await uow.commit()
+    await publish_claim(rules.boards.feed, user_id, outcome.effects.grants, now)
     return Claimed(outcome.effects.completions, outcome.effects.grants)
 
 

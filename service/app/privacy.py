@@ -67,7 +67,16 @@ async def delete_user_data(
         await uow.commit()
     if erasure.board_keys:
         await _clear_boards(cmd.user_id, erasure, uow=uow, boards=boards)
+    await _clear_feed(cmd.user_id, boards)
     return erasure
+
+
+async def _clear_feed(user_id: str, boards: Boards) -> None:
+    """Delete the user's live feed; should Redis fail, it expires within the feed's retention."""
+    try:
+        await boards.feed.erase(user_id)
+    except (redis.exceptions.RedisError, OSError) as exc:
+        log.warning("erasing the live feed failed; it expires by itself: %s", exc)
 
 
 def _change(erasure: Erasure, reason: str) -> Change:

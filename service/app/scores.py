@@ -23,6 +23,7 @@ from service.app.board_mapping import (
 )
 from service.app.board_ports import BoardKey, MemberInfo, ScoreRow, Submission
 from service.app.boards import BoardCatalog
+from service.app.live_ports import NO_FEED, Feed
 from service.app.ports import Clock, UnitOfWork
 from service.domain.boards import MAX_SCORE, BoardDefinition, check_score
 from service.domain.errors import FailedPrecondition, InvalidArgument
@@ -51,6 +52,8 @@ class Boards:
     healer: Healer | None = None
     # Hears each Redis operation's name and duration in seconds.
     observe: Callable[[str, float], None] | None = None
+    # Users' live feeds; also told when a board-period's scores change (watchers' ranks).
+    feed: Feed = NO_FEED
 
     def took(self, operation: str, start: float) -> None:
         """Report `operation`, begun at `time.perf_counter()` `start`, to `observe`."""
@@ -267,6 +270,7 @@ async def publish_all(
     else:
         boards.took("put", start)
         await _heal_unloaded(copies, placed, boards)
+        await boards.feed.boards_changed({row.key for _, row in copies})
         return placed
     try:
         async with repair_uow:

@@ -4,7 +4,10 @@ Requests come from the proto descriptors (`tests/support/fuzz_requests.py`), so 
 later are fuzzed without a change here. A run sends at least ENGAGEMENT_FUZZ_REQUESTS
 (10,000) requests in batches of BATCH concurrent calls and asserts:
 
-- no call ends INTERNAL or UNKNOWN, and none runs past its deadline;
+- no call ends INTERNAL or UNKNOWN, and none runs past its deadline; a server-streaming call
+  (WatchUser) either ends with one of the allowed statuses or sends its first response within
+  a short deadline, after which
+  the client cancels it;
 - calls go with an operator token or a player's token for the request's user; about one in
   six of the requests a player may not make (another user's, an admin or service RPC) goes
   with a player token for someone else, and every one of them is PERMISSION_DENIED;
@@ -69,11 +72,14 @@ pytestmark = pytest.mark.e2e
 
 BATCH = 4
 DEADLINE_SECONDS = 20.0
+# A server-streaming call either fails, or streams: its first response must come within this
+# deadline (the stream then ends by the client's cancellation).
+STREAM_DEADLINE_SECONDS = 5.0
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Services whose calls a player's app backend makes for its player.
 PLAYER_SERVICES = (
     "CheckInService", "PlayerService", "LeaderboardService", "WalletService", "DuelService",
-    "AssistService",
+    "AssistService", "LiveService",
 )  # fmt: skip
 
 Metadata = tuple[tuple[str, str], ...]
@@ -145,7 +151,7 @@ def registered_rpcs() -> list[Rpc]:
         Rpc(f"/{name}/{m.name}", m)
         for name in SERVICE_NAMES
         for m in pool.FindServiceByName(name).methods
-        if not (m.client_streaming or m.server_streaming)
+        if not m.client_streaming
     ]
 
 
@@ -238,17 +244,30 @@ class Fuzzer:
             self.tally.changed += 1  # the fingerprint does see what calls change
         self.last = now
 
-    async def _send(self, request: Request) -> grpc.StatusCode:
-        call = self.channel.unary_unary(
+    async def _call(self, request: Request) -> None:
+        """Make the call; a streaming one until its first response, then cancel it."""
+        metadata = self.credentials(request.scope) or None
+        if not request.rpc.method.server_streaming:
+            call = self.channel.unary_unary(
+                request.rpc.path, request_serializer=None, response_deserializer=None
+            )
+            await call(request.body, timeout=DEADLINE_SECONDS, metadata=metadata)
+            return
+        stream = self.channel.unary_stream(
             request.rpc.path, request_serializer=None, response_deserializer=None
         )
+        responses = stream(request.body, timeout=STREAM_DEADLINE_SECONDS, metadata=metadata)
+        try:
+            first = await responses.read()
+            if first is grpc.aio.EOF:  # type: ignore[attr-defined]
+                await responses.code()  # an error raises from read(); this is an OK end
+        finally:
+            responses.cancel()
+
+    async def _send(self, request: Request) -> grpc.StatusCode:
         started = time.monotonic()
         try:
-            await call(
-                request.body,
-                timeout=DEADLINE_SECONDS,
-                metadata=self.credentials(request.scope) or None,
-            )
+            await self._call(request)
             code = grpc.StatusCode.OK
         except grpc.aio.AioRpcError as exc:
             code = exc.code()

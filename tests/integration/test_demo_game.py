@@ -9,10 +9,12 @@ import pytest
 from service.app import check_ins, duels, events, goal_reads, player, wallet
 from service.app.assists import AssistTask, assist_task
 from service.app.check_ins import CheckIn
+from service.app.live_publish import effect_updates as _effects
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
 from service.domain.rewards import RewardKind
+from service.gen.engagement.v1 import live_pb2
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +35,11 @@ async def test_the_demo_loads_once_and_an_order_moves_its_tasks(app: App) -> Non
     }
     assert (tasks["daily-order"].task.version, tasks["daily-order"].completions) == (1, 1)
     assert tasks["book-lover"].progress == 2500
+    # The order's effects are on alice's live feed, in the order TrackEvent listed them.
+    feed = await app.live.reader.read("alice", "0-0", 1)
+    kinds = [live_pb2.LiveUpdate.FromString(entry.body).WhichOneof("kind") for entry in feed]
+    assert kinds[:2] == ["task_progress", "task_progress"]
+    assert len(kinds) == len(_effects(tracked.effects))
 
 
 async def test_the_demo_fills_the_wallet_with_points_xp_and_an_expiring_coupon(app: App) -> None:

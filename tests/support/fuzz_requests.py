@@ -79,12 +79,18 @@ class Known:
             "page_token": (*FORGED_TOKENS, *self.page_tokens), "day": self.days(),
             "starts_on": self.days(), "ends_on": self.days(),
             "month": (self.now.strftime("%Y-%m"), "2026-13", "0000-00"),
+            "after_id": self.feed_ids(),
         }  # fmt: skip
         if name in table:
             return table[name]
         if name.endswith(("_id", "_ids", "prerequisites")):
             return self.definitions
         return ()
+
+    def feed_ids(self) -> Sequence[str]:
+        """Live feed positions: the start, recent, far ahead, and at and past 64 bits."""
+        recent = f"{int(self.now.timestamp() * 1000)}-0"
+        return ("0-0", recent, "99999999999999-0", f"{2**64 - 1}-{2**64 - 1}", f"{2**64}-0")
 
     def days(self) -> Sequence[str]:
         today = self.now.date()

@@ -85,6 +85,7 @@ ACCESS: dict[str, Access] = {
     _V1 + "LeaderboardAdminService/RemoveMember": OPS_ONLY,
     _V1 + "LeaderboardAdminService/ExcludeMember": OPS_ONLY,
     _V1 + "LeaderboardAdminService/ReinstateMember": OPS_ONLY,
+    _V1 + "LiveService/WatchUser": own("user_id"),
     _V1 + "PlayerService/ListTasks": own("user_id"),
     _V1 + "PlayerService/ClaimTaskReward": own("user_id"),
     _V1 + "PlayerService/ListBadges": own("user_id"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
@@ -33,8 +33,11 @@ from service.entrypoints.grpc_api.errors import status_for
 from service.entrypoints.grpc_api.wrapping import (
     Handler,
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 from service.observability.logs import current_call
@@ -200,24 +203,45 @@ async def _refuse(refusal: Unauthenticated | PermissionDenied, context: Context)
     await context.abort(code, message)
 
 
+async def _admitted(
+    method: str, access: Access, authenticator: Authenticator, request: Any, context: Context
+) -> Caller:
+    """The caller of a call its credential allows; else the call is aborted."""
+    metadata = context.invocation_metadata()
+    request_id = request_id_from(metadata)
+    try:
+        identity = authenticator.authenticate(bearer_credential(metadata))
+        if (reason := denial(access, identity.subject, identity.scopes, request)) is not None:
+            raise PermissionDenied(reason)
+    except (Unauthenticated, PermissionDenied) as refusal:
+        log.info("%s refused (request id %s): %r", method, request_id, refusal)
+        await _refuse(refusal, context)
+    if (call := current_call()) is not None:
+        call.subject = identity.subject  # for the access log line
+    return Caller(identity.subject, identity.scopes, request_id)
+
+
 def _guarded(method: str, access: Access, authenticator: Authenticator, inner: Handler) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
-        metadata = context.invocation_metadata()
-        request_id = request_id_from(metadata)
-        try:
-            identity = authenticator.authenticate(bearer_credential(metadata))
-            if (reason := denial(access, identity.subject, identity.scopes, request)) is not None:
-                raise PermissionDenied(reason)
-        except (Unauthenticated, PermissionDenied) as refusal:
-            log.info("%s refused (request id %s): %r", method, request_id, refusal)
-            await _refuse(refusal, context)
-        if (call := current_call()) is not None:
-            call.subject = identity.subject  # for the access log line
-        token = set_caller(Caller(identity.subject, identity.scopes, request_id))
+        caller = await _admitted(method, access, authenticator, request, context)
+        token = set_caller(caller)
         try:
             return await inner(request, context)
         finally:
             reset_caller(token)
+
+    return handle
+
+
+def _guarded_stream(
+    method: str, access: Access, authenticator: Authenticator, inner: StreamHandler
+) -> StreamHandler:
+    async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
+        # Set for the rest of the call's task and never reset: a generator may be closed from
+        # another context (asyncio's finalizer), where resetting would raise.
+        set_caller(await _admitted(method, access, authenticator, request, context))
+        async for response in inner(request, context):
+            yield response
 
     return handle
 
@@ -253,8 +277,13 @@ class AuthInterceptor(WrappingInterceptor):
         if is_open(method):
             return handler
         access = self._access.get(method)
-        if access is None or handler.unary_unary is None:
+        streaming = stream_behaviour_of(handler)
+        if access is None or (handler.unary_unary is None and streaming is None):
             # Fail closed: an RPC without an entry in the access table is nobody's to call.
-            log.error("no access rule for %s (or it streams); every call is refused", method)
+            log.error("no access rule for %s (or it streams requests); calls are refused", method)
             return _refusing(handler, f"no access rule for {method}")
+        if streaming is not None:
+            return server_stream(
+                handler, _guarded_stream(method, access, self._authenticator, streaming)
+            )
         return unary(handler, _guarded(method, access, self._authenticator, behaviour_of(handler)))

@@ -25,8 +25,11 @@ from service.entrypoints.grpc_api.wrapping import (
     Deserializer,
     Handler,
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 
@@ -134,6 +137,22 @@ def store_of(exc: BaseException) -> str:
     return "redis" if any(isinstance(e, redis.exceptions.RedisError) for e in chain) else "postgres"
 
 
+async def _abort_for(
+    method: str, exc: Exception, context: Context, on_unavailable: Callable[[str], None] | None
+) -> None:
+    """End the call with the status `exc` maps to; INTERNAL (logged with a trace) for a bug."""
+    request_id = _request_id(context)
+    mapped = status_for(exc)
+    if mapped is None:
+        log.exception("internal error in %s (request id %s)", method, request_id)
+        mapped = grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
+    else:
+        log.info("%s failed with %s (request id %s): %s", method, mapped[0].name, request_id, exc)
+        if mapped[0] is grpc.StatusCode.UNAVAILABLE and on_unavailable is not None:
+            on_unavailable(store_of(exc))
+    await context.abort(*mapped)
+
+
 def _mapped(method: str, inner: Handler, on_unavailable: Callable[[str], None] | None) -> Handler:
     async def handle(request: Any, context: Context) -> Any:
         if isinstance(request, Undecodable):
@@ -142,19 +161,27 @@ def _mapped(method: str, inner: Handler, on_unavailable: Callable[[str], None] |
             return await inner(request, context)
         except grpc.aio.AbortError:
             raise
-        except Exception as exc:
-            request_id = _request_id(context)
-            mapped = status_for(exc)
-            if mapped is None:
-                log.exception("internal error in %s (request id %s)", method, request_id)
-                mapped = grpc.StatusCode.INTERNAL, f"internal error (request id {request_id})"
-            else:
-                log.info(
-                    "%s failed with %s (request id %s): %s", method, mapped[0].name, request_id, exc
-                )
-                if mapped[0] is grpc.StatusCode.UNAVAILABLE and on_unavailable is not None:
-                    on_unavailable(store_of(exc))
-            await context.abort(*mapped)
+        except Exception as exc:  # noqa: BLE001 - each becomes a status; a bug is logged there
+            await _abort_for(method, exc, context, on_unavailable)
+
+    return handle
+
+
+def _mapped_stream(
+    method: str, inner: StreamHandler, on_unavailable: Callable[[str], None] | None
+) -> StreamHandler:
+    """A server-streaming handler whose errors, also after some responses, become statuses."""
+
+    async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
+        if isinstance(request, Undecodable):
+            await _refuse_undecodable(method, request, context)
+        try:
+            async for response in inner(request, context):
+                yield response
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - each becomes a status; a bug is logged there
+            await _abort_for(method, exc, context, on_unavailable)
 
     return handle
 
@@ -181,8 +208,9 @@ def _streaming(
 
 
 class ErrorMappingInterceptor(WrappingInterceptor):
-    """Wraps every unary call so that exceptions become status codes without stack traces,
-    and every call with a request message so that an undecodable one is INVALID_ARGUMENT.
+    """Wraps every unary and server-streaming call so that exceptions become status codes
+    without stack traces, and every call with a request message so that an undecodable one
+    is INVALID_ARGUMENT.
 
     `on_unavailable` hears the store ("postgres" or "redis") behind each UNAVAILABLE."""
 
@@ -195,6 +223,9 @@ class ErrorMappingInterceptor(WrappingInterceptor):
         if handler.unary_unary is not None:
             mapped = _mapped(method, behaviour_of(handler), self._on_unavailable)
             return unary(handler, mapped, deserializer)
+        if (streaming := stream_behaviour_of(handler)) is not None:
+            mapped_stream = _mapped_stream(method, streaming, self._on_unavailable)
+            return server_stream(handler, mapped_stream, deserializer)
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 _streaming(method, handler.unary_stream),  # type: ignore[arg-type]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -16,8 +16,11 @@ from service.entrypoints.grpc_api.context import Context
 from service.entrypoints.grpc_api.wrapping import (
     Handler,
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 
@@ -59,10 +62,41 @@ class LimitsInterceptor(WrappingInterceptor):
         self.expired = 0
 
     def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        limited = not method.startswith(_UNLIMITED_PREFIX)
+        if (streaming := stream_behaviour_of(handler)) is not None and limited:
+            return server_stream(handler, self._limit_stream(streaming))
         if handler.unary_unary is None:
             return handler
-        limited = not method.startswith(_UNLIMITED_PREFIX)
         return unary(handler, self._limit(behaviour_of(handler), limited))
+
+    def _limit_stream(self, inner: StreamHandler) -> StreamHandler:
+        """A stream is admitted like a call (deadline, shedding, a token from each bucket),
+        then runs outside the concurrency count: it lives long and idles, and its own
+        bound is the live streams' limit. grpc ends it at its deadline."""
+
+        async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
+            await self._admit(request, context)
+            async for response in inner(request, context):
+                yield response
+
+        return handle
+
+    async def _admit(self, request: Any, context: Context) -> None:
+        remaining = context.time_remaining()
+        if remaining is not None and remaining <= 0:
+            self.expired += 1
+            await context.abort(
+                grpc.StatusCode.DEADLINE_EXCEEDED, "the deadline passed before the call began"
+            )
+        if self.in_flight >= self._max_concurrent:
+            await context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the server is at its limit of {self._max_concurrent} calls at once; retry",
+            )
+        if self._rate_limits.enabled:
+            refusal = await self._rate_limits.check(user_of(request), current_caller().subject)
+            if refusal is not None:
+                await _refuse(refusal, context)
 
     def _limit(self, inner: Handler, limited: bool) -> Handler:
         async def handle(request: Any, context: Context) -> Any:

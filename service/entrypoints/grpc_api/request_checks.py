@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -20,8 +20,11 @@ from service.domain.errors import InvalidArgument
 from service.entrypoints.grpc_api.context import Context
 from service.entrypoints.grpc_api.wrapping import (
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 
@@ -235,13 +238,25 @@ def _checked(checks: RequestChecks, inner: Callable[[Any, Context], Awaitable[An
 
 
 class RequestCheckInterceptor(WrappingInterceptor):
-    """Runs the request checks on every unary call, inside the error mapping."""
+    """Runs the request checks on every unary and server-streaming call, inside the error
+    mapping."""
 
     def __init__(self, checks: RequestChecks) -> None:
         super().__init__()
         self._checks = checks
 
     def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
+        if (streaming := stream_behaviour_of(handler)) is not None:
+            return server_stream(handler, _checked_stream(self._checks, streaming))
         if handler.unary_unary is None:
             return handler
         return unary(handler, _checked(self._checks, behaviour_of(handler)))
+
+
+def _checked_stream(checks: RequestChecks, inner: StreamHandler) -> StreamHandler:
+    async def handle(request: Message, context: Context) -> AsyncIterator[Any]:
+        checks.check(request)
+        async for response in inner(request, context):
+            yield response
+
+    return handle

@@ -83,7 +83,7 @@ def completion_to_pb(completion: TaskCompletion) -> events_pb.TaskCompletion:
     )
 
 
-def _unlock_to_pb(unlock: BadgeUnlock) -> events_pb.BadgeUnlock:
+def unlock_to_pb(unlock: BadgeUnlock) -> events_pb.BadgeUnlock:
     return events_pb.BadgeUnlock(
         badge_id=unlock.badge_id,
         version=unlock.version,
@@ -92,7 +92,7 @@ def _unlock_to_pb(unlock: BadgeUnlock) -> events_pb.BadgeUnlock:
     )
 
 
-def _level_up_to_pb(level_up: LevelUp) -> events_pb.LevelUp:
+def level_up_to_pb(level_up: LevelUp) -> events_pb.LevelUp:
     return events_pb.LevelUp(level=level_up.level, name=level_up.name)
 
 
@@ -104,8 +104,8 @@ def tracked_to_pb(tracked: Tracked) -> events_pb.EventEffects:
         rejected_reason=effects.rejected,
         task_progress=[task_change_to_pb(c) for c in effects.task_changes],
         completions=[completion_to_pb(c) for c in effects.completions],
-        badge_unlocks=[_unlock_to_pb(u) for u in effects.badges],
-        level_ups=[_level_up_to_pb(u) for u in effects.level_ups],
+        badge_unlocks=[unlock_to_pb(u) for u in effects.badges],
+        level_ups=[level_up_to_pb(u) for u in effects.level_ups],
         board_ids=effects.board_submissions,
         grants=[grant_to_pb(g) for g in effects.grants],
         notices=effects.notices,

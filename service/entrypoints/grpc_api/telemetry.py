@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -15,8 +16,11 @@ from service.entrypoints.grpc_api.context import Context
 from service.entrypoints.grpc_api.wrapping import (
     Handler,
     MethodHandler,
+    StreamHandler,
     WrappingInterceptor,
     behaviour_of,
+    server_stream,
+    stream_behaviour_of,
     unary,
 )
 from service.observability.logs import ACCESS_LOGGER, Call, bind_call, unbind_call
@@ -47,42 +51,77 @@ class TelemetryInterceptor(WrappingInterceptor):
         self._access = access
 
     def wrap(self, method: str, handler: MethodHandler) -> MethodHandler:
-        if handler.unary_unary is None:
-            return handler
-        logged = self._access and not method.startswith(OPEN_SERVICES)
-        return unary(handler, self._observed(method, behaviour_of(handler), logged))
+        recorder = _Recorder(
+            method.rpartition(".")[2],  # "CheckInService/CheckIn"
+            self._metrics,
+            logged=self._access and not method.startswith(OPEN_SERVICES),
+        )
+        if handler.unary_unary is not None:
+            return unary(handler, _observed(recorder, behaviour_of(handler)))
+        if (streaming := stream_behaviour_of(handler)) is not None:
+            return server_stream(handler, _observed_stream(recorder, streaming))
+        return handler  # health's Watch and reflection
 
-    def _observed(self, method: str, inner: Handler, logged: bool) -> Handler:
-        name = method.rpartition(".")[2]  # "CheckInService/CheckIn"
-        metrics = self._metrics
 
-        async def handle(request: Any, context: Context) -> Any:
-            call = Call(request_id_from(context.invocation_metadata()))
-            token = bind_call(call)
-            start = time.perf_counter()
-            code = "OK"
-            try:
-                response = await inner(request, context)
-                code = status_name(context)
-                return response
-            except grpc.aio.AbortError:
-                code = status_name(context)
-                raise
-            except asyncio.CancelledError:
-                code = "CANCELLED"
-                raise
-            except BaseException:
-                code = "UNKNOWN"  # the error mapping inside turns every exception into a status
-                raise
-            finally:
-                seconds = time.perf_counter() - start
-                if metrics is not None:
-                    metrics.call(name, code, seconds)
-                if logged:
-                    _log_access(name, code, seconds, call)
-                unbind_call(token)
+class _Recorder:
+    """What one method's calls record when they end: metrics and the access log line."""
 
-        return handle
+    def __init__(self, name: str, metrics: Metrics | None, *, logged: bool) -> None:
+        self.name, self._metrics, self._logged = name, metrics, logged
+
+    def ended(self, call: Call, code: str, start: float) -> None:
+        seconds = time.perf_counter() - start
+        if self._metrics is not None:
+            self._metrics.call(self.name, code, seconds)
+        if self._logged:
+            _log_access(self.name, code, seconds, call)
+
+
+def _code_of(exc: BaseException, context: Context) -> str:
+    if isinstance(exc, grpc.aio.AbortError):
+        return status_name(context)
+    if isinstance(exc, asyncio.CancelledError | GeneratorExit):
+        return "CANCELLED"
+    return "UNKNOWN"  # the error mapping inside turns every exception into a status
+
+
+def _observed(recorder: _Recorder, inner: Handler) -> Handler:
+    async def handle(request: Any, context: Context) -> Any:
+        call = Call(request_id_from(context.invocation_metadata()))
+        token = bind_call(call)
+        start, code = time.perf_counter(), "OK"
+        try:
+            response = await inner(request, context)
+            code = status_name(context)
+            return response
+        except BaseException as exc:
+            code = _code_of(exc, context)
+            raise
+        finally:
+            recorder.ended(call, code, start)
+            unbind_call(token)
+
+    return handle
+
+
+def _observed_stream(recorder: _Recorder, inner: StreamHandler) -> StreamHandler:
+    async def handle(request: Any, context: Context) -> AsyncIterator[Any]:
+        call = Call(request_id_from(context.invocation_metadata()))
+        # Bound for the rest of the call's task and never reset: a generator may be closed
+        # from another context (asyncio's finalizer), where resetting would raise.
+        bind_call(call)
+        start, code = time.perf_counter(), "OK"
+        try:
+            async for response in inner(request, context):
+                yield response
+            code = status_name(context)
+        except BaseException as exc:
+            code = _code_of(exc, context)
+            raise
+        finally:
+            recorder.ended(call, code, start)
+
+    return handle
 
 
 def _log_access(method: str, code: str, seconds: float, call: Call) -> None:

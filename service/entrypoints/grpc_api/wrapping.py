@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, cast
 
 import grpc
@@ -10,6 +11,8 @@ import grpc
 from service.entrypoints.grpc_api.context import Context
 
 Handler = Callable[[Any, Context], Awaitable[Any]]
+# A server-streaming behaviour: an async generator function of the request and context.
+StreamHandler = Callable[[Any, Context], AsyncIterator[Any]]
 MethodHandler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # generic in the stubs only
 Deserializer = Callable[[bytes], Any]
 
@@ -57,3 +60,23 @@ def behaviour_of(handler: MethodHandler) -> Handler:
     """The coroutine function behind a unary `handler` (grpc's stubs type it as a plain one)."""
     assert handler.unary_unary is not None
     return cast(Handler, handler.unary_unary)
+
+
+def server_stream(
+    handler: MethodHandler, behaviour: StreamHandler, deserializer: Deserializer | None = None
+) -> MethodHandler:
+    """A server-streaming handler that runs `behaviour`, with the serializers of `handler`."""
+    return grpc.unary_stream_rpc_method_handler(
+        behaviour,
+        request_deserializer=deserializer or handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def stream_behaviour_of(handler: MethodHandler) -> StreamHandler | None:
+    """The async generator function behind a server-streaming `handler`; None for any other
+    kind, and for one that writes with `context.write` instead (grpc's health Watch)."""
+    behaviour = handler.unary_stream
+    if behaviour is None or not inspect.isasyncgenfunction(behaviour):
+        return None
+    return cast(StreamHandler, behaviour)
