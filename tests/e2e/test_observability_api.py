@@ -17,6 +17,8 @@ from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import events_pb2_grpc as events_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as board_pb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as board_grpc
+from service.gen.engagement.v1 import live_pb2 as live_pb
+from service.gen.engagement.v1 import live_pb2_grpc as live_grpc
 from service.observability.logs import ACCESS_LOGGER, RequestIdFilter
 from service.settings import Settings
 from tests.support import auth
@@ -172,3 +174,21 @@ async def test_the_access_log_can_be_turned_off(
 
     assert not [r for r in caplog.records if r.name == ACCESS_LOGGER]
     caplog.clear()
+
+
+async def test_streaming_calls_are_counted_when_they_end(
+    observed: tuple[App, RunningServer],
+) -> None:
+    app, running = observed
+    async with auth.channel(running.port) as channel:
+        stream = live_grpc.LiveServiceStub(channel).WatchUser(
+            live_pb.WatchUserRequest(user_id=""),
+            metadata=(("authorization", f"Bearer {auth.token()}"),),
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stream.read()
+
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    await _recorded(app, 1)
+    method = "LiveService/WatchUser"
+    assert _sample(app, "engagement_rpc_calls_total", method=method, code="INVALID_ARGUMENT") == 1
