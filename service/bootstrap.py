@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from service.app.boards import BoardCatalog, load_boards
 from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.grant_ports import GrantStore, LoyaltySink
+from service.app.leagues import LeagueCatalog, Leagues, load_leagues
 from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
 from service.app.programs import Programs, get_program
@@ -59,6 +61,7 @@ class App:
     # has no pub/sub, a plain client of the node the URL names (a cluster delivers every
     # message to subscribers on any node).
     pubsub: PlainRedis
+    leagues: Leagues
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine)
@@ -191,6 +194,16 @@ def build_rules(
     )
 
 
+def build_leagues(
+    engine: AsyncEngine, client: RedisClient, settings: Settings, boards: Boards
+) -> Leagues:
+    """Leagues: definitions cached in memory; their cohorts are partitions of boards."""
+    catalog = LeagueCatalog(
+        lambda: load_leagues(PostgresUnitOfWork(engine)), _announcer(client, settings, "leagues")
+    )
+    return Leagues(catalog, boards)
+
+
 def build_loyalty_sink(settings: Settings, client: RedisClient) -> LoyaltySink | None:
     """The configured loyalty sink; a stream on the service's Redis unless it has its own."""
     if settings.loyalty_sink == "grpc":
@@ -215,12 +228,15 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     engine = build_engine(settings)
     clock = clock or SystemClock()
     boards = build_boards(engine, client, settings, clock)
-    rules = build_rules(engine, client, settings, boards)
+    leagues = build_leagues(engine, client, settings, boards)
+    rules = dataclasses.replace(
+        build_rules(engine, client, settings, boards), leagues=leagues.catalog
+    )
     intake = EventIntake(lambda: PostgresUnitOfWork(engine), rules, unavailable=is_unavailable)
     programs = build_programs(engine, client, settings)
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
-        pubsub=build_pubsub(client, settings),
+        pubsub=build_pubsub(client, settings), leagues=leagues,
     )  # fmt: skip

@@ -9,6 +9,7 @@ from typing import Protocol, Self
 
 from service.app.audit import AuditRepository
 from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
+from service.app.league_ports import LeagueRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
@@ -108,6 +109,9 @@ class UnitOfWork(Protocol):
 
     @property
     def privacy(self) -> PrivacyRepository: ...
+
+    @property
+    def leagues(self) -> LeagueRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

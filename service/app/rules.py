@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.app.catalog import Catalog
+from service.app.leagues import LeagueCatalog
 from service.app.ports import Clock, UnitOfWork
 from service.app.scores import Boards
 from service.domain.rewards import Grant
@@ -30,6 +31,8 @@ class Rules:
     rarity: Catalog[Rarity]
     max_event_age: dt.timedelta = dt.timedelta(days=7)
     max_event_skew: dt.timedelta = dt.timedelta(minutes=5)
+    # Leagues whose boards' partitions are cohorts; None where no league is served.
+    leagues: LeagueCatalog | None = None
 
 
 @dataclass(frozen=True, slots=True)

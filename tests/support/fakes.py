@@ -11,6 +11,7 @@ from typing import Self
 from service.app.audit import Actor, AuditEntry, AuditFilter, Change
 from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.catalog import Catalog
+from service.app.league_ports import LeagueRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
@@ -144,6 +145,10 @@ class FakeUnitOfWork:
     @property
     def privacy(self) -> PrivacyRepository:
         raise AssertionError("check-in handlers never read a user's whole data")
+
+    @property
+    def leagues(self) -> LeagueRepository:
+        raise AssertionError("check-in handlers never read leagues")
 
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks

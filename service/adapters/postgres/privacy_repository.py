@@ -18,6 +18,11 @@ from service.adapters.postgres.board_tables import (
     board_standings,
     score_ledger,
 )
+from service.adapters.postgres.league_tables import (
+    league_members,
+    league_placements,
+    league_results,
+)
 from service.adapters.postgres.rule_tables import (
     badge_states,
     rule_counters,
@@ -49,6 +54,9 @@ USER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     (board_standings, "member_id"),
     (board_repairs, "member_id"),
     (board_exclusions, "member_id"),
+    (league_members, "user_id"),
+    (league_placements, "user_id"),
+    (league_results, "user_id"),
 )
 # Kept rather than deleted: grants (pseudonymised, see erase) and the repairs that finish the
 # erasure in Redis.

@@ -1,7 +1,7 @@
 """Every table of the schema, registered on one MetaData for Alembic and the tests."""
 
-from service.adapters.postgres import audit_tables, board_tables, rule_tables, tables
+from service.adapters.postgres import audit_tables, board_tables, league_tables, rule_tables, tables
 
 metadata = tables.metadata
 
-__all__ = ["audit_tables", "board_tables", "metadata", "rule_tables"]
+__all__ = ["audit_tables", "board_tables", "league_tables", "metadata", "rule_tables"]

@@ -14,6 +14,7 @@ from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.exclusion_repository import PostgresExclusions
+from service.adapters.postgres.league_repository import PostgresLeagues
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
@@ -55,6 +56,7 @@ class PostgresUnitOfWork:
     events: PostgresEvents
     audit: PostgresAudit
     privacy: PostgresPrivacy
+    leagues: PostgresLeagues
 
     def __init__(self, engine: AsyncEngine, *, transaction: bool = True) -> None:
         self._engine = engine
@@ -84,6 +86,7 @@ class PostgresUnitOfWork:
         self.events = PostgresEvents(driver)
         self.audit = PostgresAudit(conn)
         self.privacy = PostgresPrivacy(conn)
+        self.leagues = PostgresLeagues(conn)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

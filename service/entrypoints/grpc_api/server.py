@@ -24,6 +24,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.league_servicer import LeagueAdminServicer, LeagueServicer
 from service.entrypoints.grpc_api.limits import LimitsInterceptor
 from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.request_checks import RequestCheckInterceptor, RequestChecks
@@ -46,6 +47,8 @@ from service.gen.engagement.v1 import (
     grants_pb2_grpc,
     leaderboard_pb2,
     leaderboard_pb2_grpc,
+    leagues_pb2,
+    leagues_pb2_grpc,
     player_pb2,
     player_pb2_grpc,
     privacy_pb2,
@@ -67,6 +70,8 @@ SERVICE_NAMES = (
     rules_admin_pb2.DESCRIPTOR.services_by_name["RulesAdminService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditAdminService"].full_name,
     privacy_pb2.DESCRIPTOR.services_by_name["PrivacyAdminService"].full_name,
+    leagues_pb2.DESCRIPTOR.services_by_name["LeagueService"].full_name,
+    leagues_pb2.DESCRIPTOR.services_by_name["LeagueAdminService"].full_name,
 )
 _SERVING = health_pb2.HealthCheckResponse.SERVING
 _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -179,6 +184,8 @@ async def start_server(
     rules_admin_pb2_grpc.add_RulesAdminServiceServicer_to_server(RulesAdminServicer(app), server)
     audit_pb2_grpc.add_AuditAdminServiceServicer_to_server(AuditAdminServicer(app), server)
     privacy_pb2_grpc.add_PrivacyAdminServiceServicer_to_server(PrivacyAdminServicer(app), server)
+    leagues_pb2_grpc.add_LeagueServiceServicer_to_server(LeagueServicer(app), server)
+    leagues_pb2_grpc.add_LeagueAdminServiceServicer_to_server(LeagueAdminServicer(app), server)
     servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
     for name in ("", *SERVICE_NAMES):
