@@ -518,6 +518,7 @@ class EndLeagueSeasonResponse(_message.Message):
     members: _builtins.int
     promoted: _builtins.int
     demoted: _builtins.int
+    """Moved down a tier: from a demotion zone, or idle in a tier that drops idle members."""
     grants: _builtins.int
     already_ended: _builtins.bool
     """True when the season had been ended before; nothing changed."""
