@@ -47,7 +47,8 @@ async def test_a_season_end_moves_the_zones_and_grants_once(app: App, clock: Mov
 
     assert (first.period_id, first.members, first.promoted, first.demoted) == (W1, 7, 4, 0)
     assert first.grants == 2 + 4  # rank 1 of two cohorts, a chest per promotion
-    assert again.already_ended and again.grants == 0
+    assert again.already_ended
+    assert again.grants == 0
     assert await tiers(app) == {
         "u0": "silver", "u1": "silver", "u2": "bronze", "u3": "bronze", "u4": "bronze",
         "u5": "silver", "u6": "silver",
@@ -161,7 +162,8 @@ async def test_last_seasons_members_wait_for_its_end_to_be_placed(
     assert early.effects.notices == (
         "not scored on board league-xp: league weekly has not ended season w2026-03-16 yet",
     )
-    assert newcomer.effects.notices == () and later.effects.notices == ()
+    assert newcomer.effects.notices == ()
+    assert later.effects.notices == ()
     assert (view.tier.tier_id, view.cohort, view.score) == ("silver", "silver-1", 7)
     assert "new" in (await cohorts(app))["bronze-1"]
 

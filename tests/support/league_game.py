@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from service.adapters.postgres.tables import grant_outbox
 from service.app import boards, events, league_seasons, leagues
 from service.app.league_seasons import SeasonEnd
-from service.app.rule_views import TrackEvent, Tracked
+from service.app.rule_views import Tracked, TrackEvent
 from service.bootstrap import App
 from service.domain.boards import (
     Aggregation,
@@ -63,9 +63,7 @@ def league(cohort_size: int = 5, idle: IdleRule = IdleRule.DROP) -> LeagueDefini
 
 async def define(app: App, definition: LeagueDefinition | None = None) -> LeagueDefinition:
     await boards.upsert_board(BOARD, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
-    return await leagues.upsert_league(
-        definition or league(), uow=app.uow(), leagues=app.leagues
-    )
+    return await leagues.upsert_league(definition or league(), uow=app.uow(), leagues=app.leagues)
 
 
 async def play(app: App, user_id: str, value: int, key: str) -> Tracked:
