@@ -162,13 +162,15 @@ def check_tiers_kept(current: LeagueDefinition, new: LeagueDefinition) -> str | 
 def zone_of(league: LeagueDefinition, tier_id: str, rank: int, ranked: int) -> Zone:
     """The zone of `rank` among `ranked` members with a score in a cohort of the tier.
 
-    Ties at a zone's edge fall the member's way: ranks, not positions, are compared.
+    Ties at a zone's edge fall the member's way: ranks, not positions, are compared. A
+    cohort no larger than its demotion zone demotes no one (a member alone is not last).
     """
     index = league.tier_index(tier_id)
     tier = league.tiers[index]
     if rank <= tier.promote_count:
         return Zone.PROMOTION
-    if index > 0 and rank > max(ranked - tier.demote_count, tier.promote_count):
+    demoting = index > 0 and ranked > tier.demote_count
+    if demoting and rank > max(ranked - tier.demote_count, tier.promote_count):
         return Zone.DEMOTION
     return Zone.SAFE
 

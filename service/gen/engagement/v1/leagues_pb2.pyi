@@ -106,7 +106,8 @@ class LeagueTier(_message.Message):
     """Ranks 1..promote_count of each cohort move up a tier; 0 in the top tier."""
     demote_count: _builtins.int
     """The bottom demote_count of each cohort's ranked members move down; 0 in the lowest
-    tier. Ties at a zone's edge fall the member's way.
+    tier. A cohort with no more ranked members than that demotes no one, and ranks inside
+    the promotion zone are never demoted. Ties at a zone's edge fall the member's way.
     """
     idle_rule: Global___IdleRule.ValueType
     @_builtins.property
