@@ -70,7 +70,7 @@ BATCH = 4
 DEADLINE_SECONDS = 20.0
 FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DEADLINE_EXCEEDED)
 # Services whose calls a player's app backend makes for its player.
-PLAYER_SERVICES = ("CheckInService", "PlayerService", "LeaderboardService")
+PLAYER_SERVICES = ("CheckInService", "PlayerService", "LeaderboardService", "LeagueService")
 
 Metadata = tuple[tuple[str, str], ...]
 
