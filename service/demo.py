@@ -1,4 +1,5 @@
-"""The demo game `make run` loads into an empty database: a check-in program and rules."""
+"""The demo game `make run` loads into an empty database: a check-in program and rules (its
+league is in demo_league)."""
 
 from __future__ import annotations
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import definitions, programs
+from service.app import boards, definitions, leagues, programs
 from service.bootstrap import App, build_app
 from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
+from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
@@ -81,6 +82,11 @@ async def load_demo(app: App) -> None:
     if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
+    if not await leagues.list_leagues(uow=app.uow()):
+        await boards.upsert_board(
+            DEMO_LEAGUE_BOARD, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock
+        )
+        await leagues.upsert_league(DEMO_LEAGUE, uow=app.uow(), leagues=app.leagues)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.app import events, player
+from service.app import events, league_reads, player
 from service.app.rule_views import TrackEvent
 from service.bootstrap import App
 from service.dev import load_demo
@@ -28,3 +28,15 @@ async def test_the_demo_loads_once_and_an_order_moves_its_tasks(app: App) -> Non
     }
     assert (tasks["daily-order"].task.version, tasks["daily-order"].completions) == (1, 1)
     assert tasks["book-lover"].progress == 2500
+
+
+async def test_the_demos_league_places_a_first_order_in_a_bronze_cohort(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    order = TrackEvent("alice", "order.paid", "order-1", 2500)
+    await events.track_event(order, uow=app.uow(), rules=app.rules)
+
+    view = await league_reads.get_league("weekly", "alice", uow=app.reader(), leagues=app.leagues)
+
+    assert [tier.tier_id for tier in view.league.tiers] == ["bronze", "silver", "gold", "diamond"]
+    assert (view.tier.tier_id, view.cohort, view.rank, view.score) == ("bronze", "bronze-1", 1, 2500)
