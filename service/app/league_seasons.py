@@ -20,7 +20,7 @@ from service.app.ports import UnitOfWork
 from service.app.rules import Rules
 from service.app.scores import is_closed
 from service.domain.boards import BoardDefinition
-from service.domain.errors import FailedPrecondition
+from service.domain.errors import FailedPrecondition, InvalidArgument
 from service.domain.leagues import (
     LeagueDefinition,
     Outcome,
@@ -82,7 +82,10 @@ async def end_season(
 
 def _season(board: BoardDefinition, period_id: str, now: dt.datetime) -> lb.Period:
     if period_id:
-        return period_of(board, BoardRef(board.board_id, period_id=period_id), now)
+        try:
+            return period_of(board, BoardRef(board.board_id, period_id=period_id), now)
+        except InvalidArgument as exc:
+            raise InvalidArgument("period_id", exc.rule) from exc
     return previous_period(board, period_at(board, now))
 
 

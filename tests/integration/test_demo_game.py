@@ -39,4 +39,9 @@ async def test_the_demos_league_places_a_first_order_in_a_bronze_cohort(app: App
     view = await league_reads.get_league("weekly", "alice", uow=app.reader(), leagues=app.leagues)
 
     assert [tier.tier_id for tier in view.league.tiers] == ["bronze", "silver", "gold", "diamond"]
-    assert (view.tier.tier_id, view.cohort, view.rank, view.score) == ("bronze", "bronze-1", 1, 2500)
+    assert (view.tier.tier_id, view.cohort, view.rank, view.score) == (
+        "bronze",
+        "bronze-1",
+        1,
+        2500,
+    )
