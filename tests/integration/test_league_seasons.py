@@ -9,9 +9,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import league_reads, league_seasons
+from service.app import board_periods, league_reads, league_seasons
+from service.app.board_mapping import BoardRef
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition
+from service.domain.leagues import Outcome
 from tests.support.clock import MovableClock
 from tests.support.league_game import (
     WEEK,
@@ -196,3 +198,24 @@ async def test_tier_edges_and_idle_members(app: App, clock: MovableClock) -> Non
         "gold", "silver", "bronze", "bronze",
     )  # fmt: skip
     assert (third.promoted, third.demoted) == (0, 1)
+
+
+async def test_a_member_removed_from_their_cohort_counts_as_idle(
+    app: App, clock: MovableClock
+) -> None:
+    await _season_one(app, clock)
+    clock.current = WEEK_1 + dt.timedelta(days=2)
+    ref = BoardRef("league-xp", "bronze-1")
+    await board_periods.remove_member(ref, "u0", uow=app.uow(), boards=app.boards)
+    clock.current = WEEK_1 + WEEK
+
+    await end(app, W1)
+    history = await league_reads.list_history(
+        "weekly", "u0", 0, "", uow=app.reader(), leagues=app.leagues, tokens=app.page_tokens
+    )
+
+    [season] = history.seasons
+    assert (season.result.cohort, season.result.rank, season.result.outcome) == (
+        "bronze-1", 0, Outcome.IDLE,
+    )  # fmt: skip
+    assert (await tiers(app))["u1"] == "silver"  # first of the rest
