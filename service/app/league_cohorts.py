@@ -111,6 +111,8 @@ async def _place(uow: UnitOfWork, season: _Season, now: dt.datetime, cohorts: Co
                 # Their tier for this season is decided when the previous one ends.
                 why = f"league {league.league_id} has not ended season {previous.period_id} yet"
                 blocked = {u: why for u, m in members.items() if m.joined_at < period.start}
+            else:  # read again: the end just seen may have moved tiers after the first read
+                members = await leagues.members(league.league_id, missing)
         await leagues.lock_forming(league.league_id, period.period_id)
         # Placed meanwhile by a transaction that held the lock before this one.
         meanwhile = await leagues.placements(league.league_id, period.period_id, missing)
