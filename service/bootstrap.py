@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from service.app.catalog import Catalog
 from service.app.events import EventIntake
 from service.app.goals import load_goals
 from service.app.grant_ports import GrantStore, LoyaltySink
+from service.app.leagues import LeagueCatalog, Leagues, load_leagues
 from service.app.live import Live
 from service.app.live_ports import NO_FEED, Feed
 from service.app.paging import PageTokens
@@ -70,6 +72,7 @@ class App:
     metrics: Metrics
     # WatchUser's reader of users' live feeds (the publisher is `boards.feed`).
     live: Live
+    leagues: Leagues
 
     def uow(self) -> UnitOfWork:
         return PostgresUnitOfWork(self.engine, on_wait=self.metrics.pool_waits.observe)
@@ -219,6 +222,16 @@ def build_rules(
     )
 
 
+def build_leagues(
+    engine: AsyncEngine, client: RedisClient, settings: Settings, boards: Boards
+) -> Leagues:
+    """Leagues: definitions cached in memory; their cohorts are partitions of boards."""
+    catalog = LeagueCatalog(
+        lambda: load_leagues(PostgresUnitOfWork(engine)), _announcer(client, settings, "leagues")
+    )
+    return Leagues(catalog, boards)
+
+
 def build_loyalty_sink(settings: Settings, client: RedisClient) -> LoyaltySink | None:
     """The configured loyalty sink; a stream on the service's Redis unless it has its own."""
     if settings.loyalty_sink == "grpc":
@@ -244,7 +257,10 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
     metrics = Metrics()
     boards = build_boards(engine, client, settings, clock, metrics, build_feed(settings, client))
-    rules = build_rules(engine, client, settings, boards)
+    leagues = build_leagues(engine, client, settings, boards)
+    rules = dataclasses.replace(
+        build_rules(engine, client, settings, boards), leagues=leagues.catalog
+    )
     intake = EventIntake(
         lambda: PostgresUnitOfWork(engine, on_wait=metrics.pool_waits.observe), rules,
         unavailable=is_unavailable, on_group=metrics.event_group,
@@ -255,4 +271,5 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         programs=programs, events=intake,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
         pubsub=build_pubsub(client, settings), metrics=metrics, live=build_live(settings),
+        leagues=leagues,
     )  # fmt: skip

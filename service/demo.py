@@ -1,5 +1,5 @@
 """The demo game `make run` loads into an empty database: a check-in program, rules and a
-duel type."""
+duel type (its league is in demo_league)."""
 
 from __future__ import annotations
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import definitions, duels, programs
+from service.app import boards, definitions, duels, leagues, programs
 from service.app.goal_admin import Goals, define_once
 from service.bootstrap import App, build_app
 from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM, demo_goal
+from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
@@ -101,6 +102,11 @@ async def load_demo(app: App) -> None:
     if not await duels.list_duel_types(uow=app.uow()):
         for duel_type in DEMO_DUEL_TYPES:
             await duels.upsert_duel_type(duel_type, uow=app.uow(), clock=app.clock)
+    if not await leagues.list_leagues(uow=app.uow()):
+        await boards.upsert_board(
+            DEMO_LEAGUE_BOARD, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock
+        )
+        await leagues.upsert_league(DEMO_LEAGUE, uow=app.uow(), leagues=app.leagues)
 
 
 async def _prepare_and_serve(settings: Settings) -> int:

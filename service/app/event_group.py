@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from service.app.board_ports import BoardKey, ScoreRow, Submission
 from service.app.duel_settlement import record_scores
 from service.app.goals import current_goals, feed_events
+from service.app.league_cohorts import Cohorts, assign
 from service.app.live_publish import publish_tracked
 from service.app.ports import UnitOfWork
 from service.app.rule_views import Tracked
@@ -26,6 +27,7 @@ from service.app.scores import (
 )
 from service.domain.boards import BoardDefinition
 from service.domain.errors import DomainError, FailedPrecondition
+from service.domain.leagues import LeagueDefinition
 from service.domain.rewards import Grant
 from service.domain.rules.engine import evaluate_event
 from service.domain.rules.ruleset import RuleSet
@@ -56,6 +58,7 @@ async def apply_group(
     goals = await current_goals(rules.goals)
     async with uow:
         group = _Group(uow, ruleset, boards, now, goals.event_types)
+        group.leagues = await rules.leagues.by_board() if rules.leagues else {}
         results = await group.apply(events, timezones)
         errors = [r for r in results if isinstance(r, DomainError)]
         if all_or_none and errors:
@@ -113,6 +116,9 @@ class _Group:
         self.final: set[BoardKey] = set()
         self.submissions: list[Submission] = []
         self.scores: list[Published] = []
+        # Leagues by their board's id; a league board's partition is the member's cohort.
+        self.leagues: dict[str, LeagueDefinition] = {}
+        self.cohorts = Cohorts()
 
     async def apply(
         self, events: Sequence[Event], timezones: Sequence[str]
@@ -139,6 +145,8 @@ class _Group:
 
     async def _lock_periods(self, events: Sequence[Event]) -> None:
         """Plan the events' board submissions and lock their periods, in one order."""
+        if self.leagues:  # cohorts' forming locks come before the periods' locks
+            self.cohorts = await assign(self.uow, self.leagues, self.boards, events, self.now)
         for event in events:
             self.planned[event.idempotency_key] = self._plan(event)
         keys = {_key_of(sub) for subs in self.planned.values() for sub in subs}
@@ -185,23 +193,38 @@ class _Group:
         for board in self.boards:
             if event.type not in board.source_event_types:
                 continue
-            attribute = board.partition_attribute
-            if attribute and attribute not in event.attributes:
-                unscored.append(
-                    f"not scored on board {board.board_id}: attribute {attribute} missing"
-                )
+            partition = self._partition(board, event)
+            if partition is None:
                 continue
             key = EVENT_KEY_PREFIX + event.idempotency_key
             cmd = SubmitScore(
-                board.board_id, event.user_id, event.value, key,
-                event.attributes.get(attribute, "") if attribute else "", event.occurred_at,
-            )  # fmt: skip
+                board.board_id, event.user_id, event.value, key, partition, event.occurred_at
+            )
             try:
                 planned.append(submission(cmd, board, self.now))
             except DomainError as exc:
                 log.info("event %s not scored on %s: %s", key, board.board_id, exc)
                 unscored.append(f"not scored on board {board.board_id}: {exc}")
         return planned
+
+    def _partition(self, board: BoardDefinition, event: Event) -> str | None:
+        """The event's partition of the board: a league's cohort, or the attribute's value;
+        None (and noted) when it has none."""
+        if board.board_id in self.leagues:
+            cohort = self.cohorts.partition(board.board_id, event.idempotency_key)
+            if cohort is None:
+                why = self.cohorts.why_not(board.board_id, event.idempotency_key)
+                self.unscored[event.idempotency_key].append(
+                    f"not scored on board {board.board_id}: {why}"
+                )
+            return cohort
+        attribute = board.partition_attribute
+        if attribute and attribute not in event.attributes:
+            self.unscored[event.idempotency_key].append(
+                f"not scored on board {board.board_id}: attribute {attribute} missing"
+            )
+            return None
+        return event.attributes.get(attribute, "") if attribute else ""
 
     def _score(self, event: Event) -> tuple[str, ...]:
         """Take the applied event's planned submissions whose periods are not final."""

@@ -10,6 +10,7 @@ from typing import Protocol, Self
 from service.app.audit import AuditRepository
 from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.goal_ports import GoalRepository
+from service.app.league_ports import LeagueRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.app.social_ports import AssistRepository, DuelRepository
@@ -119,6 +120,9 @@ class UnitOfWork(Protocol):
 
     @property
     def assists(self) -> AssistRepository: ...
+
+    @property
+    def leagues(self) -> LeagueRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

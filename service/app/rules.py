@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from service.app.catalog import Catalog
+from service.app.leagues import LeagueCatalog
 from service.app.ports import Clock, UnitOfWork
 from service.app.scores import Boards
 from service.domain.goals import GoalSet
@@ -33,6 +34,8 @@ class Rules:
     max_event_skew: dt.timedelta = dt.timedelta(minutes=5)
     # Team and community goals that events and check-ins feed; None: no goals.
     goals: Catalog[GoalSet] | None = None
+    # Leagues whose boards' partitions are cohorts; None where no league is served.
+    leagues: LeagueCatalog | None = None
 
 
 @dataclass(frozen=True, slots=True)

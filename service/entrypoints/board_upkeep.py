@@ -8,7 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from service.app import board_heal, board_periods, duel_settlement
+from service.app import board_heal, board_periods, duel_settlement, league_seasons
 from service.app.board_ports import BoardKey
 from service.bootstrap import App
 from service.redis_keys import definitions_channel
@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 REPAIR_INTERVAL_SECONDS = 1.0
 FINALIZE_INTERVAL_SECONDS = 15.0
+# Members who played last season are placed in this one's cohorts only once it has ended:
+# a short interval keeps that wait short.
+SEASON_END_INTERVAL_SECONDS = 5.0
 # How often every board-period Redis should hold is checked for a lost copy: one pipeline of
 # EXISTS per thousand board-periods, and one Postgres query per board.
 HEAL_INTERVAL_SECONDS = 5.0
@@ -62,6 +65,7 @@ def _invalidate(app: App) -> None:
     app.programs.invalidate()
     if app.rules.goals is not None:
         app.rules.goals.invalidate()
+    app.leagues.catalog.invalidate()
 
 
 async def _follow_definitions(app: App, upkeep: BoardUpkeep) -> None:
@@ -112,6 +116,12 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
         if healed := await heal_boards(app):
             log.warning("reloaded %d board-periods that Redis had lost", healed)
 
+    async def end_seasons() -> None:
+        if done := await league_seasons.end_due(
+            uow=app.uow(), leagues=app.leagues, rules=app.rules
+        ):
+            log.info("ended %d league seasons", done)
+
     seen: dict[BoardKey, int] = {}
 
     async def verify() -> None:
@@ -128,6 +138,7 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
         _every("board repair", REPAIR_INTERVAL_SECONDS, repair, upkeep.stopping),
         _every("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize, upkeep.stopping),
         _every("duel settlement", DUEL_INTERVAL_SECONDS, duels, upkeep.stopping),
+        _every("league seasons", SEASON_END_INTERVAL_SECONDS, end_seasons, upkeep.stopping),
     )
     upkeep.tasks = [asyncio.create_task(loop) for loop in loops]
     return upkeep

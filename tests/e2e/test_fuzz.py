@@ -79,7 +79,7 @@ FORBIDDEN = (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.
 # Services whose calls a player's app backend makes for its player.
 PLAYER_SERVICES = (
     "CheckInService", "PlayerService", "LeaderboardService", "WalletService", "DuelService",
-    "AssistService", "LiveService",
+    "AssistService", "LiveService", "LeagueService",
 )  # fmt: skip
 
 Metadata = tuple[tuple[str, str], ...]

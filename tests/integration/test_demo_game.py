@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from service.app import check_ins, duels, events, goal_reads, player, wallet
+from service.app import check_ins, duels, events, goal_reads, league_reads, player, wallet
 from service.app.assists import AssistTask, assist_task
 from service.app.check_ins import CheckIn
 from service.app.live_publish import effect_updates as _effects
@@ -90,3 +90,20 @@ async def test_the_demo_has_a_duel_type_and_a_task_friends_can_help_with(app: Ap
     assert [t.version for t in await duels.list_duel_types(uow=app.uow())] == [1]
     assert created.duel.terms.title.startswith("Order duel")
     assert (helped.record.progress_after, helped.record.target) == (1, 5)
+
+
+async def test_the_demos_league_places_a_first_order_in_a_bronze_cohort(app: App) -> None:
+    await load_demo(app)
+    await load_demo(app)
+    order = TrackEvent("alice", "order.paid", "order-1", 2500)
+    await events.track_event(order, uow=app.uow(), rules=app.rules)
+
+    view = await league_reads.get_league("weekly", "alice", uow=app.reader(), leagues=app.leagues)
+
+    assert [tier.tier_id for tier in view.league.tiers] == ["bronze", "silver", "gold", "diamond"]
+    assert (view.tier.tier_id, view.cohort, view.rank, view.score) == (
+        "bronze",
+        "bronze-1",
+        1,
+        2500,
+    )

@@ -12,6 +12,7 @@ from service.app.audit import Actor, AuditEntry, AuditFilter, Change
 from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.catalog import Catalog
 from service.app.goal_ports import GoalRepository
+from service.app.league_ports import LeagueRepository
 from service.app.privacy_ports import PrivacyRepository
 from service.app.programs import Programs, get_program
 from service.app.social_ports import AssistRepository, DuelRepository
@@ -158,6 +159,10 @@ class FakeUnitOfWork:
     @property
     def assists(self) -> AssistRepository:
         raise AssertionError("check-in handlers never read assists")
+
+    @property
+    def leagues(self) -> LeagueRepository:
+        raise AssertionError("check-in handlers never read leagues")
 
     async def commit(self) -> None:
         self.committed.streaks = self.pending.streaks

@@ -25,6 +25,8 @@ from service.gen.engagement.v1 import grants_pb2 as grants_pb
 from service.gen.engagement.v1 import grants_pb2_grpc as grants_grpc
 from service.gen.engagement.v1 import leaderboard_pb2 as lb
 from service.gen.engagement.v1 import leaderboard_pb2_grpc as lb_grpc
+from service.gen.engagement.v1 import leagues_pb2 as leagues_pb
+from service.gen.engagement.v1 import leagues_pb2_grpc as leagues_grpc
 from service.gen.engagement.v1 import rewards_pb2
 from service.gen.engagement.v1 import rules_admin_pb2 as rules_pb
 from service.gen.engagement.v1 import rules_admin_pb2_grpc as rules_grpc
@@ -63,7 +65,22 @@ def _boards() -> list[lb.Board]:
             partition_attribute="region", retention_periods=2,
             rewards=[lb.RankReward(first_rank=1, last_rank=3, rewards=[POINTS])], **common,
         ),
+        lb.Board(
+            board_id="fuzz-league", title="League", period=lb.Period(kind=lb.PERIOD_KIND_WEEKLY),
+            partition_attribute="cohort", retention_periods=2, **common,
+        ),
     ]  # fmt: skip
+
+
+LEAGUE = leagues_pb.League(
+    league_id="fuzz-league", title="League", board_id="fuzz-league", cohort_size=2,
+    tiers=[
+        leagues_pb.LeagueTier(tier_id="bronze", title="Bronze", promote_count=1,
+                              promotion_rewards=[POINTS]),
+        leagues_pb.LeagueTier(tier_id="silver", title="Silver", demote_count=1,
+                              idle_rule=leagues_pb.IDLE_RULE_DROP),
+    ],
+)  # fmt: skip
 
 
 def _definitions() -> list[defs.Definition]:
@@ -169,6 +186,9 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     for board in _boards():
         await boards.UpsertBoard(lb.UpsertBoardRequest(board=board), metadata=ops)
     await _goals(channel, clock, ops)
+    await leagues_grpc.LeagueAdminServiceStub(channel).UpsertLeague(
+        leagues_pb.UpsertLeagueRequest(league=LEAGUE), metadata=ops
+    )
     rules = rules_grpc.RulesAdminServiceStub(channel)
     for definition in _definitions():
         await rules.UpsertDefinition(
@@ -197,13 +217,13 @@ async def seed_server(channel: grpc.aio.Channel, clock: MovableClock, metadata: 
     )
     now = clock.now()
     return Known(
-        now=now, users=USERS, boards=("fuzz-all", "fuzz-weekly"),
+        now=now, users=USERS, boards=("fuzz-all", "fuzz-weekly", "fuzz-league"),
         definitions=(
             "fuzz-task", "fuzz-claim", "fuzz-badge", "fuzz-goal", "fuzz-team-goal", "fuzz-team",
-            "fuzz-assist", "fuzz-duel",
+            "fuzz-assist", "fuzz-duel", "fuzz-league",
         ), event_types=(EVENT_TYPE,),
         keys=tuple(keys), timezones=("UTC", "Europe/Berlin", "Pacific/Kiritimati", "Mars/Base"),
-        segments=("vip", "beta:eu"), partitions=("", "eu"),
+        segments=("vip", "beta:eu"), partitions=("", "eu", "bronze-1"),
         periods=("", ALL_TIME_ID, f"w{now:%Y-%m-%d}", f"d{now:%Y-%m-%d}", f"m{now:%Y-%m}"),
         grants=tuple(g.grant.idempotency_key for g in grants.grants[:5]) or ("x",),
     )  # fmt: skip

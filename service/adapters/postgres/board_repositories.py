@@ -125,9 +125,13 @@ _PERIOD_LOCK = """
            exists(select 1 from board_periods where board_id = $1
                   and partition = $2 and period_id = $3 and rookie = $4) as final
 """
-_PERIOD_LOCK_EXCLUSIVE = _PERIOD_LOCK.replace(
-    "pg_advisory_xact_lock_shared", "pg_advisory_xact_lock"
-)
+# Finalisation locks in a statement of its own, so that the check after it sees what a
+# finalisation it waited for committed: a statement's snapshot predates its lock waits.
+_PERIOD_LOCK_EXCLUSIVE = "select pg_advisory_xact_lock(hashtext($1))"
+_IS_FINAL = """
+    select exists(select 1 from board_periods where board_id = $1
+                  and partition = $2 and period_id = $3 and rookie = $4) as final
+"""
 # A member's row is written only for its first score or an earlier one: an upsert on every
 # score wrote (or at least locked) the row each time, with its WAL. New rows are inserted in
 # member order, so concurrent callers cannot deadlock.
@@ -268,9 +272,12 @@ class PostgresScores:
         self._driver = driver
 
     async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
-        stmt = _PERIOD_LOCK_EXCLUSIVE if exclusive else _PERIOD_LOCK
-        args = (key.board_id, key.partition, key.period_id, key.rookie, _lock_key(key))
-        row = await self._driver.fetchrow(stmt, *args)
+        args = (key.board_id, key.partition, key.period_id, key.rookie)
+        if exclusive:
+            await self._driver.execute(_PERIOD_LOCK_EXCLUSIVE, _lock_key(key))
+            row = await self._driver.fetchrow(_IS_FINAL, *args)
+        else:
+            row = await self._driver.fetchrow(_PERIOD_LOCK, *args, _lock_key(key))
         assert row is not None
         return bool(row["final"])
 

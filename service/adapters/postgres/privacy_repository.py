@@ -19,6 +19,11 @@ from service.adapters.postgres.board_tables import (
     score_ledger,
 )
 from service.adapters.postgres.goal_tables import goal_contributions, team_members
+from service.adapters.postgres.league_tables import (
+    league_members,
+    league_placements,
+    league_results,
+)
 from service.adapters.postgres.rule_tables import (
     badge_states,
     rule_counters,
@@ -57,6 +62,9 @@ USER_TABLES: tuple[tuple[sa.Table, str], ...] = (
     # Assists name the user helped and the friend who helped: either's erasure takes them.
     (task_assists, "user_id"),
     (task_assists, "helper_id"),
+    (league_members, "user_id"),
+    (league_placements, "user_id"),
+    (league_results, "user_id"),
 )
 # Kept rather than deleted: grants (pseudonymised, see erase) and the repairs that finish the
 # erasure in Redis.

@@ -19,6 +19,7 @@ from service.adapters.postgres.duel_repository import PostgresDuels
 from service.adapters.postgres.event_repository import PostgresEvents
 from service.adapters.postgres.exclusion_repository import PostgresExclusions
 from service.adapters.postgres.goal_repository import PostgresGoals
+from service.adapters.postgres.league_repository import PostgresLeagues
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
@@ -63,6 +64,7 @@ class PostgresUnitOfWork:
     goals: PostgresGoals
     duels: PostgresDuels
     assists: PostgresAssists
+    leagues: PostgresLeagues
 
     def __init__(
         self,
@@ -103,6 +105,7 @@ class PostgresUnitOfWork:
         self.goals = PostgresGoals(driver)
         self.duels = PostgresDuels(driver)
         self.assists = PostgresAssists(driver)
+        self.leagues = PostgresLeagues(conn)
         return self
 
     async def _begin(self) -> tuple[AsyncConnection, Driver, Any]:

@@ -18,6 +18,7 @@ from service.entrypoints.grpc_api.leaderboard_servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
+from service.entrypoints.grpc_api.league_servicer import LeagueAdminServicer, LeagueServicer
 from service.entrypoints.grpc_api.live_servicer import LiveServicer
 from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
 from service.entrypoints.grpc_api.rules_servicer import (
@@ -39,6 +40,7 @@ from service.gen.engagement.v1 import (
     goals_pb2_grpc,
     grants_pb2_grpc,
     leaderboard_pb2_grpc,
+    leagues_pb2_grpc,
     live_pb2_grpc,
     player_pb2_grpc,
     privacy_pb2_grpc,
@@ -82,5 +84,7 @@ SERVICES = (
     Offered("DuelAdminService", social_pb2_grpc, DuelAdminServicer),
     Offered("AssistService", social_pb2_grpc, AssistServicer),
     Offered("LiveService", live_pb2_grpc, LiveServicer),
+    Offered("LeagueService", leagues_pb2_grpc, LeagueServicer),
+    Offered("LeagueAdminService", leagues_pb2_grpc, LeagueAdminServicer),
 )
 SERVICE_NAMES = tuple(offered.full_name for offered in SERVICES)
