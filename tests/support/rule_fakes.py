@@ -7,7 +7,7 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from service.adapters.postgres import rule_codec
+from service.adapters.postgres import documents, rule_codec
 from service.app.rules_ports import EventStatus, StoredEvent
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.ruleset import Definition
@@ -153,7 +153,7 @@ class FakeRuleState:
             for task in state.tasks.values():
                 self.store.tasks[(task.user_id, task.task_id)] = task
             for badge in state.badges.values():
-                self.store.badges[(badge.user_id, badge.badge_id)] = rule_codec.in_utc(badge)
+                self.store.badges[(badge.user_id, badge.badge_id)] = documents.in_utc(badge)
             for counter in state.counters.values():
                 self.store.counters[(state.profile.user_id, counter.key)] = counter
         for completion in completions:
@@ -163,7 +163,7 @@ class FakeRuleState:
             )  # fmt: skip
             # The primary key of task_completions: a completion is never written twice.
             assert key not in self.store.completions, f"duplicate completion {key}"
-            self.store.completions[key] = rule_codec.in_utc(completion)
+            self.store.completions[key] = documents.in_utc(completion)
 
     async def lock_shared(self, supply: Mapping[str, int], budgets: Mapping[str, int]) -> Shared:
         awarded, spent = self.store.awarded, self.store.spent
@@ -242,7 +242,7 @@ class FakeEvents:
             json.loads(rule_codec.effects_to_json(stored.effects))
         )
         event = replace(stored.event, attributes=dict(stored.event.attributes))
-        self.store.events[key] = rule_codec.in_utc(replace(stored, event=event, effects=effects))
+        self.store.events[key] = documents.in_utc(replace(stored, event=event, effects=effects))
         return True
 
     async def flagged(

@@ -8,55 +8,23 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from service.domain.check_in import CheckInProgram, DayRecord, DayStatus, Milestone, StreakState
-from service.domain.rewards import Reward, RewardKind
+from service.adapters.postgres import documents
+from service.domain.check_in import CheckInProgram, DayRecord, DayStatus, StreakState
 
-
-def reward_to_json(reward: Reward) -> dict[str, Any]:
-    doc = {"kind": str(reward.kind), "amount": reward.amount, "item_code": reward.item_code}
-    # Written only when set: documents stored before rewards could expire read the same.
-    return {**doc, "valid_days": reward.valid_days} if reward.valid_days else doc
-
-
-def reward_from_json(doc: Mapping[str, Any]) -> Reward:
-    kind, amount, item_code = RewardKind(doc["kind"]), int(doc["amount"]), str(doc["item_code"])
-    return Reward(kind, amount, item_code, int(doc.get("valid_days", 0)))
+# Stored in columns of their own.
+_PROGRAM_COLUMNS = ("version", "created_at")
 
 
 def program_to_json(program: CheckInProgram) -> dict[str, Any]:
     """The program's rules as a JSON document; version and time live in their own columns."""
-    return {
-        "cycle": [[reward_to_json(r) for r in day] for day in program.cycle],
-        "cycle_restarts_on_break": program.cycle_restarts_on_break,
-        "milestones": [
-            {"days": m.days, "rewards": [reward_to_json(r) for r in m.rewards]}
-            for m in program.milestones
-        ],
-        "starting_freezes": program.starting_freezes,
-        "freeze_earned_every_days": program.freeze_earned_every_days,
-        "max_freezes": program.max_freezes,
-        "make_up_window_days": program.make_up_window_days,
-        "make_up_tickets_per_month": program.make_up_tickets_per_month,
-    }
+    return documents.to_document(program, _PROGRAM_COLUMNS)
 
 
 def program_from_row(row: Mapping[Any, Any]) -> CheckInProgram:
-    doc = row["config"]
-    return CheckInProgram(
-        version=row["version"],
-        cycle=tuple(tuple(reward_from_json(r) for r in day) for day in doc["cycle"]),
-        cycle_restarts_on_break=doc["cycle_restarts_on_break"],
-        milestones=tuple(
-            Milestone(m["days"], tuple(reward_from_json(r) for r in m["rewards"]))
-            for m in doc["milestones"]
-        ),
-        starting_freezes=doc["starting_freezes"],
-        freeze_earned_every_days=doc["freeze_earned_every_days"],
-        max_freezes=doc["max_freezes"],
-        make_up_window_days=doc["make_up_window_days"],
-        make_up_tickets_per_month=doc["make_up_tickets_per_month"],
-        created_at=row["created_at"],
+    program: CheckInProgram = documents.from_document(
+        CheckInProgram, row["config"], **{name: row[name] for name in _PROGRAM_COLUMNS}
     )
+    return program
 
 
 # Column names follow the domain's field names, so the lists are the dataclasses' own.

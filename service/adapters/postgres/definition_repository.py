@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from service.adapters.postgres import rule_codec
+from service.adapters.postgres import documents, rule_codec
 from service.adapters.postgres.driver import Driver
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.ruleset import Definition
@@ -59,7 +59,7 @@ class PostgresDefinitions:
         stored = dataclasses.replace(
             definition, version=row["version"], created_at=row["created_at"]
         )
-        return rule_codec.in_utc(stored)
+        return documents.in_utc(stored)
 
     async def archive(self, kind: DefinitionKind, definition_id: str) -> Definition | None:
         # Read under the lock add() takes (advisory locks are re-entrant): a version stored

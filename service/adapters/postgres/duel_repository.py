@@ -7,12 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from pydantic import TypeAdapter
-
+from service.adapters.postgres import documents
 from service.adapters.postgres.driver import Driver, Row
 from service.domain.duels import Duel, DuelState, DuelType, ScoringSide
-
-_ADAPTERS: dict[str, TypeAdapter[DuelType]] = {}
 
 _GET_TYPE = "select version, config from duel_types where type_id = $1"
 _LIST_TYPES = "select version, config from duel_types order by type_id"
@@ -87,21 +84,12 @@ _DUE = {
 }
 
 
-def _adapter() -> TypeAdapter[DuelType]:
-    # Built on first use, not at import: a TypeAdapter costs CPU to build.
-    if "duel_type" not in _ADAPTERS:
-        _ADAPTERS["duel_type"] = TypeAdapter(DuelType)
-    return _ADAPTERS["duel_type"]
-
-
 def terms_to_json(duel_type: DuelType) -> str:
-    return _adapter().dump_json(duel_type).decode()
+    return documents.to_json(duel_type)
 
 
 def _terms(doc: Any, version: int | None = None) -> DuelType:
-    terms = _adapter().validate_json(doc) if isinstance(doc, str | bytes) else (
-        _adapter().validate_python(doc)
-    )  # fmt: skip
+    terms: DuelType = documents.from_document(DuelType, doc)
     return terms if version is None else replace(terms, version=version)
 
 

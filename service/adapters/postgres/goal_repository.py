@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from functools import cache
-from typing import Any
 
-from pydantic import TypeAdapter
-
+from service.adapters.postgres import documents
 from service.adapters.postgres.board_repositories import BULK_TIMEOUT_SECONDS
 from service.adapters.postgres.driver import Driver, Row
-from service.adapters.postgres.rule_codec import in_utc
 from service.app.goal_ports import Member, Standing, Team
 from service.domain.goals import CAUSE_KIND, Credit, GoalDefinition, GoalMilestone, GoalScope
 
@@ -95,19 +91,15 @@ _STANDINGS = f"""
 """
 
 
-@cache
-def _adapter() -> TypeAdapter[GoalDefinition]:
-    # Built on first use, not at import: it costs tens of milliseconds of CPU.
-    return TypeAdapter(GoalDefinition)
-
-
 def goal_to_json(goal: GoalDefinition) -> str:
-    return _adapter().dump_json(goal, exclude={"version"}).decode()
+    return documents.to_json(goal, ("version",))
 
 
 def goal_from_row(row: Row) -> GoalDefinition:
-    config: Any = row["config"]
-    return in_utc(_adapter().validate_python({**config, "version": row["version"]}))
+    goal: GoalDefinition = documents.from_document(
+        GoalDefinition, row["config"], version=row["version"]
+    )
+    return goal
 
 
 def _standing(row: Row) -> Standing:
