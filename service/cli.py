@@ -1,5 +1,5 @@
-"""The `engagement` command line: serve, migrate, relay, token, api-key, loyalty-stub, and dev
-(`make run`)."""
+"""The `engagement` command line: serve, migrate, relay, token, api-key, loyalty-stub, dev
+(`make run`), and the game-ops commands (service/ops)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from service.entrypoints.grpc_api.tokens import (
     parse_scopes,
 )
 from service.loyalty_stub.server import load_stub_settings, serve_stub
+from service.ops import dispatch as ops
 from service.settings import (
     ENV_PREFIX,
     AuthSettings,
@@ -170,7 +171,7 @@ def _credential_commands(commands: Any) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="engagement", description=__doc__)
+    parser = argparse.ArgumentParser(prog="engagement", description=__doc__, epilog=ops.HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the gRPC API (configured by ENGAGEMENT_* variables)")
     commands.add_parser("migrate", help="apply database migrations up to the newest revision")
@@ -207,6 +208,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `engagement` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if ops.handles(argv):
+        return ops.run_ops(argv)
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:

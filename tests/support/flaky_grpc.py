@@ -29,12 +29,12 @@ def _identity(data: bytes) -> bytes:
     return data
 
 
-class _Forward(grpc.GenericRpcHandler):
+class _Forward(grpc.GenericRpcHandler):  # type: ignore[type-arg]
     def __init__(self, upstream: grpc.aio.Channel, faults: Faults) -> None:
         self._upstream = upstream
         self._faults = faults
 
-    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler:
+    def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler[bytes, bytes]:
         method = handler_call_details.method
         upstream = self._upstream.unary_unary(
             method, request_serializer=_identity, response_deserializer=_identity
