@@ -71,19 +71,30 @@ def _action(resource: Resource, live: Message | None) -> Action:
     return Action.UPDATE
 
 
+def _needs(resource: Resource) -> set[tuple[str, str]]:
+    """What a resource names that must exist before it: the service checks these."""
+    message: Any = resource.message
+    if resource.kind.name == "task":
+        tasks = {("task", task_id) for task_id in message.prerequisites}
+        return tasks | {("badge", tier.badge_id) for tier in message.tiers if tier.badge_id}
+    if resource.kind.name == "badge":
+        criterion = message.criterion
+        named = {("task", criterion.task_id), ("board", criterion.board_id)}
+        return {(kind, name) for kind, name in named if name}
+    return set()
+
+
 def _apply_order(resources: Iterable[Resource]) -> list[Resource]:
-    """Kinds in KINDS order; tasks after the tasks they name as prerequisites."""
+    """KINDS order, except that whatever a resource names goes before it."""
     rank = {kind.name: index for index, kind in enumerate(KINDS)}
-    ordered = sorted(resources, key=lambda r: rank[r.kind.name])
-    tasks = [r for r in ordered if r.kind.name == "task"]
+    waiting = sorted(resources, key=lambda r: rank[r.kind.name])
     placed: list[Resource] = []
-    while tasks:
-        waiting = {task.id for task in tasks}
-        ready = [t for t in tasks if not set(getattr(t.message, "prerequisites", ())) & waiting]
-        for task in ready or tasks[:1]:  # a cycle: the service names it
-            placed.append(task)
-            tasks.remove(task)
-    return [r for r in ordered if r.kind.name != "task"] + placed
+    while waiting:
+        pending = {(r.kind.name, r.id) for r in waiting}
+        ready = next((r for r in waiting if not _needs(r) & pending), waiting[0])  # a cycle:
+        placed.append(ready)  # the service names it
+        waiting.remove(ready)
+    return placed
 
 
 async def make_plan(client: EngagementClient, resources: list[Resource]) -> Plan:
