@@ -40,12 +40,12 @@ def main(argv: Sequence[str]) -> int:
         app(args or ["--help"], prog_name="engagement")
     except SystemExit as done:  # typer's way of ending, usage errors included
         return done.code if isinstance(done.code, int) else 0
-    except (GameFileError, OpsError) as exc:  # raised before a command connects
+    except (GameFileError, OpsError, OSError) as exc:  # raised before a command connects
         return _report(exc)
     return 0
 
 
-def _report(error: GameFileError | OpsError) -> int:
+def _report(error: GameFileError | OpsError | OSError) -> int:
     try:
         fail(explain(error, ""))
     except typer.Exit as done:

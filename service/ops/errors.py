@@ -64,5 +64,5 @@ def explain(error: BaseException, address: str) -> OpsError:
     if isinstance(error, ClientConfigError):
         return OpsError(str(error), INVALID)
     if isinstance(error, OSError):
-        return OpsError(f"{error.filename or ''}: {error.strerror}".lstrip(": "), INVALID)
+        return OpsError(f"cannot read {error.filename or 'a file'}: {error.strerror}", INVALID)
     raise error
