@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import sqlalchemy.exc
@@ -57,8 +57,11 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, banner: str = "") -> int:
-    """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools."""
+async def serve(
+    settings: Settings, banner: str = "", on_serving: Callable[[str], Awaitable[None]] | None = None
+) -> int:
+    """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools;
+    `on_serving` hears the address once calls are taken."""
     security = ServerSecurity.from_settings(settings)  # refuses before touching any store
     app = build_app(settings)
     try:
@@ -70,6 +73,8 @@ async def serve(settings: Settings, banner: str = "") -> int:
         log.info("serving gRPC on %s:%d", host, running.port)
         if banner:
             print(banner.format(address=f"{host}:{running.port}"), flush=True)
+        if on_serving is not None:
+            await on_serving(f"{host}:{running.port}")
         await _wait_for_signal()
         log.info("shutting down; draining for up to %ss", settings.shutdown_grace_seconds)
         await running.stop(settings.shutdown_grace_seconds)

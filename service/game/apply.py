@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import grpc
 
 from engagement_client import EngagementClient
-from service.game.plan import Change, Plan
+from service.game.loader import load_game
+from service.game.plan import Change, Plan, make_plan
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,12 @@ class ApplyError(RuntimeError):
         self.change = change
         self.error = error
         self.applied = applied
+
+
+async def apply_files(client: EngagementClient, paths: list[Path]) -> tuple[Plan, list[Applied]]:
+    """Loads, plans and applies game files, as `engagement apply -f` does."""
+    plan = await make_plan(client, load_game(paths))
+    return plan, await apply_plan(client, plan)
 
 
 async def apply_plan(client: EngagementClient, plan: Plan) -> list[Applied]:

@@ -83,7 +83,8 @@ def _build(node: yaml.Node, path: Path_, lines: dict[Path_, int], loader: _Loade
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node)
             if key in built:
-                raise SpecError(field_path((*path, key)), "is given twice")
+                line = key_node.start_mark.line + 1
+                raise SpecError(field_path((*path, key)), "is given twice", line)
             built[key] = _build(value_node, (*path, key), lines, loader)
         return built
     if isinstance(node, yaml.SequenceNode):
@@ -143,7 +144,7 @@ def load_text(text: str, file: str) -> tuple[list[Resource], list[Problem]]:
         line = exc.problem_mark.line + 1 if exc.problem_mark else 1
         problems.append(Problem(file, line, "", f"not valid YAML: {exc.problem}"))
     except SpecError as exc:
-        problems.append(Problem(file, loader.line + 1, exc.path, str(exc).split(": ", 1)[1]))
+        problems.append(Problem(file, exc.line, exc.path, str(exc).split(": ", 1)[1]))
     finally:
         loader.dispose()
     return resources, problems

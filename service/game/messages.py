@@ -29,9 +29,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 class SpecError(ValueError):
     """A spec value that does not fit its field; `path` names the field."""
 
-    def __init__(self, path: str, message: str) -> None:
+    def __init__(self, path: str, message: str, line: int = 0) -> None:
         super().__init__(f"{path}: {message}")
         self.path = path
+        self.line = line
 
 
 def enum_prefix(enum: EnumDescriptor) -> str:
