@@ -10,11 +10,15 @@ PROTO_FILES := $(wildcard protos/engagement/v1/*.proto protos/loyalty/v1/*.proto
 
 .PHONY: install migrate run test test-faults bench bench-leaderboard bench-relay bench-rules bench-scale test-unit lint fmt types proto proto-check proto-release buf-lint buf-breaking static check lock clean
 
-$(VENV)/.installed: pyproject.toml requirements.lock
+# The typed Python client, installable on its own; the ops commands of `engagement` use it.
+CLIENT := clients/python
+CLIENT_GEN := $(CLIENT)/engagement_client/gen
+
+$(VENV)/.installed: pyproject.toml requirements.lock $(CLIENT)/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
 	$(UV) pip sync --quiet --python $(PY) requirements.lock
-	$(UV) pip install --quiet --python $(PY) --no-deps -e .
+	$(UV) pip install --quiet --python $(PY) --no-deps -e . -e $(CLIENT)
 	touch $@
 
 install: $(VENV)/.installed
@@ -42,18 +46,18 @@ test-unit: install
 	$(PY) -m pytest -q tests/unit
 
 fmt: install
-	$(VENV)/bin/ruff format service leaderboard tests bench
+	$(VENV)/bin/ruff format service leaderboard tests bench clients
 
 lint: install
-	$(VENV)/bin/ruff format --check service leaderboard tests bench
-	$(VENV)/bin/ruff check service leaderboard tests bench
+	$(VENV)/bin/ruff format --check service leaderboard tests bench clients
+	$(VENV)/bin/ruff check service leaderboard tests bench clients
 	$(VENV)/bin/lint-imports --no-cache
 
 types: install
 	$(VENV)/bin/mypy
 
-# Generated code lands in service/gen; imports are rewritten to be package-absolute so
-# that no sys.path tricks are needed.
+# Generated code lands in service/gen, and a copy for the client in $(CLIENT_GEN); imports are
+# rewritten to be package-absolute (under the package $(2)) so that no sys.path tricks are needed.
 define generate
 	rm -rf $(1) && mkdir -p $(1)
 	$(PY) -m grpc_tools.protoc -I protos \
@@ -62,17 +66,21 @@ define generate
 		--python_out=$(1) --grpc_python_out=$(1) --mypy_out=$(1) --mypy_grpc_out=$(1) \
 		$(PROTO_FILES)
 	find $(1) -name '*.py*' -exec sed -i -E \
-		's/^from (engagement|loyalty)\./from service.gen.\1./; s/^import (engagement|loyalty)\./import service.gen.\1./' {} +
+		's/^from (engagement|loyalty)\./from $(2).gen.\1./; s/^import (engagement|loyalty)\./import $(2).gen.\1./' {} +
 	find $(1) -type d -exec sh -c 'echo "\"\"\"Code generated from protos/ by make proto; do not edit.\"\"\"" > "$$0/__init__.py"' {} \;
 endef
 
 proto: install
-	$(call generate,service/gen)
+	$(call generate,service/gen,service)
+	$(call generate,$(CLIENT_GEN),engagement_client)
 
 proto-check: install
-	$(call generate,.tools/gen-check)
+	$(call generate,.tools/gen-check,service)
 	diff -r service/gen .tools/gen-check >/dev/null || \
 		(echo "service/gen is stale: run 'make proto' and commit the result" && exit 1)
+	$(call generate,.tools/gen-check-client,engagement_client)
+	diff -r $(CLIENT_GEN) .tools/gen-check-client >/dev/null || \
+		(echo "$(CLIENT_GEN) is stale: run 'make proto' and commit the result" && exit 1)
 
 $(BUF):
 	npm install --silent --prefix .tools @bufbuild/buf@$(BUF_VERSION)

@@ -1,5 +1,5 @@
 """`python -m service` runs the same command line as `engagement`."""
 
-from service.cli import main
+from service.entry import main
 
 raise SystemExit(main())

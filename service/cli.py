@@ -1,5 +1,5 @@
-"""The `engagement` command line: serve, migrate, relay, token, api-key, loyalty-stub, and dev
-(`make run`)."""
+"""The `engagement` command line: serve, migrate, relay, token, api-key, loyalty-stub, dev
+(`make run`), and the game-ops commands (service/ops)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import sqlalchemy.exc
@@ -30,6 +30,7 @@ from service.loyalty_stub.server import load_stub_settings, serve_stub
 from service.observability.exposition import start_exposition
 from service.observability.logs import configure_logging
 from service.observability.tracing import start_tracing
+from service.ops import dispatch as ops
 from service.settings import (
     ENV_PREFIX,
     AuthSettings,
@@ -59,8 +60,11 @@ async def _wait_for_signal() -> None:
     await stop.wait()
 
 
-async def serve(settings: Settings, banner: str = "") -> int:
-    """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools."""
+async def serve(
+    settings: Settings, banner: str = "", on_serving: Callable[[str], Awaitable[None]] | None = None
+) -> int:
+    """Serve until SIGTERM or SIGINT, then drain in-flight calls and close the pools;
+    `on_serving` hears the address once calls are taken."""
     security = ServerSecurity.from_settings(settings)  # refuses before touching any store
     stop_tracing = start_tracing(settings.tracing)  # before the server and clients exist
     app = build_app(settings)
@@ -80,6 +84,8 @@ async def serve(settings: Settings, banner: str = "") -> int:
         log.info("serving gRPC on %s:%d", host, running.port)
         if banner:
             print(banner.format(address=f"{host}:{running.port}"), flush=True)
+        if on_serving is not None:
+            await on_serving(f"{host}:{running.port}")
         await _wait_for_signal()
         log.info("shutting down; draining for up to %ss", settings.shutdown_grace_seconds)
         await running.stop(settings.shutdown_grace_seconds)
@@ -184,7 +190,7 @@ def _credential_commands(commands: Any) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="engagement", description=__doc__)
+    parser = argparse.ArgumentParser(prog="engagement", description=__doc__, epilog=ops.HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="serve the gRPC API (configured by ENGAGEMENT_* variables)")
     commands.add_parser("migrate", help="apply database migrations up to the newest revision")
@@ -221,6 +227,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `engagement` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if ops.handles(argv):
+        return ops.run_ops(argv)
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     try:

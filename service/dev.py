@@ -8,6 +8,9 @@ import os
 import secrets
 from pathlib import Path
 
+import grpc
+
+from engagement_client import ClientOptions, EngagementClient
 from service import cli
 from service.adapters.postgres import migrate
 from service.app import boards, definitions, duels, leagues, programs
@@ -18,11 +21,16 @@ from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD
 from service.domain.rules.checks import DefinitionKind
 from service.embedded import EmbeddedPostgres, EmbeddedRedis, start_postgres, start_redis
 from service.entrypoints.grpc_api.tokens import issue_token
+from service.game.apply import ApplyError, apply_files
+from service.game.loader import GameFileError
 from service.loyalty_stub.child import StubProcess, start_stub_if_unconfigured
 from service.observability.logs import configure_logging
 from service.settings import ENV_PREFIX, Settings, load_settings
 
+log = logging.getLogger("service")
 DATA_DIR = Path(".data")
+# What `make run` applies to a fresh database, beside the demo it is a superset of.
+EXAMPLE_GAME = Path(__file__).resolve().parents[1] / "examples" / "game"
 DEV_SECRET_FILE = DATA_DIR / "dev-jwt-secret"
 # The banner's token: the dev operator may configure the game and send events for anyone.
 DEV_SUBJECT, DEV_SCOPES, DEV_TOKEN_SECONDS = "dev-operator", ("ops", "service"), 7 * 86400
@@ -87,13 +95,14 @@ def banner(settings: Settings) -> str:
     return text if settings.grpc_plaintext else text.replace(text.splitlines()[1] + "\n", "", 1)
 
 
-async def load_demo(app: App) -> None:
-    """The demo program and rules, into a database that has none of its own yet."""
+async def load_demo(app: App) -> bool:
+    """The demo program and rules, into a database that has none of its own yet; True if so."""
+    fresh = not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow())
     if (await programs.get_program(uow=app.uow())).version == 0:
         await programs.update_program(
             DEMO_PROGRAM, uow=app.uow(), programs=app.programs, clock=app.clock
         )
-    if not await definitions.list_definitions(DefinitionKind.TASK, uow=app.uow()):
+    if fresh:
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
     if app.rules.goals is not None:  # this month's community goal
@@ -107,6 +116,25 @@ async def load_demo(app: App) -> None:
             DEMO_LEAGUE_BOARD, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock
         )
         await leagues.upsert_league(DEMO_LEAGUE, uow=app.uow(), leagues=app.leagues)
+    return fresh
+
+
+async def apply_example_game(settings: Settings, address: str) -> None:
+    """The example game (a superset of the demo) through `engagement apply`'s own code."""
+    if not settings.grpc_plaintext:
+        log.info("TLS is on: apply the example game with `engagement apply -f %s`", EXAMPLE_GAME)
+        return
+    token = issue_token(settings.jwt_hs256_secrets[0], DEV_SUBJECT, DEV_SCOPES, 300,
+                        audience=settings.jwt_audience, issuer=settings.jwt_issuer)  # fmt: skip
+    options = ClientOptions(address=address, token=token, plaintext=True)
+    try:
+        async with EngagementClient(options) as client:
+            plan, applied = await apply_files(client, [EXAMPLE_GAME])
+    except (GameFileError, ApplyError, grpc.aio.AioRpcError) as exc:
+        log.error("the example game was not applied: %s", exc)
+        return
+    log.info("example game %s: %d applied, %d unchanged", EXAMPLE_GAME, len(applied),
+             len(plan.changes) - len(applied))  # fmt: skip
 
 
 async def _prepare_and_serve(settings: Settings) -> int:
@@ -114,10 +142,16 @@ async def _prepare_and_serve(settings: Settings) -> int:
     app = build_app(settings)
     try:
         await migrate.upgrade(app.engine)
-        await load_demo(app)
+        fresh = await load_demo(app)
     finally:
         await app.close()
-    return await cli.serve(settings, banner=banner(settings))
+
+    async def on_serving(address: str) -> None:
+        await apply_example_game(settings, address)
+
+    return await cli.serve(
+        settings, banner=banner(settings), on_serving=on_serving if fresh else None
+    )
 
 
 def run_dev() -> int:

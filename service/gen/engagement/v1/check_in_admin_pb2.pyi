@@ -29,8 +29,11 @@ class Milestone(_message.Message):
     DAYS_FIELD_NUMBER: _builtins.int
     REWARDS_FIELD_NUMBER: _builtins.int
     days: _builtins.int
+    """Consecutive days that reach the milestone, 1 to 100000; unique within the program."""
     @_builtins.property
-    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]: ...
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
+        """What reaching it grants."""
+
     def __init__(
         self,
         *,
@@ -53,7 +56,9 @@ class CycleDay(_message.Message):
 
     REWARDS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]: ...
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
+        """What a check-in on this day of the cycle grants; empty for nothing."""
+
     def __init__(
         self,
         *,
@@ -100,7 +105,9 @@ class CheckInProgram(_message.Message):
         """Day 1..N of the escalating reward cycle; at least 1 and at most 366 days."""
 
     @_builtins.property
-    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]: ...
+    def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___Milestone]:
+        """Streak milestones, each granted once per streak."""
+
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(

@@ -593,7 +593,9 @@ class BadgeDefinition(_message.Message):
     archived: _builtins.bool
     """Output only."""
     @_builtins.property
-    def criterion(self) -> Global___BadgeCriterion: ...
+    def criterion(self) -> Global___BadgeCriterion:
+        """Required: what the tiers' thresholds measure."""
+
     @_builtins.property
     def tiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___BadgeTier]:
         """1 to 20 tiers."""

@@ -131,9 +131,13 @@ class Period(_message.Message):
     week_start: _builtins.int
     """Weekly boards: 1 = Monday ... 7 = Sunday. Defaults to Monday."""
     @_builtins.property
-    def season_start(self) -> _timestamp_pb2.Timestamp: ...
+    def season_start(self) -> _timestamp_pb2.Timestamp:
+        """Season boards: when the season starts; required, before season_end."""
+
     @_builtins.property
-    def season_end(self) -> _timestamp_pb2.Timestamp: ...
+    def season_end(self) -> _timestamp_pb2.Timestamp:
+        """Season boards: when the season ends (exclusive)."""
+
     def __init__(
         self,
         *,
@@ -160,9 +164,13 @@ class RankReward(_message.Message):
     LAST_RANK_FIELD_NUMBER: _builtins.int
     REWARDS_FIELD_NUMBER: _builtins.int
     first_rank: _builtins.int
+    """The best rank of the range, from 1."""
     last_rank: _builtins.int
+    """The worst rank of the range, first_rank to 10000; ranges do not overlap."""
     @_builtins.property
-    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]: ...
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
+        """What each member in the range receives."""
+
     def __init__(
         self,
         *,
@@ -200,6 +208,7 @@ class Board(_message.Message):
     board_id: _builtins.str
     """1 to 32 characters of [a-z0-9_-]."""
     title: _builtins.str
+    """1 to 200 characters, not all blank."""
     sort_order: Global___SortOrder.ValueType
     aggregation: Global___Aggregation.ValueType
     tie_policy: Global___TiePolicy.ValueType
@@ -218,13 +227,17 @@ class Board(_message.Message):
     version: _builtins.int
     """Set by the service."""
     @_builtins.property
-    def period(self) -> Global___Period: ...
+    def period(self) -> Global___Period:
+        """When scores reset: each period is a fresh board."""
+
     @_builtins.property
     def source_event_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Event types that feed the board (each event's value is submitted)."""
 
     @_builtins.property
-    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankReward]: ...
+    def rewards(self) -> _containers.RepeatedCompositeFieldContainer[Global___RankReward]:
+        """Rewards by final rank, granted when a period is finalised."""
+
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
