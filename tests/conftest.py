@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -31,8 +32,16 @@ def clock() -> MovableClock:
     return MovableClock(dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC))
 
 
+def _server_directory(kind: str) -> tempfile.TemporaryDirectory[str]:
+    # Not under pytest's tmp_path_factory: pytest keeps only its last three base directories,
+    # so a second test run on the machine would delete a running server's data.
+    return tempfile.TemporaryDirectory(
+        prefix=f"engagement-test-{kind}-", ignore_cleanup_errors=True
+    )
+
+
 @pytest.fixture(scope="session")
-def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def postgres_server_url() -> Iterator[str]:
     """A Postgres server: the configured one, else an embedded one for this test run."""
     configured = os.environ.get(DATABASE_URL_VAR)
     if configured:
@@ -40,15 +49,16 @@ def postgres_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         return
     from service.embedded import start_postgres  # noqa: PLC0415 - only without a server
 
-    server = start_postgres(tmp_path_factory.mktemp("postgres"), ephemeral=True)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with _server_directory("postgres") as directory:
+        server = start_postgres(Path(directory), ephemeral=True)
+        try:
+            yield server.url
+        finally:
+            server.stop()
 
 
 @pytest.fixture(scope="session")
-def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def redis_server_url() -> Iterator[str]:
     """A Redis server: the configured one, else an embedded one for this test run."""
     configured = os.environ.get(REDIS_URL_VAR)
     if configured:
@@ -56,11 +66,12 @@ def redis_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     from service.embedded import start_redis  # noqa: PLC0415 - only without a server
 
-    server = start_redis(Path(tmp_path_factory.mktemp("redis")))
-    try:
-        yield server.url
-    finally:
-        server.stop()
+    with _server_directory("redis") as directory:
+        server = start_redis(Path(directory))
+        try:
+            yield server.url
+        finally:
+            server.stop()
 
 
 def _asyncpg(url: str) -> str:
