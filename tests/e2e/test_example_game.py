@@ -49,7 +49,8 @@ async def test_applied_over_the_demo_it_changes_none_of_the_demo(
         again, none = await apply_files(client, [Path(EXAMPLE_GAME)])
     unchanged = {c.label for c in plan.changes if c.action == Action.UNCHANGED}
     assert unchanged == {"check_in_program default", "levels default", "task daily-order",
-                         "task book-lover", "task invite-friends", "badge big-spender",
+                         "task book-lover", "task invite-friends", "task play-together",
+                         "badge big-spender",
                          "badge regular", "boost wednesday", "cap daily-points",
                          "cap order-velocity"}  # fmt: skip
     assert {a.new_version for a in applied} == {1}
