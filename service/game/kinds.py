@@ -1,6 +1,6 @@
 """The kinds of a game file, each with its message and the admin calls that read and write it.
 
-A new kind (a league, a goal) is one more `Kind` in `KINDS`: the schema, loader, diff and apply
+A new kind is one more `Kind` in `KINDS`: the schema, loader, diff and apply
 take it from there.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -16,7 +18,9 @@ from engagement_client import EngagementClient
 from engagement_client.gen.engagement.v1 import check_in_admin_pb2 as program_pb
 from engagement_client.gen.engagement.v1 import definitions_pb2 as defs_pb
 from engagement_client.gen.engagement.v1 import leaderboard_pb2 as board_pb
+from engagement_client.gen.engagement.v1 import leagues_pb2 as leagues_pb
 from engagement_client.gen.engagement.v1 import rules_admin_pb2 as admin_pb
+from engagement_client.gen.engagement.v1 import social_pb2 as social_pb
 
 SINGLETON_ID = "default"
 
@@ -101,26 +105,36 @@ async def _upsert_program(client: EngagementClient, spec: Message) -> Message:
     return (await client.check_in_admin.UpdateCheckInProgram(request)).program
 
 
-async def _get_board(client: EngagementClient, board_id: str) -> Message | None:
-    try:
-        answer = await client.leaderboard_admin.GetBoard(
-            board_pb.GetBoardRequest(board_id=board_id)
-        )
-    except grpc.aio.AioRpcError as exc:
-        if exc.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise
-    return answer.board
+def _admin_kind(
+    name: str, message: type[Message], id_field: str, stub: Callable[[EngagementClient], Any],
+    requests: ModuleType, field: str, *, calls: tuple[str, str, str],
+) -> Kind:  # fmt: skip
+    """A kind an admin service reads with `Get…(id_field=…)`, lists with `List…()` and writes
+    with `Upsert…(field=…)`, each answering the message in `field` (`field`s for a list)."""
+    get_name, list_name, upsert_name = calls
 
+    async def get(client: EngagementClient, resource_id: str) -> Message | None:
+        request = getattr(requests, f"{get_name}Request")(**{id_field: resource_id})
+        try:
+            answer = await getattr(stub(client), get_name)(request)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        found: Message = getattr(answer, field)
+        return found
 
-async def _list_boards(client: EngagementClient) -> list[Message]:
-    return list((await client.leaderboard_admin.ListBoards(board_pb.ListBoardsRequest())).boards)
+    async def list_all(client: EngagementClient) -> list[Message]:
+        answer = await getattr(stub(client), list_name)(getattr(requests, f"{list_name}Request")())
+        return list(getattr(answer, f"{field}s"))
 
+    async def upsert(client: EngagementClient, spec: Message) -> Message:
+        request = getattr(requests, f"{upsert_name}Request")(**{field: spec})
+        stored: Message = getattr(await getattr(stub(client), upsert_name)(request), field)
+        return stored
 
-async def _upsert_board(client: EngagementClient, spec: Message) -> Message:
-    assert isinstance(spec, board_pb.Board)
-    answer = await client.leaderboard_admin.UpsertBoard(board_pb.UpsertBoardRequest(board=spec))
-    return answer.board
+    return Kind(name, message, id_field, get, list_all, upsert,
+                output_only=("version", "created_at", "archived"))  # fmt: skip
 
 
 # In the order apply writes them: what a later kind names must exist first (a task's tier
@@ -131,14 +145,19 @@ KINDS: tuple[Kind, ...] = (
         _upsert_program, output_only=("version", "created_at"),
     ),
     _rules_kind("levels", defs_pb.DEFINITION_KIND_LEVELS, "levels", defs_pb.LevelTable, ""),
-    Kind("board", board_pb.Board, "board_id", _get_board, _list_boards, _upsert_board,
-         output_only=("version", "created_at")),
+    _admin_kind("board", board_pb.Board, "board_id", lambda c: c.leaderboard_admin, board_pb,
+                "board", calls=("GetBoard", "ListBoards", "UpsertBoard")),
     _rules_kind("cap", defs_pb.DEFINITION_KIND_CAP, "cap", defs_pb.CapDefinition, "cap_id"),
     _rules_kind("boost", defs_pb.DEFINITION_KIND_BOOST, "boost", defs_pb.BoostDefinition,
                 "boost_id"),
     _rules_kind("badge", defs_pb.DEFINITION_KIND_BADGE, "badge", defs_pb.BadgeDefinition,
                 "badge_id"),
     _rules_kind("task", defs_pb.DEFINITION_KIND_TASK, "task", defs_pb.TaskDefinition, "task_id"),
+    # A league plays on a board; a duel type scores events of any type.
+    _admin_kind("league", leagues_pb.League, "league_id", lambda c: c.league_admin, leagues_pb,
+                "league", calls=("GetLeagueDefinition", "ListLeagues", "UpsertLeague")),
+    _admin_kind("duel_type", social_pb.DuelType, "type_id", lambda c: c.duel_admin, social_pb,
+                "duel_type", calls=("GetDuelType", "ListDuelTypes", "UpsertDuelType")),
 )  # fmt: skip
 
 BY_NAME = {kind.name: kind for kind in KINDS}

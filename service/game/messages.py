@@ -23,6 +23,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "engagement.v1.LevelTable": {"exponent": 1.0},
     "engagement.v1.Board": {"timezone": "UTC"},
     "engagement.v1.Period": {"week_start": 1},
+    "engagement.v1.League": {"cohort_size": 30},
+    "engagement.v1.LeagueTier": {"idle_rule": "stay"},
+    "engagement.v1.DuelType": {"measure": "count", "max_open_per_user": 3},
 }  # fmt: skip
 
 

@@ -9,17 +9,24 @@ import pytest
 
 from engagement_client import ClientOptions, EngagementClient
 from service.bootstrap import App
-from service.demo import DEMO_DEFINITIONS, DEMO_PROGRAM
+from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM
+from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD
 from service.dev import EXAMPLE_GAME, load_demo
+from service.entrypoints.grpc_api.board_convert import board_from_pb
 from service.entrypoints.grpc_api.convert import program_from_pb
+from service.entrypoints.grpc_api.league_convert import league_from_pb
 from service.entrypoints.grpc_api.rules_convert import valid_definition_from_pb
 from service.entrypoints.grpc_api.server import RunningServer
+from service.entrypoints.grpc_api.social_convert import duel_type_from_pb
 from service.game.apply import apply_files
 from service.game.kinds import wrap
 from service.game.loader import load_game
 from service.game.plan import Action
 from service.gen.engagement.v1 import check_in_admin_pb2 as admin_pb
 from service.gen.engagement.v1 import definitions_pb2 as defs_pb
+from service.gen.engagement.v1 import leaderboard_pb2 as board_pb
+from service.gen.engagement.v1 import leagues_pb2 as leagues_pb
+from service.gen.engagement.v1 import social_pb2 as social_pb
 from tests.support import auth
 
 pytestmark = pytest.mark.e2e
@@ -37,6 +44,13 @@ def test_the_example_game_holds_the_demo_game() -> None:
         found = resources[kind, getattr(demo, f"{kind}_id", "default")]
         definition = defs_pb.Definition.FromString(wrap(kind, found.message).SerializeToString())
         assert valid_definition_from_pb(definition) == demo
+    board = resources["board", DEMO_LEAGUE_BOARD.board_id].message.SerializeToString()
+    assert board_from_pb(board_pb.Board.FromString(board)) == DEMO_LEAGUE_BOARD
+    league = resources["league", DEMO_LEAGUE.league_id].message.SerializeToString()
+    assert league_from_pb(leagues_pb.League.FromString(league)) == DEMO_LEAGUE
+    for duel_type in DEMO_DUEL_TYPES:
+        terms = resources["duel_type", duel_type.type_id].message.SerializeToString()
+        assert duel_type_from_pb(social_pb.DuelType.FromString(terms)) == duel_type
 
 
 async def test_applied_over_the_demo_it_changes_none_of_the_demo(
@@ -52,7 +66,8 @@ async def test_applied_over_the_demo_it_changes_none_of_the_demo(
                          "task book-lover", "task invite-friends", "task play-together",
                          "badge big-spender",
                          "badge regular", "boost wednesday", "cap daily-points",
-                         "cap order-velocity"}  # fmt: skip
+                         "cap order-velocity", "board league-orders", "league weekly",
+                         "duel_type order-pk"}  # fmt: skip
     assert {a.new_version for a in applied} == {1}
     assert (again.pending, none) == ([], [])
     assert not await load_demo(app)

@@ -40,10 +40,10 @@ async def test_applying_the_example_twice_changes_nothing_the_second_time(
 
     again = await engagement("apply", "-f", EXAMPLE, port=server.port)
     assert again.code == 0, again.err
-    assert again.out.strip() == "Nothing to change: the 29 resources match what is live."
+    assert again.out.strip() == "Nothing to change: the 33 resources match what is live."
     drift = await engagement("diff", "-f", EXAMPLE, port=server.port)
     assert drift.code == 0
-    assert drift.out.strip().endswith("29 unchanged.\nNo drift: what is live matches the files.")
+    assert drift.out.strip().endswith("33 unchanged.\nNo drift: what is live matches the files.")
     tasks = await _tasks(channel)
     assert {task.version for task in tasks.values()} == {1}
     assert tasks["black-friday"].ends_on == "2026-11-30"
@@ -80,7 +80,7 @@ async def test_drift_is_shown_and_apply_puts_it_back_with_a_new_version(
     assert fixed.code == 0, fixed.err
     assert "2 -> 3" in fixed.out
     assert (await _tasks(channel))["daily-order"].title == "Order anything today"
-    assert "28 unchanged." in fixed.out
+    assert "32 unchanged." in fixed.out
 
 
 async def test_a_dry_run_shows_the_diff_and_sends_nothing(
@@ -89,7 +89,7 @@ async def test_a_dry_run_shows_the_diff_and_sends_nothing(
     planned = await engagement("apply", "--dry-run", "-f", EXAMPLE, port=server.port)
     assert planned.code == 0, planned.err
     assert "+task_id: invite-friends" in planned.out
-    assert "Dry run: 29 to change, nothing sent." in planned.out
+    assert "Dry run: 33 to change, nothing sent." in planned.out
     assert await _tasks(channel) == {}
 
 
@@ -109,7 +109,7 @@ async def test_invalid_files_name_file_line_and_field_and_nothing_is_sent(
         "    - target: lots\n"
         "  colour: red\n"
         "---\n"
-        "kind: league\n"
+        "kind: quest\n"
         "spec: {}\n"
     )
     (tmp_path / "c-twice.yaml").write_text("kind: task\nspec: {task_id: fine}\n")
@@ -120,7 +120,7 @@ async def test_invalid_files_name_file_line_and_field_and_nothing_is_sent(
     assert f"{bad}:4: spec.cadence: 'hourly' is not one of" in result.err
     assert f"{bad}:6: spec.tiers[0].target: 'lots' is not of type 'integer'" in result.err
     assert f"{bad}:7: spec.colour: is not a field here" in result.err
-    assert f"{bad}:9: kind: 'league' is not one of" in result.err
+    assert f"{bad}:9: kind: 'quest' is not one of" in result.err
     assert "c-twice.yaml:1: spec: task fine is defined already at" in result.err
     assert "Traceback" not in result.err
     assert await _tasks(channel) == {}

@@ -170,7 +170,7 @@ async def test_errors_are_one_line_without_a_traceback(
 ) -> None:
     refused = await engagement("grants", "stats", port=_closed_port())
     unreadable = await engagement("backfill", str(tmp_path / "missing.jsonl"), port=server.port)
-    unknown = await engagement("get", "league", port=server.port)
+    unknown = await engagement("get", "quest", port=server.port)
     no_choice = await engagement("grants", "retry", port=server.port)
     cases = {
         "connection refused": (refused, 3, "engagement: cannot reach the service at 127.0.0.1:"),

@@ -12,11 +12,16 @@ from engagement_client.gen.engagement.v1 import (
     check_in_admin_pb2_grpc,
     check_in_pb2_grpc,
     events_pb2_grpc,
+    goals_pb2_grpc,
     grants_pb2_grpc,
     leaderboard_pb2_grpc,
+    leagues_pb2_grpc,
+    live_pb2_grpc,
     player_pb2_grpc,
     privacy_pb2_grpc,
     rules_admin_pb2_grpc,
+    social_pb2_grpc,
+    wallet_pb2_grpc,
 )
 
 
@@ -40,6 +45,15 @@ class EngagementClient:
         self.grants = grants_pb2_grpc.GrantAdminServiceStub(self.channel)
         self.privacy = privacy_pb2_grpc.PrivacyAdminServiceStub(self.channel)
         self.audit = audit_pb2_grpc.AuditAdminServiceStub(self.channel)
+        self.leagues = leagues_pb2_grpc.LeagueServiceStub(self.channel)
+        self.league_admin = leagues_pb2_grpc.LeagueAdminServiceStub(self.channel)
+        self.goals = goals_pb2_grpc.GoalServiceStub(self.channel)
+        self.goal_admin = goals_pb2_grpc.GoalAdminServiceStub(self.channel)
+        self.duels = social_pb2_grpc.DuelServiceStub(self.channel)
+        self.duel_admin = social_pb2_grpc.DuelAdminServiceStub(self.channel)
+        self.assists = social_pb2_grpc.AssistServiceStub(self.channel)
+        self.wallet = wallet_pb2_grpc.WalletServiceStub(self.channel)
+        self.live = live_pb2_grpc.LiveServiceStub(self.channel)
 
     async def close(self) -> None:
         await self.channel.close(None)

@@ -102,12 +102,16 @@ class DuelType(_message.Message):
 
     @_builtins.property
     def winner_rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
-        """Up to 10 rewards each."""
+        """To the winner; up to 10 rewards in each of the three lists."""
 
     @_builtins.property
-    def participation_rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]: ...
+    def participation_rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
+        """To both players, winner and loser alike (the loser loses nothing)."""
+
     @_builtins.property
-    def draw_rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]: ...
+    def draw_rewards(self) -> _containers.RepeatedCompositeFieldContainer[_rewards_pb2.Reward]:
+        """To both players when the duel ends in a draw, besides the participation rewards."""
+
     def __init__(
         self,
         *,

@@ -102,6 +102,7 @@ class LeagueTier(_message.Message):
     tier_id: _builtins.str
     """1 to 12 characters of [a-z0-9_]."""
     title: _builtins.str
+    """Shown to players, 1 to 200 characters."""
     promote_count: _builtins.int
     """Ranks 1..promote_count of each cohort move up a tier; 0 in the top tier."""
     demote_count: _builtins.int
@@ -151,6 +152,7 @@ class League(_message.Message):
     league_id: _builtins.str
     """1 to 32 characters of [a-z0-9_-]."""
     title: _builtins.str
+    """Shown to players, 1 to 200 characters."""
     board_id: _builtins.str
     """The board the cohorts play on: daily, weekly or monthly periods, a partition_attribute
     (the service sets each member's partition to their cohort), and no other league.
