@@ -7,6 +7,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import replace
 
+from service.app.live_ports import NO_FEED, Feed
+from service.app.live_publish import publish_duels
 from service.app.ports import UnitOfWork
 from service.domain.duels import SETTLEMENT_GRACE, Duel, DuelState, outcome, score_steps
 from service.domain.rules.state import Event
@@ -28,7 +30,7 @@ async def record_scores(uow: UnitOfWork, events: Sequence[Event]) -> None:
         await uow.duels.add_scores(score_steps(sides, events))
 
 
-async def settle_due(*, uow: UnitOfWork, now: dt.datetime) -> int:
+async def settle_due(*, uow: UnitOfWork, now: dt.datetime, feed: Feed = NO_FEED) -> int:
     """Settle every active duel whose window (and grace) has ended: the outcome and its
     grants in one transaction per batch. Replicas may run it at once: a duel held by one is
     skipped by the others, and a settled duel is never taken again."""
@@ -44,6 +46,7 @@ async def settle_due(*, uow: UnitOfWork, now: dt.datetime) -> int:
             await uow.outbox.add(grants)
             await uow.duels.save(settled)
             await uow.commit()
+        await publish_duels(feed, settled, grants, now)
         done += len(due)
 
 
@@ -53,7 +56,7 @@ def _settled(duel: Duel, now: dt.datetime) -> Duel:
     return replace(duel, state=DuelState.SETTLED, winner_id=outcome(duel).winner_id, settled_at=now)
 
 
-async def expire_due(*, uow: UnitOfWork, now: dt.datetime) -> int:
+async def expire_due(*, uow: UnitOfWork, now: dt.datetime, feed: Feed = NO_FEED) -> int:
     """Expire every pending challenge whose answer is overdue."""
     done = 0
     while True:
@@ -61,15 +64,17 @@ async def expire_due(*, uow: UnitOfWork, now: dt.datetime) -> int:
             due = await uow.duels.claim_due(DuelState.PENDING, now, BATCH)
             if not due:
                 return done
-            await uow.duels.save([replace(d, state=DuelState.EXPIRED) for d in due])
+            expired = [replace(d, state=DuelState.EXPIRED) for d in due]
+            await uow.duels.save(expired)
             await uow.commit()
+        await publish_duels(feed, expired, [], now)
         done += len(due)
 
 
-async def upkeep(*, uow: UnitOfWork, now: dt.datetime) -> tuple[int, int]:
+async def upkeep(*, uow: UnitOfWork, now: dt.datetime, feed: Feed = NO_FEED) -> tuple[int, int]:
     """One pass of the background duty: (expired, settled)."""
-    expired = await expire_due(uow=uow, now=now)
-    settled = await settle_due(uow=uow, now=now)
+    expired = await expire_due(uow=uow, now=now, feed=feed)
+    settled = await settle_due(uow=uow, now=now, feed=feed)
     if expired or settled:
         log.info("duels: %d challenges expired, %d duels settled", expired, settled)
     return expired, settled

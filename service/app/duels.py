@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from service.app.audit import SYSTEM, Actor, Change, record
+from service.app.live_ports import NO_FEED, Feed
+from service.app.live_publish import publish_duels
 from service.app.paging import PageTokens, page_size
 from service.app.ports import Clock, UnitOfWork
 from service.domain.duels import Duel, DuelState, DuelType, check_challenge
@@ -66,7 +68,9 @@ async def list_duel_types(*, uow: UnitOfWork) -> list[DuelType]:
         return await uow.duels.list_types()
 
 
-async def create_duel(cmd: CreateDuel, *, uow: UnitOfWork, clock: Clock) -> Created:
+async def create_duel(
+    cmd: CreateDuel, *, uow: UnitOfWork, clock: Clock, feed: Feed = NO_FEED
+) -> Created:
     """Challenge the opponent on a live duel type, within the challenger's open-duel limit;
     a repeated idempotency key answers the duel it created."""
     check_id("challenger_id", cmd.challenger_id)
@@ -98,12 +102,14 @@ async def create_duel(cmd: CreateDuel, *, uow: UnitOfWork, clock: Clock) -> Crea
         )  # fmt: skip
         duel = await uow.duels.add(duel, cmd.idempotency_key)
         await uow.commit()
+    await publish_duels(feed, [duel], [], now)
     return Created(duel, duplicate=False)
 
 
 async def respond_to_duel(
-    duel_id: int, user_id: str, accept: bool, *, uow: UnitOfWork, clock: Clock
-) -> Duel:
+    duel_id: int, user_id: str, accept: bool, *, uow: UnitOfWork, clock: Clock,
+    feed: Feed = NO_FEED,
+) -> Duel:  # fmt: skip
     """The challenged user's answer; accepting starts the duel's window now."""
     _check_duel_id(duel_id)
     check_id("user_id", user_id)
@@ -133,6 +139,7 @@ async def respond_to_duel(
             changed = replace(changed, started_at=now, ends_at=now + terms.window)
         await uow.duels.save([changed])
         await uow.commit()
+    await publish_duels(feed, [changed], [], now)
     return changed
 
 

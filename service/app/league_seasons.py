@@ -14,8 +14,9 @@ from service.app.board_mapping import BoardRef, period_at, period_of
 from service.app.board_periods import finalize_period
 from service.app.board_ports import BoardKey
 from service.app.league_cohorts import previous_period
-from service.app.league_ports import Placement, SeasonKey
+from service.app.league_ports import PastSeason, Placement, SeasonKey
 from service.app.leagues import Leagues
+from service.app.live_publish import publish_season
 from service.app.ports import UnitOfWork
 from service.app.rules import Rules
 from service.app.scores import is_closed
@@ -136,6 +137,10 @@ async def _apply(
         )  # fmt: skip
         await record(uow, actor, leagues.clock, change)
         await uow.commit()
+    seasons = {r.user_id: PastSeason(period.period_id, period.start, r) for r in results}
+    await publish_season(
+        leagues.boards.feed, league.league_id, seasons, grants, leagues.clock.now()
+    )
     return ended
 
 

@@ -13,9 +13,19 @@ from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
 from service.app.board_ports import BoardKey
+from service.app.league_ports import PastSeason
 from service.domain.check_in import DayRecord
+from service.domain.duels import Duel
 from service.domain.rewards import Grant
 from service.domain.rules.state import BadgeUnlock, LevelUp, TaskChange, TaskCompletion
+
+
+@dataclass(frozen=True, slots=True)
+class SeasonEnded:
+    """A league season the user played ended."""
+
+    league_id: str
+    season: PastSeason
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +37,9 @@ class CheckedIn:
 
 
 # What a user's feed carries; each kind is one field of LiveUpdate's oneof.
-Update: TypeAlias = TaskChange | TaskCompletion | BadgeUnlock | LevelUp | Grant | CheckedIn
+Update: TypeAlias = (
+    TaskChange | TaskCompletion | BadgeUnlock | LevelUp | Grant | CheckedIn | Duel | SeasonEnded
+)
 
 
 @dataclass(frozen=True, slots=True)

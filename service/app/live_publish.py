@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from service.app.live_ports import CheckedIn, Feed, Stamped, Update
+from service.app.league_ports import PastSeason
+from service.app.live_ports import CheckedIn, Feed, SeasonEnded, Stamped, Update
 from service.app.rule_views import Tracked
 from service.app.rules_ports import EventStatus
 from service.domain.check_in import CheckInOutcome
+from service.domain.duels import Duel
 from service.domain.errors import DomainError
 from service.domain.rewards import Grant
 from service.domain.rules.state import Effects, Event
@@ -54,3 +56,32 @@ async def publish_claim(
     """The grants a claim paid (its tiers were on the feed when they were completed)."""
     if grants:
         await feed.publish(user_id, [Stamped(g, now) for g in grants])
+
+
+async def publish_duels(
+    feed: Feed, duels: Sequence[Duel], grants: Sequence[Grant], now: dt.datetime
+) -> None:
+    """Each duel's new state to both its players, and the grants it decided."""
+    by_user: dict[str, list[Stamped]] = defaultdict(list)
+    for duel in duels:
+        for user_id in (duel.challenger_id, duel.opponent_id):
+            if user_id:  # an erased player's side is gone
+                by_user[user_id].append(Stamped(duel, now))
+    for grant in grants:
+        by_user[grant.user_id].append(Stamped(grant, now))
+    if by_user:
+        await feed.publish_many(by_user)
+
+
+async def publish_season(
+    feed: Feed, league_id: str, seasons: Mapping[str, PastSeason], grants: Sequence[Grant],
+    now: dt.datetime,
+) -> None:  # fmt: skip
+    """Each member's season result, then the grants the season end decided for them."""
+    by_user: dict[str, list[Stamped]] = defaultdict(list)
+    for user_id, season in seasons.items():
+        by_user[user_id].append(Stamped(SeasonEnded(league_id, season), now))
+    for grant in grants:
+        by_user[grant.user_id].append(Stamped(grant, now))
+    if by_user:
+        await feed.publish_many(by_user)

@@ -129,7 +129,7 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
             log.warning("rebuilt %d board-periods whose Redis copy was behind", rebuilt)
 
     async def duels() -> None:
-        await duel_settlement.upkeep(uow=app.uow(), now=app.clock.now())
+        await duel_settlement.upkeep(uow=app.uow(), now=app.clock.now(), feed=app.boards.feed)
 
     loops = (
         _follow_definitions(app, upkeep),

@@ -8,17 +8,20 @@ from google.protobuf.message import DecodeError
 
 from service.app.board_mapping import BoardRef
 from service.app.live import Gap, Heartbeat, Ranked, Watched, WatchUser
-from service.app.live_ports import CheckedIn, FeedEntry, Stamped, Update
+from service.app.live_ports import CheckedIn, FeedEntry, SeasonEnded, Stamped, Update
+from service.domain.duels import Duel
 from service.domain.rewards import Grant
 from service.domain.rules.state import BadgeUnlock, LevelUp, TaskChange, TaskCompletion
 from service.entrypoints.grpc_api.board_convert import ref_from_pb
 from service.entrypoints.grpc_api.convert import day_record_to_pb, grant_to_pb
+from service.entrypoints.grpc_api.league_convert import season_to_pb
 from service.entrypoints.grpc_api.rules_convert import (
     completion_to_pb,
     level_up_to_pb,
     task_change_to_pb,
     unlock_to_pb,
 )
+from service.entrypoints.grpc_api.social_convert import duel_to_pb
 from service.gen.engagement.v1 import leaderboard_pb2 as board_pb
 from service.gen.engagement.v1 import live_pb2 as pb
 from service.protobuf_time import timestamp
@@ -54,6 +57,12 @@ def _set_kind(message: pb.LiveUpdate, update: Update) -> None:
         case CheckedIn():
             message.checked_in.CopyFrom(
                 pb.CheckInUpdate(check_in=day_record_to_pb(update.record), streak=update.streak)
+            )
+        case Duel():
+            message.duel_changed.CopyFrom(duel_to_pb(update))
+        case SeasonEnded():
+            message.league_season_ended.CopyFrom(
+                pb.LeagueSeasonEnded(league_id=update.league_id, season=season_to_pb(update.season))
             )
 
 

@@ -23,7 +23,9 @@ class DuelServicer(pb_grpc.DuelServiceServicer):
         cmd = duels.CreateDuel(
             request.challenger_id, request.opponent_id, request.type_id, request.idempotency_key
         )
-        created = await duels.create_duel(cmd, uow=self._app.uow(), clock=self._app.clock)
+        created = await duels.create_duel(
+            cmd, uow=self._app.uow(), clock=self._app.clock, feed=self._app.boards.feed
+        )
         return pb.CreateDuelResponse(
             duel=convert.duel_to_pb(created.duel), duplicate=created.duplicate
         )
@@ -33,7 +35,7 @@ class DuelServicer(pb_grpc.DuelServiceServicer):
     ) -> pb.RespondToDuelResponse:
         duel = await duels.respond_to_duel(
             request.duel_id, request.user_id, request.accept, uow=self._app.uow(),
-            clock=self._app.clock,
+            clock=self._app.clock, feed=self._app.boards.feed,
         )  # fmt: skip
         return pb.RespondToDuelResponse(duel=convert.duel_to_pb(duel))
 

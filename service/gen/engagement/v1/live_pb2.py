@@ -25,31 +25,35 @@ _sym_db = _symbol_database.Default()
 from service.gen.engagement.v1 import check_in_pb2 as engagement_dot_v1_dot_check__in__pb2
 from service.gen.engagement.v1 import events_pb2 as engagement_dot_v1_dot_events__pb2
 from service.gen.engagement.v1 import leaderboard_pb2 as engagement_dot_v1_dot_leaderboard__pb2
+from service.gen.engagement.v1 import leagues_pb2 as engagement_dot_v1_dot_leagues__pb2
 from service.gen.engagement.v1 import rewards_pb2 as engagement_dot_v1_dot_rewards__pb2
+from service.gen.engagement.v1 import social_pb2 as engagement_dot_v1_dot_social__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65ngagement/v1/live.proto\x12\rengagement.v1\x1a\x1c\x65ngagement/v1/check_in.proto\x1a\x1a\x65ngagement/v1/events.proto\x1a\x1f\x65ngagement/v1/leaderboard.proto\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\x10WatchUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x02 \x01(\t\x12\'\n\x06\x62oards\x18\x03 \x03(\x0b\x32\x17.engagement.v1.BoardRef\">\n\x11WatchUserResponse\x12)\n\x06update\x18\x01 \x01(\x0b\x32\x19.engagement.v1.LiveUpdate\"{\n\nRankChange\x12&\n\x05\x62oard\x18\x01 \x01(\x0b\x32\x17.engagement.v1.BoardRef\x12\x11\n\tperiod_id\x18\x02 \x01(\t\x12\x0c\n\x04rank\x18\x03 \x01(\x03\x12\r\n\x05score\x18\x04 \x01(\x03\x12\x15\n\rtotal_members\x18\x05 \x01(\x03\"I\n\rCheckInUpdate\x12(\n\x08\x63heck_in\x18\x01 \x01(\x0b\x32\x16.engagement.v1.CheckIn\x12\x0e\n\x06streak\x18\x02 \x01(\x05\"\x0b\n\tHeartbeat\"\x1c\n\x03Gap\x12\x15\n\rkept_after_id\x18\x01 \x01(\t\"\x8a\x04\n\nLiveUpdate\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\rtask_progress\x18\n \x01(\x0b\x32\x1b.engagement.v1.TaskProgressH\x00\x12\x37\n\x0etask_completed\x18\x0b \x01(\x0b\x32\x1d.engagement.v1.TaskCompletionH\x00\x12\x34\n\x0e\x62\x61\x64ge_unlocked\x18\x0c \x01(\x0b\x32\x1a.engagement.v1.BadgeUnlockH\x00\x12*\n\x08level_up\x18\r \x01(\x0b\x32\x16.engagement.v1.LevelUpH\x00\x12-\n\rgrant_decided\x18\x0e \x01(\x0b\x32\x14.engagement.v1.GrantH\x00\x12\x32\n\nchecked_in\x18\x0f \x01(\x0b\x32\x1c.engagement.v1.CheckInUpdateH\x00\x12\x31\n\x0crank_changed\x18( \x01(\x0b\x32\x19.engagement.v1.RankChangeH\x00\x12-\n\theartbeat\x18) \x01(\x0b\x32\x18.engagement.v1.HeartbeatH\x00\x12!\n\x03gap\x18* \x01(\x0b\x32\x12.engagement.v1.GapH\x00\x42\x06\n\x04kind2_\n\x0bLiveService\x12P\n\tWatchUser\x12\x1f.engagement.v1.WatchUserRequest\x1a .engagement.v1.WatchUserResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x65ngagement/v1/live.proto\x12\rengagement.v1\x1a\x1c\x65ngagement/v1/check_in.proto\x1a\x1a\x65ngagement/v1/events.proto\x1a\x1f\x65ngagement/v1/leaderboard.proto\x1a\x1b\x65ngagement/v1/leagues.proto\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1a\x65ngagement/v1/social.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"^\n\x10WatchUserRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x66ter_id\x18\x02 \x01(\t\x12\'\n\x06\x62oards\x18\x03 \x03(\x0b\x32\x17.engagement.v1.BoardRef\">\n\x11WatchUserResponse\x12)\n\x06update\x18\x01 \x01(\x0b\x32\x19.engagement.v1.LiveUpdate\"{\n\nRankChange\x12&\n\x05\x62oard\x18\x01 \x01(\x0b\x32\x17.engagement.v1.BoardRef\x12\x11\n\tperiod_id\x18\x02 \x01(\t\x12\x0c\n\x04rank\x18\x03 \x01(\x03\x12\r\n\x05score\x18\x04 \x01(\x03\x12\x15\n\rtotal_members\x18\x05 \x01(\x03\"I\n\rCheckInUpdate\x12(\n\x08\x63heck_in\x18\x01 \x01(\x0b\x32\x16.engagement.v1.CheckIn\x12\x0e\n\x06streak\x18\x02 \x01(\x05\"S\n\x11LeagueSeasonEnded\x12\x11\n\tleague_id\x18\x01 \x01(\t\x12+\n\x06season\x18\x02 \x01(\x0b\x32\x1b.engagement.v1.LeagueSeason\"\x0b\n\tHeartbeat\"\x1c\n\x03Gap\x12\x15\n\rkept_after_id\x18\x01 \x01(\t\"\xf8\x04\n\nLiveUpdate\x12\n\n\x02id\x18\x01 \x01(\t\x12/\n\x0boccurred_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\rtask_progress\x18\n \x01(\x0b\x32\x1b.engagement.v1.TaskProgressH\x00\x12\x37\n\x0etask_completed\x18\x0b \x01(\x0b\x32\x1d.engagement.v1.TaskCompletionH\x00\x12\x34\n\x0e\x62\x61\x64ge_unlocked\x18\x0c \x01(\x0b\x32\x1a.engagement.v1.BadgeUnlockH\x00\x12*\n\x08level_up\x18\r \x01(\x0b\x32\x16.engagement.v1.LevelUpH\x00\x12-\n\rgrant_decided\x18\x0e \x01(\x0b\x32\x14.engagement.v1.GrantH\x00\x12\x32\n\nchecked_in\x18\x0f \x01(\x0b\x32\x1c.engagement.v1.CheckInUpdateH\x00\x12+\n\x0c\x64uel_changed\x18\x10 \x01(\x0b\x32\x13.engagement.v1.DuelH\x00\x12?\n\x13league_season_ended\x18\x11 \x01(\x0b\x32 .engagement.v1.LeagueSeasonEndedH\x00\x12\x31\n\x0crank_changed\x18( \x01(\x0b\x32\x19.engagement.v1.RankChangeH\x00\x12-\n\theartbeat\x18) \x01(\x0b\x32\x18.engagement.v1.HeartbeatH\x00\x12!\n\x03gap\x18* \x01(\x0b\x32\x12.engagement.v1.GapH\x00\x42\x06\n\x04kind2_\n\x0bLiveService\x12P\n\tWatchUser\x12\x1f.engagement.v1.WatchUserRequest\x1a .engagement.v1.WatchUserResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engagement.v1.live_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_WATCHUSERREQUEST']._serialized_start=196
-  _globals['_WATCHUSERREQUEST']._serialized_end=290
-  _globals['_WATCHUSERRESPONSE']._serialized_start=292
-  _globals['_WATCHUSERRESPONSE']._serialized_end=354
-  _globals['_RANKCHANGE']._serialized_start=356
-  _globals['_RANKCHANGE']._serialized_end=479
-  _globals['_CHECKINUPDATE']._serialized_start=481
-  _globals['_CHECKINUPDATE']._serialized_end=554
-  _globals['_HEARTBEAT']._serialized_start=556
-  _globals['_HEARTBEAT']._serialized_end=567
-  _globals['_GAP']._serialized_start=569
-  _globals['_GAP']._serialized_end=597
-  _globals['_LIVEUPDATE']._serialized_start=600
-  _globals['_LIVEUPDATE']._serialized_end=1122
-  _globals['_LIVESERVICE']._serialized_start=1124
-  _globals['_LIVESERVICE']._serialized_end=1219
+  _globals['_WATCHUSERREQUEST']._serialized_start=253
+  _globals['_WATCHUSERREQUEST']._serialized_end=347
+  _globals['_WATCHUSERRESPONSE']._serialized_start=349
+  _globals['_WATCHUSERRESPONSE']._serialized_end=411
+  _globals['_RANKCHANGE']._serialized_start=413
+  _globals['_RANKCHANGE']._serialized_end=536
+  _globals['_CHECKINUPDATE']._serialized_start=538
+  _globals['_CHECKINUPDATE']._serialized_end=611
+  _globals['_LEAGUESEASONENDED']._serialized_start=613
+  _globals['_LEAGUESEASONENDED']._serialized_end=696
+  _globals['_HEARTBEAT']._serialized_start=698
+  _globals['_HEARTBEAT']._serialized_end=709
+  _globals['_GAP']._serialized_start=711
+  _globals['_GAP']._serialized_end=739
+  _globals['_LIVEUPDATE']._serialized_start=742
+  _globals['_LIVEUPDATE']._serialized_end=1374
+  _globals['_LIVESERVICE']._serialized_start=1376
+  _globals['_LIVESERVICE']._serialized_end=1471
 # @@protoc_insertion_point(module_scope)

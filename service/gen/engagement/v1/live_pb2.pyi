@@ -7,7 +7,9 @@ from collections import abc as _abc
 from service.gen.engagement.v1 import check_in_pb2 as _check_in_pb2
 from service.gen.engagement.v1 import events_pb2 as _events_pb2
 from service.gen.engagement.v1 import leaderboard_pb2 as _leaderboard_pb2
+from service.gen.engagement.v1 import leagues_pb2 as _leagues_pb2
 from service.gen.engagement.v1 import rewards_pb2 as _rewards_pb2
+from service.gen.engagement.v1 import social_pb2 as _social_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
@@ -143,6 +145,31 @@ class CheckInUpdate(_message.Message):
 Global___CheckInUpdate: _TypeAlias = CheckInUpdate  # noqa: Y015
 
 @_typing.final
+class LeagueSeasonEnded(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LEAGUE_ID_FIELD_NUMBER: _builtins.int
+    SEASON_FIELD_NUMBER: _builtins.int
+    league_id: _builtins.str
+    @_builtins.property
+    def season(self) -> _leagues_pb2.LeagueSeason:
+        """As ListLeagueHistory lists it; its rewards arrive as grant_decided updates too."""
+
+    def __init__(
+        self,
+        *,
+        league_id: _builtins.str = ...,
+        season: _leagues_pb2.LeagueSeason | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["season", b"season"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["league_id", b"league_id", "season", b"season"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LeagueSeasonEnded: _TypeAlias = LeagueSeasonEnded  # noqa: Y015
+
+@_typing.final
 class Heartbeat(_message.Message):
     """Nothing happened for a while; the stream is alive."""
 
@@ -197,6 +224,8 @@ class LiveUpdate(_message.Message):
     LEVEL_UP_FIELD_NUMBER: _builtins.int
     GRANT_DECIDED_FIELD_NUMBER: _builtins.int
     CHECKED_IN_FIELD_NUMBER: _builtins.int
+    DUEL_CHANGED_FIELD_NUMBER: _builtins.int
+    LEAGUE_SEASON_ENDED_FIELD_NUMBER: _builtins.int
     RANK_CHANGED_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     GAP_FIELD_NUMBER: _builtins.int
@@ -223,6 +252,14 @@ class LiveUpdate(_message.Message):
     @_builtins.property
     def checked_in(self) -> Global___CheckInUpdate: ...
     @_builtins.property
+    def duel_changed(self) -> _social_pb2.Duel:
+        """A duel the user plays in was created, answered, settled, expired or cancelled."""
+
+    @_builtins.property
+    def league_season_ended(self) -> Global___LeagueSeasonEnded:
+        """A league season the user played ended: rank, outcome and next tier."""
+
+    @_builtins.property
     def rank_changed(self) -> Global___RankChange:
         """Per stream, never kept:"""
 
@@ -241,15 +278,17 @@ class LiveUpdate(_message.Message):
         level_up: _events_pb2.LevelUp | None = ...,
         grant_decided: _rewards_pb2.Grant | None = ...,
         checked_in: Global___CheckInUpdate | None = ...,
+        duel_changed: _social_pb2.Duel | None = ...,
+        league_season_ended: Global___LeagueSeasonEnded | None = ...,
         rank_changed: Global___RankChange | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
         gap: Global___Gap | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "kind", b"kind", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "id", b"id", "kind", b"kind", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "id", b"id", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task_progress", "task_completed", "badge_unlocked", "level_up", "grant_decided", "checked_in", "rank_changed", "heartbeat", "gap"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task_progress", "task_completed", "badge_unlocked", "level_up", "grant_decided", "checked_in", "duel_changed", "league_season_ended", "rank_changed", "heartbeat", "gap"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
