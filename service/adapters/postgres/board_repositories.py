@@ -10,14 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.adapters.postgres import board_codec
 from service.adapters.postgres.board_tables import (
     board_period_keys,
     board_periods,
     board_repairs,
     board_scores,
     board_standings,
-    boards,
 )
 from service.adapters.postgres.driver import Driver
 from service.app.board_ports import (
@@ -30,14 +28,6 @@ from service.app.board_ports import (
 )
 from service.domain.boards import Aggregation, BoardDefinition, SortOrder, TiePolicy
 
-_NEWER = sa.alias(boards, "newer")
-_LATEST = sa.select(boards).where(
-    ~sa.exists().where(_NEWER.c.board_id == boards.c.board_id, _NEWER.c.version > boards.c.version)
-)
-_NEXT_VERSION = sa.select(sa.func.coalesce(sa.func.max(boards.c.version), 0) + 1).where(
-    boards.c.board_id == sa.bindparam("key_board_id")
-)
-_ADD_BOARD = sa.insert(boards).values(version=_NEXT_VERSION.scalar_subquery()).returning(*boards.c)
 _KEY = ("board_id", "partition", "period_id", "rookie")
 # Statements over a whole board-period (a snapshot, a rebuild's read) may outlast the
 # per-statement timeout of request paths by far: a million members take seconds.
@@ -46,35 +36,6 @@ BULK_TIMEOUT_SECONDS = 600.0
 
 def _lock_key(key: BoardKey) -> str:
     return f"board-period:{key.board_id}:{key.partition}:{key.period_id}"
-
-
-class PostgresBoards:
-    """Versioned board definitions."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def all_current(self) -> list[BoardDefinition]:
-        rows = (await self._conn.execute(_LATEST)).mappings()
-        return [board_codec.board_from_row(row) for row in rows]
-
-    async def get(self, board_id: str) -> BoardDefinition | None:
-        stmt = _LATEST.where(boards.c.board_id == board_id)
-        row = (await self._conn.execute(stmt)).mappings().one_or_none()
-        return board_codec.board_from_row(row) if row else None
-
-    async def add(self, board: BoardDefinition) -> BoardDefinition:
-        # Versions of one board are serialised; other boards are not blocked.
-        await self._conn.execute(
-            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(f"board:{board.board_id}")))
-        )
-        params = {
-            "board_id": board.board_id,
-            "key_board_id": board.board_id,
-            "config": board_codec.board_to_json(board),
-        }
-        row = (await self._conn.execute(_ADD_BOARD, params)).mappings().one()
-        return board_codec.board_from_row(row)
 
 
 _AGGREGATE = {

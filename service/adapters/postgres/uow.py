@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.postgres.assist_repository import PostgresAssists
 from service.adapters.postgres.audit_repository import PostgresAudit
-from service.adapters.postgres.board_repositories import PostgresBoards, PostgresScores
+from service.adapters.postgres.board_definition_repository import PostgresBoards
+from service.adapters.postgres.board_repositories import PostgresScores
 from service.adapters.postgres.definition_repository import PostgresDefinitions
 from service.adapters.postgres.driver import Driver
 from service.adapters.postgres.duel_repository import PostgresDuels
