@@ -15,7 +15,9 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from service.adapters.postgres import board_tables, rule_tables, tables
+from service.adapters.postgres import tables
+from service.adapters.postgres.boards import tables as board_tables
+from service.adapters.postgres.rules import tables as rule_tables
 from service.settings import DatabaseSettings
 
 # Every table holding one user's state, keyed by `user_id`. Events, grants and their

@@ -31,8 +31,9 @@ import leaderboard as lb
 from bench.leaderboard.measure import Latency
 from bench.populate import FILL_SCORES
 from bench.run import _stores
-from service.app import board_periods, boards
-from service.app.board_mapping import BoardRef, period_at
+from service.app.boards import definitions as boards
+from service.app.boards import periods as board_periods
+from service.app.boards.mapping import BoardRef, period_at
 from service.bootstrap import App, build_app
 from service.domain.boards import (
     Aggregation,

@@ -17,21 +17,21 @@ from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.adapters.postgres.wallet_repository import PostgresWallets
-from service.app.board_heal import Healer
-from service.app.boards import BoardCatalog, load_boards
+from service.app.boards.definitions import BoardCatalog, load_boards
+from service.app.boards.heal import Healer
+from service.app.boards.scores import Boards
 from service.app.catalog import Catalog
-from service.app.events import EventIntake
-from service.app.goals import load_goals
-from service.app.grant_ports import GrantStore, LoyaltySink
-from service.app.leagues import LeagueCatalog, Leagues, load_leagues
-from service.app.live import Live
-from service.app.live_ports import NO_FEED, Feed
+from service.app.check_ins.programs import Programs, get_program
+from service.app.goals.contributions import load_goals
+from service.app.grants.ports import GrantStore, LoyaltySink
+from service.app.leagues.definitions import LeagueCatalog, Leagues, load_leagues
+from service.app.live.ports import NO_FEED, Feed
+from service.app.live.watch import Live
 from service.app.paging import PageTokens
 from service.app.ports import Clock, UnitOfWork
-from service.app.programs import Programs, get_program
-from service.app.rules import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
-from service.app.scores import Boards
-from service.app.wallet_ports import Wallets
+from service.app.rules.events import EventIntake
+from service.app.rules.outcomes import RARITY_MAX_AGE_SECONDS, Rules, load_rarity, load_rules
+from service.app.wallet.ports import Wallets
 from service.bootstrap_live import build_feed, build_live
 from service.clock import SystemClock
 from service.domain.boards import BoardDefinition

@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis.asyncio as redis
 
 from service.adapters.live_feed import RedisClient, RedisFeed, RedisFeedReader
-from service.app.live import Live, LiveSettings, Watchers
-from service.entrypoints.grpc_api.live_convert import encode_update
+from service.app.live.watch import Live, LiveSettings, Watchers
+from service.entrypoints.grpc_api.live.convert import encode_update
 from service.settings import Settings
 
 # Connections beyond one per stream: rank checks and feed states between blocking reads.

@@ -13,8 +13,12 @@ import grpc
 from engagement_client import ClientOptions, EngagementClient
 from service import cli
 from service.adapters.postgres import migrate
-from service.app import boards, definitions, duels, leagues, programs
-from service.app.goal_admin import Goals, define_once
+from service.app.boards import definitions as boards
+from service.app.check_ins import programs
+from service.app.goals.admin import Goals, define_once
+from service.app.leagues import definitions as leagues
+from service.app.rules import definitions
+from service.app.social import duels
 from service.bootstrap import App, build_app
 from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM, demo_goal
 from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD

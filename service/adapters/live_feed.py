@@ -15,8 +15,8 @@ from typing import Any, TypeAlias
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import NoScriptError, RedisError
 
-from service.app.board_ports import BoardKey
-from service.app.live_ports import FeedEntry, FeedState, Stamped
+from service.app.boards.ports import BoardKey
+from service.app.live.ports import FeedEntry, FeedState, Stamped
 from service.redis_keys import live_board_key, live_feed_key, live_meta_key
 
 log = logging.getLogger(__name__)

@@ -8,12 +8,12 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from service.app.audit import AuditRepository
-from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
-from service.app.goal_ports import GoalRepository
-from service.app.league_ports import LeagueRepository
-from service.app.privacy_ports import PrivacyRepository
-from service.app.rules_ports import DefinitionRepository, EventRepository, RuleStateRepository
-from service.app.social_ports import AssistRepository, DuelRepository
+from service.app.boards.ports import BoardRepository, ExclusionRepository, ScoreRepository
+from service.app.goals.ports import GoalRepository
+from service.app.leagues.ports import LeagueRepository
+from service.app.privacy.ports import PrivacyRepository
+from service.app.rules.ports import DefinitionRepository, EventRepository, RuleStateRepository
+from service.app.social.ports import AssistRepository, DuelRepository
 from service.domain.check_in import CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 

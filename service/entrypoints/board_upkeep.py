@@ -8,8 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from service.app import board_heal, board_periods, duel_settlement, league_seasons
-from service.app.board_ports import BoardKey
+from service.app.boards import heal as board_heal
+from service.app.boards import periods as board_periods
+from service.app.boards.ports import BoardKey
+from service.app.leagues import seasons as league_seasons
+from service.app.social import duel_settlement
 from service.bootstrap import App
 from service.redis_keys import definitions_channel
 from service.waiting import pause

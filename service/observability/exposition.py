@@ -11,7 +11,7 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import start_http_server
 
-from service.app.grant_ports import GrantStore
+from service.app.grants.ports import GrantStore
 from service.observability.metrics import Metrics
 from service.settings import ENV_PREFIX, SettingsError
 from service.waiting import pause

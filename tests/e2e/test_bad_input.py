@@ -14,7 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app.grant_ports import GrantFilter
+from service.app.grants.ports import GrantFilter
 from service.bootstrap import build_app
 from service.entrypoints.grpc_api.server import start_server
 from service.gen.engagement.v1 import check_in_admin_pb2 as program_pb

@@ -14,9 +14,9 @@ import redis.asyncio as redis
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import board_periods
-from service.app.board_mapping import redis_board
-from service.app.board_ports import BoardKey
+from service.app.boards import periods as board_periods
+from service.app.boards.mapping import redis_board
+from service.app.boards.ports import BoardKey
 from service.bootstrap import App, build_app
 from service.entrypoints.board_upkeep import heal_boards, start_board_upkeep, verify_boards
 from service.entrypoints.grpc_api.server import start_server

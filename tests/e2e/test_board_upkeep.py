@@ -8,7 +8,9 @@ import dataclasses
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import boards, definitions, programs
+from service.app.boards import definitions as boards
+from service.app.check_ins import programs
+from service.app.rules import definitions
 from service.bootstrap import build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.check_in import CheckInProgram

@@ -12,8 +12,8 @@ import redis.asyncio as redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
-from service.app.board_mapping import redis_board
-from service.app.board_ports import BoardKey
+from service.app.boards.mapping import redis_board
+from service.app.boards.ports import BoardKey
 from service.bootstrap import App, build_app, build_loyalty_sink, build_redis
 from service.domain.grant_delivery import DeliveryOutcome, GrantStatus, OutboxGrant
 from service.entrypoints.board_upkeep import heal_boards, start_board_upkeep

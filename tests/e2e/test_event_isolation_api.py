@@ -7,7 +7,7 @@ import asyncio
 import grpc
 import pytest
 
-from service.app import events
+from service.app.rules import events
 from service.entrypoints.grpc_api.request_checks import RequestChecks
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import events_pb2_grpc as events_grpc

@@ -12,12 +12,12 @@ from service.bootstrap import App
 from service.demo import DEMO_DEFINITIONS, DEMO_DUEL_TYPES, DEMO_PROGRAM
 from service.demo_league import DEMO_LEAGUE, DEMO_LEAGUE_BOARD
 from service.dev import EXAMPLE_GAME, load_demo
-from service.entrypoints.grpc_api.board_convert import board_from_pb
+from service.entrypoints.grpc_api.boards.convert import board_from_pb
 from service.entrypoints.grpc_api.convert import program_from_pb
-from service.entrypoints.grpc_api.league_convert import league_from_pb
-from service.entrypoints.grpc_api.rules_convert import valid_definition_from_pb
+from service.entrypoints.grpc_api.leagues.convert import league_from_pb
+from service.entrypoints.grpc_api.rules.convert import valid_definition_from_pb
 from service.entrypoints.grpc_api.server import RunningServer
-from service.entrypoints.grpc_api.social_convert import duel_type_from_pb
+from service.entrypoints.grpc_api.social.convert import duel_type_from_pb
 from service.game.apply import apply_files
 from service.game.kinds import wrap
 from service.game.loader import load_game

@@ -7,7 +7,7 @@ import datetime as dt
 import grpc
 import pytest
 
-from service.app import duel_settlement
+from service.app.social import duel_settlement
 from service.bootstrap import App
 from service.gen.engagement.v1 import definitions_pb2 as defs
 from service.gen.engagement.v1 import leagues_pb2 as leagues_pb

@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from service.app import duel_settlement
+from service.app.social import duel_settlement
 from service.bootstrap import App
 from service.entrypoints.grpc_api.server import RunningServer
 from service.gen.engagement.v1 import definitions_pb2 as defs

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.outbox.queue import PostgresOutboxQueue
 from service.adapters.outbox.store import PostgresGrantStore
-from service.app.grant_ports import GrantFilter
+from service.app.grants.ports import GrantFilter
 from service.domain import wallet
 from service.domain.grant_delivery import OutboxGrant, Settlement
 from service.entrypoints.grpc_api.server import RunningServer

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters.postgres.social_tables import task_assists
+from service.adapters.postgres.social.tables import task_assists
 from service.adapters.postgres.tables import grant_outbox
-from service.app import definitions, events, player
-from service.app.assists import Assisted, AssistTask, assist_task
-from service.app.rule_views import TrackEvent
+from service.app.rules import definitions, events, player
+from service.app.rules.views import TrackEvent
+from service.app.social.assists import Assisted, AssistTask, assist_task
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from service.domain.rewards import Reward, RewardKind

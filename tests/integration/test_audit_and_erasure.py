@@ -10,12 +10,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import leaderboard as lb
-from service.adapters.postgres.board_tables import board_repairs
+from service.adapters.postgres.boards.tables import board_repairs
 from service.adapters.postgres.privacy_repository import USER_TABLES
 from service.adapters.postgres.schema import metadata
-from service.app import board_periods, board_reads, boards, privacy, scores
 from service.app.audit import AuditFilter, ListAudit, list_entries
-from service.app.board_mapping import BoardRef
+from service.app.boards import definitions as boards
+from service.app.boards import periods as board_periods
+from service.app.boards import reads as board_reads
+from service.app.boards import scores
+from service.app.boards.mapping import BoardRef
+from service.app.privacy import handlers as privacy
 from service.bootstrap import App
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.errors import FailedPrecondition, NotFound

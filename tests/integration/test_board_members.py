@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app.board_ports import MemberInfo
+from service.app.boards.ports import MemberInfo
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration

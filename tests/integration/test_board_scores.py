@@ -14,11 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import leaderboard as lb
-from service.adapters.postgres.board_tables import score_ledger
+from service.adapters.postgres.boards.tables import score_ledger
 from service.adapters.postgres.tables import grant_outbox
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import board_periods, board_reads, boards, scores
-from service.app.board_mapping import BoardRef
+from service.app.boards import definitions as boards
+from service.app.boards import periods as board_periods
+from service.app.boards import reads as board_reads
+from service.app.boards import scores
+from service.app.boards.mapping import BoardRef
 from service.domain.boards import (
     Aggregation,
     BoardDefinition,

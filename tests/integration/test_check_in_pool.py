@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import check_ins as handlers
+from service.app.check_ins import handlers
 from service.bootstrap import build_app
 from service.settings import Settings
 from tests.support.clock import MovableClock

@@ -6,11 +6,16 @@ import datetime as dt
 
 import pytest
 
-from service.app import check_ins, duels, events, goal_reads, league_reads, player, wallet
-from service.app.assists import AssistTask, assist_task
-from service.app.check_ins import CheckIn
-from service.app.live_publish import effect_updates as _effects
-from service.app.rule_views import TrackEvent
+from service.app.check_ins import handlers as check_ins
+from service.app.check_ins.handlers import CheckIn
+from service.app.goals import reads as goal_reads
+from service.app.leagues import reads as league_reads
+from service.app.live.publish import effect_updates as _effects
+from service.app.rules import events, player
+from service.app.rules.views import TrackEvent
+from service.app.social import duels
+from service.app.social.assists import AssistTask, assist_task
+from service.app.wallet import handlers as wallet
 from service.bootstrap import App
 from service.dev import load_demo
 from service.domain.rewards import RewardKind

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.tables import grant_outbox
-from service.app import duel_settlement, duels, events
-from service.app.rule_views import TrackEvent
+from service.app.rules import events
+from service.app.rules.views import TrackEvent
+from service.app.social import duel_settlement, duels
 from service.bootstrap import App
 from service.domain.duels import SETTLEMENT_GRACE, Duel, DuelState, DuelType
 from service.domain.errors import (

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import boards, definitions, events
-from service.app.events import EventIntake
+from service.app.boards import definitions as boards
 from service.app.ports import UnitOfWork
-from service.app.rule_views import Tracked, TrackEvent
+from service.app.rules import definitions, events
+from service.app.rules.events import EventIntake
+from service.app.rules.views import Tracked, TrackEvent
 from service.bootstrap import App, build_app
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.errors import FailedPrecondition, InvalidArgument

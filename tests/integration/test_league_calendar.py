@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from service.app import league_reads, privacy
+from service.app.leagues import reads as league_reads
+from service.app.privacy import handlers as privacy
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition
 from service.domain.leagues import Outcome

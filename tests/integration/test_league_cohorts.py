@@ -7,8 +7,9 @@ import datetime as dt
 
 import pytest
 
-from service.app import events, league_reads
-from service.app.rule_views import TrackEvent
+from service.app.leagues import reads as league_reads
+from service.app.rules import events
+from service.app.rules.views import TrackEvent
 from service.bootstrap import App
 from tests.support.clock import MovableClock
 from tests.support.league_game import WEEK_1, cohorts, define, league, play

@@ -9,8 +9,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import board_periods, league_reads, league_seasons
-from service.app.board_mapping import BoardRef
+from service.app.boards import periods as board_periods
+from service.app.boards.mapping import BoardRef
+from service.app.leagues import reads as league_reads
+from service.app.leagues import seasons as league_seasons
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition
 from service.domain.leagues import Outcome

@@ -16,7 +16,7 @@ from service.adapters.loyalty.grpc_sink import GrpcLoyaltySink
 from service.adapters.loyalty.redis_stream_sink import RedisStreamSink
 from service.adapters.outbox.queue import PostgresOutboxQueue
 from service.adapters.outbox.relay import Relay, RelayPolicy
-from service.app.grant_ports import LoyaltyCannotList, LoyaltyUnavailable
+from service.app.grants.ports import LoyaltyCannotList, LoyaltyUnavailable
 from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, GrantStatus, OutboxGrant
 from service.domain.rewards import Grant, Reward, RewardKind
 from service.gen.loyalty.v1 import loyalty_pb2 as loyalty_pb

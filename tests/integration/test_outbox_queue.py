@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.adapters.outbox.queue import PostgresOutboxQueue
 from service.adapters.outbox.store import PostgresGrantStore
-from service.adapters.postgres.audit_repository import PostgresAudit
+from service.adapters.postgres.audit.repository import PostgresAudit
 from service.adapters.postgres.tables import grant_outbox
 from service.app.audit import SYSTEM, AuditFilter, Change
-from service.app.grant_ports import DeadSelection
+from service.app.grants.ports import DeadSelection
 from service.domain.grant_delivery import GrantStatus, OutboxGrant, Retry, Settlement
 from tests.support.grants import make_grant, queue_grants
 

@@ -11,8 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from service.adapters.postgres import migrate
 from service.adapters.postgres.tables import check_ins, grant_outbox, streaks
-from service.app import check_ins as handlers
-from service.app import programs
+from service.app.check_ins import handlers, programs
 from service.bootstrap import App
 from service.domain.check_in import CheckInProgram, Milestone
 from service.domain.errors import InvalidArgument

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.adapters.postgres.event_repository import REPLAY_BATCH
-from service.adapters.postgres.rule_tables import rule_events
+from service.adapters.postgres.rules.event_repository import REPLAY_BATCH
+from service.adapters.postgres.rules.tables import rule_events
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.ports import UnitOfWork
-from service.app.rules_ports import EventStatus, StoredEvent
+from service.app.rules.ports import EventStatus, StoredEvent
 from service.domain.rewards import Grant, Reward, RewardKind
 from service.domain.rules.state import (
     BadgeUnlock,

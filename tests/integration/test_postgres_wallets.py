@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from service.adapters.outbox.store import PostgresGrantStore
 from service.adapters.postgres.tables import grant_outbox
 from service.adapters.postgres.wallet_repository import PostgresWallets
-from service.app.grant_ports import GrantFilter
+from service.app.grants.ports import GrantFilter
 from service.domain import wallet
 from service.domain.grant_delivery import GrantStatus, OutboxGrant
 from service.domain.rewards import Grant, Reward, RewardKind

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.tables import grant_outbox
-from service.app import definitions, events, insight, player
-from service.app.rule_views import Tracked, TrackEvent
-from service.app.rules_ports import EventStatus
+from service.app.rules import definitions, events, insight, player
+from service.app.rules.ports import EventStatus
+from service.app.rules.views import Tracked, TrackEvent
 from service.bootstrap import App
 from service.domain.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from service.domain.rewards import Reward, RewardKind

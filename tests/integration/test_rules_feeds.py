@@ -6,9 +6,13 @@ import datetime as dt
 
 import pytest
 
-from service.app import board_periods, board_reads, boards, check_ins, definitions, events
-from service.app.board_mapping import BoardRef
-from service.app.rule_views import Tracked, TrackEvent
+from service.app.boards import definitions as boards
+from service.app.boards import periods as board_periods
+from service.app.boards import reads as board_reads
+from service.app.boards.mapping import BoardRef
+from service.app.check_ins import handlers as check_ins
+from service.app.rules import definitions, events
+from service.app.rules.views import Tracked, TrackEvent
 from service.bootstrap import App
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.rewards import Reward, RewardKind

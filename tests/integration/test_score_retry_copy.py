@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 import leaderboard as lb
 from service.adapters.postgres.uow import PostgresUnitOfWork
-from service.app import board_reads, boards, scores
-from service.app.board_mapping import BoardRef
+from service.app.boards import definitions as boards
+from service.app.boards import reads as board_reads
+from service.app.boards import scores
+from service.app.boards.mapping import BoardRef
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from tests.support.clock import MovableClock
 

@@ -7,8 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from service.app import definitions, duel_settlement, duels, privacy
-from service.app.assists import AssistTask, assist_task
+from service.app.privacy import handlers as privacy
+from service.app.rules import definitions
+from service.app.social import duel_settlement, duels
+from service.app.social.assists import AssistTask, assist_task
 from service.bootstrap import App
 from service.domain.duels import SETTLEMENT_GRACE, DuelState, DuelType
 from service.domain.rules.assists import AssistRule

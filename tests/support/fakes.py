@@ -9,13 +9,13 @@ from types import TracebackType
 from typing import Self
 
 from service.app.audit import Actor, AuditEntry, AuditFilter, Change
-from service.app.board_ports import BoardRepository, ExclusionRepository, ScoreRepository
+from service.app.boards.ports import BoardRepository, ExclusionRepository, ScoreRepository
 from service.app.catalog import Catalog
-from service.app.goal_ports import GoalRepository
-from service.app.league_ports import LeagueRepository
-from service.app.privacy_ports import PrivacyRepository
-from service.app.programs import Programs, get_program
-from service.app.social_ports import AssistRepository, DuelRepository
+from service.app.check_ins.programs import Programs, get_program
+from service.app.goals.ports import GoalRepository
+from service.app.leagues.ports import LeagueRepository
+from service.app.privacy.ports import PrivacyRepository
+from service.app.social.ports import AssistRepository, DuelRepository
 from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore

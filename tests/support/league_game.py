@@ -7,9 +7,12 @@ import datetime as dt
 import sqlalchemy as sa
 
 from service.adapters.postgres.tables import grant_outbox
-from service.app import boards, events, league_seasons, leagues
-from service.app.league_seasons import SeasonEnd
-from service.app.rule_views import Tracked, TrackEvent
+from service.app.boards import definitions as boards
+from service.app.leagues import definitions as leagues
+from service.app.leagues import seasons as league_seasons
+from service.app.leagues.seasons import SeasonEnd
+from service.app.rules import events
+from service.app.rules.views import Tracked, TrackEvent
 from service.bootstrap import App
 from service.domain.boards import (
     Aggregation,

@@ -7,8 +7,9 @@ import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from service.adapters.postgres import documents, rule_codec
-from service.app.rules_ports import EventStatus, StoredEvent
+from service.adapters.postgres import documents
+from service.adapters.postgres.rules import codec as rule_codec
+from service.app.rules.ports import EventStatus, StoredEvent
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.ruleset import Definition
 from service.domain.rules.state import (

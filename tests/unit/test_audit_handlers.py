@@ -6,9 +6,10 @@ import datetime as dt
 
 import pytest
 
-from service.app import audit, privacy
+from service.app import audit
 from service.app.audit import Actor, AuditFilter, Change, ListAudit
 from service.app.paging import PageTokens
+from service.app.privacy import handlers as privacy
 from service.domain.errors import InvalidArgument
 from tests.support.clock import MovableClock
 from tests.support.fakes import FakeUnitOfWork, Store

@@ -6,8 +6,7 @@ import datetime as dt
 
 import pytest
 
-from service.app import check_ins as handlers
-from service.app import programs
+from service.app.check_ins import handlers, programs
 from service.domain.check_in import CheckInProgram
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Reward, RewardKind

@@ -15,7 +15,7 @@ from service.domain.rules.definitions import LevelTable, TaskDefinition, TaskTie
 from service.domain.rules.modifiers import BoostDefinition, CapDefinition
 from service.domain.rules.ruleset import Definition
 from service.domain.rules.windows import Cadence
-from service.entrypoints.grpc_api import definition_convert as defs
+from service.entrypoints.grpc_api.rules import definition_convert as defs
 from service.gen.engagement.v1 import definitions_pb2 as pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb
 from tests.support.definition_samples import AT, DEFINITIONS

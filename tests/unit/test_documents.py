@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from service.adapters.postgres import board_codec, codec
+from service.adapters.postgres import codec
+from service.adapters.postgres.boards import codec as board_codec
 from service.domain.boards import Aggregation, BoardDefinition, PeriodKind, SortOrder, TiePolicy
 from service.domain.rewards import Reward, RewardKind
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from service.app.events import validated
-from service.app.rule_views import TrackEvent
+from service.app.rules.events import validated
+from service.app.rules.views import TrackEvent
 from service.domain.errors import InvalidArgument
 from service.domain.rules.state import Event
 

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from service.app import grants
 from service.app.audit import Actor, Change
-from service.app.grant_ports import (
+from service.app.grants import handlers as grants
+from service.app.grants.ports import (
     DeadSelection,
     GrantDetail,
     GrantFilter,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from service.app.live import Gap, Watchers, feed_id, start_of
-from service.app.live_ports import FeedState
+from service.app.live.ports import FeedState
+from service.app.live.watch import Gap, Watchers, feed_id, start_of
 from service.domain.errors import InvalidArgument, ResourceExhausted
 
 NOW = 2_000_000_000_000

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from service.app.grant_ports import GrantFilter
+from service.app.grants.ports import GrantFilter
 from service.app.paging import MAX_ID, PageTokens, page_size
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus

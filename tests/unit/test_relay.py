@@ -11,7 +11,7 @@ import pytest
 
 from service.adapters.outbox.backoff import BackoffPolicy
 from service.adapters.outbox.relay import Relay, RelayPolicy
-from service.app.grant_ports import LoyaltyUnavailable
+from service.app.grants.ports import LoyaltyUnavailable
 from service.domain.grant_delivery import (
     DeliveryOutcome,
     DeliveryResult,

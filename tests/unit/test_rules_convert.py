@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from service.app.rule_views import (
+from service.app.rules.ports import EventStatus
+from service.app.rules.views import (
     BadgeView,
     Claimed,
     DryRunReport,
@@ -16,7 +17,6 @@ from service.app.rule_views import (
     TaskView,
     Tracked,
 )
-from service.app.rules_ports import EventStatus
 from service.domain.errors import InvalidArgument
 from service.domain.rewards import Grant, Reward, RewardKind
 from service.domain.rules.checks import DefinitionKind
@@ -30,8 +30,8 @@ from service.domain.rules.state import (
     TaskChange,
     TaskCompletion,
 )
-from service.entrypoints.grpc_api import definition_convert as defs
-from service.entrypoints.grpc_api import rules_convert as convert
+from service.entrypoints.grpc_api.rules import convert
+from service.entrypoints.grpc_api.rules import definition_convert as defs
 from service.gen.engagement.v1 import definitions_pb2 as pb
 from service.gen.engagement.v1 import events_pb2 as events_pb
 from service.gen.engagement.v1 import rewards_pb2 as rewards_pb

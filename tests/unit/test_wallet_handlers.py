@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from service.app import wallet
 from service.app.paging import PageTokens
+from service.app.wallet import handlers as wallet
 from service.domain import wallet as folds
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus, OutboxGrant

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import grpc
 
 from service.adapters.loyalty.codec import grant_to_pb, result_from_pb
-from service.app.grant_ports import LoyaltyCannotList, LoyaltyUnavailable
+from service.app.grants.ports import LoyaltyCannotList, LoyaltyUnavailable
 from service.domain.grant_delivery import DeliveryResult, OutboxGrant
 from service.gen.loyalty.v1 import loyalty_pb2 as pb
 from service.gen.loyalty.v1 import loyalty_pb2_grpc as pb_grpc

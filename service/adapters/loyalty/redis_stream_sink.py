@@ -17,7 +17,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from service.adapters.loyalty.codec import occurred_at_of, stream_fields
-from service.app.grant_ports import LoyaltyUnavailable
+from service.app.grants.ports import LoyaltyUnavailable
 from service.domain.grant_delivery import DeliveryOutcome, DeliveryResult, OutboxGrant
 from service.redis_keys import seen_key
 

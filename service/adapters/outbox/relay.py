@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy.exc
 
 from service.adapters.outbox.backoff import BackoffPolicy
-from service.app.grant_ports import LoyaltySink, LoyaltyUnavailable, OutboxQueue
+from service.app.grants.ports import LoyaltySink, LoyaltyUnavailable, OutboxQueue
 from service.domain.grant_delivery import (
     DeliveryOutcome,
     DeliveryResult,

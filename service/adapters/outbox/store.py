@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from service.adapters.outbox.rows import COLUMNS, IN_FLIGHT, grant_from_row
 from service.adapters.postgres import codec
-from service.adapters.postgres.audit_repository import PostgresAudit
+from service.adapters.postgres.audit.repository import PostgresAudit
 from service.adapters.postgres.tables import check_in_programs, grant_outbox
 from service.app.audit import Actor, Change
-from service.app.grant_ports import CheckInCause, DeadSelection, GrantDetail, GrantFilter
+from service.app.grants.ports import CheckInCause, DeadSelection, GrantDetail, GrantFilter
 from service.domain.grant_delivery import (
     GrantStatus,
     OutboxGrant,

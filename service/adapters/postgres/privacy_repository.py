@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from service.adapters.postgres.audit_tables import audit_entries
-from service.adapters.postgres.board_tables import (
+from service.adapters.postgres.audit.tables import audit_entries
+from service.adapters.postgres.boards.tables import (
     board_exclusions,
     board_members,
     board_repairs,
@@ -18,13 +18,13 @@ from service.adapters.postgres.board_tables import (
     board_standings,
     score_ledger,
 )
-from service.adapters.postgres.goal_tables import goal_contributions, team_members
-from service.adapters.postgres.league_tables import (
+from service.adapters.postgres.goals.tables import goal_contributions, team_members
+from service.adapters.postgres.leagues.tables import (
     league_members,
     league_placements,
     league_results,
 )
-from service.adapters.postgres.rule_tables import (
+from service.adapters.postgres.rules.tables import (
     badge_states,
     rule_counters,
     rule_events,
@@ -32,10 +32,10 @@ from service.adapters.postgres.rule_tables import (
     task_completions,
     task_states,
 )
-from service.adapters.postgres.social_tables import duel_sides, task_assists
+from service.adapters.postgres.social.tables import duel_sides, task_assists
 from service.adapters.postgres.tables import check_ins, grant_outbox, streaks
-from service.app.board_ports import BoardKey
-from service.app.privacy_ports import Erasure, Row, UserData
+from service.app.boards.ports import BoardKey
+from service.app.privacy.ports import Erasure, Row, UserData
 from service.domain.grant_delivery import GrantStatus
 
 # Every table holding rows of one user, and the column naming the user. The tests check that

@@ -10,24 +10,24 @@ from typing import Any, Self
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from service.adapters.postgres.assist_repository import PostgresAssists
-from service.adapters.postgres.audit_repository import PostgresAudit
-from service.adapters.postgres.board_definition_repository import PostgresBoards
-from service.adapters.postgres.board_repositories import PostgresScores
-from service.adapters.postgres.definition_repository import PostgresDefinitions
+from service.adapters.postgres.audit.repository import PostgresAudit
+from service.adapters.postgres.boards.definition_repository import PostgresBoards
+from service.adapters.postgres.boards.exclusion_repository import PostgresExclusions
+from service.adapters.postgres.boards.repositories import PostgresScores
 from service.adapters.postgres.driver import Driver
-from service.adapters.postgres.duel_repository import PostgresDuels
-from service.adapters.postgres.event_repository import PostgresEvents
-from service.adapters.postgres.exclusion_repository import PostgresExclusions
-from service.adapters.postgres.goal_repository import PostgresGoals
-from service.adapters.postgres.league_repository import PostgresLeagues
+from service.adapters.postgres.goals.repository import PostgresGoals
+from service.adapters.postgres.leagues.repository import PostgresLeagues
 from service.adapters.postgres.privacy_repository import PostgresPrivacy
 from service.adapters.postgres.repositories import (
     PostgresCheckIns,
     PostgresOutbox,
     PostgresPrograms,
 )
-from service.adapters.postgres.rule_repositories import PostgresRuleState
+from service.adapters.postgres.rules.definition_repository import PostgresDefinitions
+from service.adapters.postgres.rules.event_repository import PostgresEvents
+from service.adapters.postgres.rules.state_repository import PostgresRuleState
+from service.adapters.postgres.social.assist_repository import PostgresAssists
+from service.adapters.postgres.social.duel_repository import PostgresDuels
 
 # What a connection that died while pooled raises on its first use. A server shutting down
 # can also leave an idle connection's protocol mid-message, which asyncpg reports as an

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from service.app import check_ins, programs
+from service.app.check_ins import handlers as check_ins
+from service.app.check_ins import programs
 from service.bootstrap import App
 from service.entrypoints.grpc_api import convert
 from service.entrypoints.grpc_api.actor import current_actor

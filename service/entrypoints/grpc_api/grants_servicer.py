@@ -7,8 +7,8 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from service.app import grants
-from service.app.grant_ports import DeadSelection, GrantDetail, GrantFilter
+from service.app.grants import handlers as grants
+from service.app.grants.ports import DeadSelection, GrantDetail, GrantFilter
 from service.bootstrap import App
 from service.domain.grant_delivery import GrantStatus, OutboxGrant
 from service.entrypoints.grpc_api import convert

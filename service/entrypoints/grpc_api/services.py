@@ -11,22 +11,22 @@ import grpc
 
 from service.bootstrap import App
 from service.entrypoints.grpc_api.audit_servicer import AuditAdminServicer
-from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
-from service.entrypoints.grpc_api.goal_servicer import GoalAdminServicer, GoalServicer
-from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
-from service.entrypoints.grpc_api.leaderboard_servicer import (
+from service.entrypoints.grpc_api.boards.servicer import (
     LeaderboardAdminServicer,
     LeaderboardServicer,
 )
-from service.entrypoints.grpc_api.league_servicer import LeagueAdminServicer, LeagueServicer
-from service.entrypoints.grpc_api.live_servicer import LiveServicer
-from service.entrypoints.grpc_api.privacy_servicer import PrivacyAdminServicer
-from service.entrypoints.grpc_api.rules_servicer import (
+from service.entrypoints.grpc_api.check_in_servicer import CheckInAdminServicer, CheckInServicer
+from service.entrypoints.grpc_api.goals.servicer import GoalAdminServicer, GoalServicer
+from service.entrypoints.grpc_api.grants_servicer import GrantAdminServicer
+from service.entrypoints.grpc_api.leagues.servicer import LeagueAdminServicer, LeagueServicer
+from service.entrypoints.grpc_api.live.servicer import LiveServicer
+from service.entrypoints.grpc_api.privacy.servicer import PrivacyAdminServicer
+from service.entrypoints.grpc_api.rules.servicer import (
     EventServicer,
     PlayerServicer,
     RulesAdminServicer,
 )
-from service.entrypoints.grpc_api.social_servicer import (
+from service.entrypoints.grpc_api.social.servicer import (
     AssistServicer,
     DuelAdminServicer,
     DuelServicer,

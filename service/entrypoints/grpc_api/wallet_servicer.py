@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.app import wallet
+from service.app.wallet import handlers as wallet
 from service.bootstrap import App
 from service.domain.errors import InvalidArgument
 from service.domain.grant_delivery import GrantStatus, OutboxGrant

@@ -1,0 +1,1 @@
+"""Leaderboards on Postgres: definitions, the score ledger, periods, exclusions."""

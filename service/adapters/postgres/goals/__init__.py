@@ -1,0 +1,1 @@
+"""Goals on Postgres: definitions, totals, contributions and teams."""

@@ -1,0 +1,1 @@
+"""Leagues on Postgres: definitions, tiers, cohorts, seasons and results."""

@@ -1,0 +1,1 @@
+"""The rules engine on Postgres: definitions, user state and events."""

@@ -1,0 +1,1 @@
+"""Leaderboards: board definitions, scores, reads, periods, exclusions and healing."""

@@ -1,0 +1,1 @@
+"""Check-ins: the program, daily check-ins, make-ups, streaks and calendars."""

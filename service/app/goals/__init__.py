@@ -1,0 +1,1 @@
+"""Team and community goals: definitions and teams, contributions, and reads."""

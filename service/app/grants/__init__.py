@@ -1,0 +1,1 @@
+"""Grants for operators: listing, inspecting, retrying and reconciling."""

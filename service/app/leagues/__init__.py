@@ -1,0 +1,1 @@
+"""Leagues: definitions, cohorts formed as members play, reads, and season ends."""

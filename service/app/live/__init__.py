@@ -1,0 +1,1 @@
+"""Live feedback: what handlers publish to users' feeds, and watching a feed."""

@@ -1,0 +1,1 @@
+"""Privacy: export or erase everything stored about a user."""

@@ -1,0 +1,1 @@
+"""The rules engine's handlers: events, tasks, badges, levels and their definitions."""

@@ -1,0 +1,1 @@
+"""Social play: duels between two players, and friends' assists on tasks."""

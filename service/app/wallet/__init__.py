@@ -1,0 +1,1 @@
+"""Players' wallets: balances, the ledger of grants, and the inventory."""

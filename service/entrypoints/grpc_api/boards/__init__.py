@@ -1,0 +1,1 @@
+"""LeaderboardService and LeaderboardAdminService."""

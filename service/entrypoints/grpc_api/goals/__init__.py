@@ -1,0 +1,1 @@
+"""GoalService and GoalAdminService."""

@@ -1,0 +1,1 @@
+"""LeagueService and LeagueAdminService."""

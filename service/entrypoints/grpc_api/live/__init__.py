@@ -1,0 +1,1 @@
+"""LiveService: users' live feeds."""

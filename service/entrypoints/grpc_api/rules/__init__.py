@@ -1,0 +1,1 @@
+"""EventService, PlayerService and RulesAdminService."""

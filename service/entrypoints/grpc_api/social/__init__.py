@@ -1,0 +1,1 @@
+"""DuelService, DuelAdminService and AssistService."""
