@@ -11,8 +11,8 @@ from typing import Any
 
 import grpc
 
-# Methods that change nothing: repeating them is always safe.
-READ_PREFIXES = ("Get", "List", "Explain", "DryRun", "Reconcile", "Check")
+# Methods that change nothing: repeating them is always safe. A watch only reads a feed.
+READ_PREFIXES = ("Get", "List", "Explain", "DryRun", "Reconcile", "Check", "Watch")
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,20 @@ def is_idempotent(method: str | bytes, request: Any) -> bool:
     return False
 
 
+def retry_pause(
+    policy: RetryPolicy, attempt: int, code: grpc.StatusCode, retryable: bool, remaining: float
+) -> float | None:
+    """How long to wait before the attempt after `attempt` (1-based) ended with `code`, or
+    None when there is none: not UNAVAILABLE, not safe to repeat, out of attempts, or the
+    pause would use up the `remaining` seconds of the deadline."""
+    if code != grpc.StatusCode.UNAVAILABLE or not retryable:
+        return None
+    if attempt >= policy.max_attempts:
+        return None
+    pause = policy.backoff(attempt)
+    return pause if pause < remaining else None
+
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -87,12 +101,9 @@ class DeadlineAndRetry(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[ty
             details = client_call_details._replace(timeout=max(remaining, 0.001))
             call = await continuation(details, request)
             code = await call.code()
-            if code != grpc.StatusCode.UNAVAILABLE or not retryable:
-                return call
-            if attempt >= self._policy.max_attempts:
-                return call
-            pause = self._policy.backoff(attempt)
-            if time.monotonic() + pause >= deadline:
+            remaining = deadline - time.monotonic()
+            pause = retry_pause(self._policy, attempt, code, retryable, remaining)
+            if pause is None:
                 return call
             await self._sleep(pause)
             attempt += 1
