@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from engagement_client import ClientConfigError, ClientOptions, EngagementClient
-from engagement_client.gen.engagement.v1 import grants_pb2
+from engagement_client.gen.engagement.v1 import grants_pb2, live_pb2
 from service.bootstrap import App
 from service.entrypoints.grpc_api.security import ServerSecurity
 from service.entrypoints.grpc_api.server import RunningServer, start_server
@@ -64,6 +64,22 @@ async def test_mutual_tls_with_a_token_from_files(
     assert await _stats(ClientOptions(**{**options.__dict__, "token": ""})) == (
         grpc.StatusCode.UNAUTHENTICATED
     )
+
+
+async def test_a_stream_over_mutual_tls_carries_the_token(
+    mtls_server: RunningServer, authority: TestAuthority
+) -> None:
+    me = authority.issue("app-backend", server=False)
+    options = ClientOptions(
+        address=f"localhost:{mtls_server.port}", token=auth.token("ana", "player"),
+        ca_file=str(authority.file), cert_file=str(me.cert_file), key_file=str(me.key_file),
+    )  # fmt: skip
+    async with EngagementClient(options) as client, client.watch_user("ana") as watching:
+        first = await anext(watching)
+    assert first.HasField("heartbeat")
+    async with EngagementClient(ClientOptions(**{**options.__dict__, "token": ""})) as client:
+        call = client.live.WatchUser(live_pb2.WatchUserRequest(user_id="ana"))
+        assert await call.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_options_come_from_the_environment_and_bad_files_are_named(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 
 from engagement_client.retry import DeadlineAndRetry, RetryPolicy
+from engagement_client.streams import StreamOpening
 
 ENV_PREFIX = "ENGAGEMENT_"
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -77,31 +78,83 @@ def channel_credentials(options: ClientOptions) -> grpc.ChannelCredentials:
     return grpc.ssl_channel_credentials(root, key, cert)
 
 
-class _Bearer(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+class _Bearer:
     """Sends the token on a plaintext channel, where gRPC refuses call credentials."""
 
     def __init__(self, token: str) -> None:
         self._header = ("authorization", f"Bearer {token}")
 
+    def _with_token(self, client_call_details: Any) -> Any:
+        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._header)
+        return client_call_details._replace(metadata=metadata)
+
+
+class _BearerUnaryUnary(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._header)
-        return await continuation(client_call_details._replace(metadata=metadata), request)
+        return await continuation(self._with_token(client_call_details), request)
+
+
+class _BearerUnaryStream(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return await continuation(self._with_token(client_call_details), request)
+
+
+class _BearerStreamUnary(_Bearer, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_stream_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
+    ) -> Any:
+        return await continuation(self._with_token(client_call_details), request_iterator)
+
+
+class _BearerStreamStream(_Bearer, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_stream_stream(
+        self, continuation: Callable[..., Any], client_call_details: Any, request_iterator: Any
+    ) -> Any:
+        return await continuation(self._with_token(client_call_details), request_iterator)
+
+
+def bearer_interceptors(token: str) -> list[Any]:
+    """One interceptor per kind of call: a grpc.aio channel files each interceptor under the
+    first kind it implements only, so one object for all four would serve unary calls alone."""
+    kinds = (_BearerUnaryUnary, _BearerUnaryStream, _BearerStreamUnary, _BearerStreamStream)
+    return [kind(token) for kind in kinds]
+
+
+def reconnect_options(policy: RetryPolicy) -> list[tuple[str, int]]:
+    """The channel reconnects to a lost server with the policy's backoff (grpc's own starts
+    at 1 s and grows to 2 min, which would keep a stream away long after a restart)."""
+    return [
+        ("grpc.initial_reconnect_backoff_ms", max(1, int(policy.initial_backoff_seconds * 1000))),
+        ("grpc.max_reconnect_backoff_ms", max(1, int(policy.max_backoff_seconds * 1000))),
+    ]
 
 
 def open_channel(options: ClientOptions) -> grpc.aio.Channel:
-    """A channel whose calls carry the token, a default deadline and safe retries."""
-    interceptors: list[Any] = [DeadlineAndRetry(options.timeout_seconds, options.retry)]
+    """A channel whose calls of every kind carry the token; unary calls get a default deadline
+    and safe retries, streams a bounded opening (see `StreamOpening`) and no deadline."""
+    interceptors: list[Any] = [
+        DeadlineAndRetry(options.timeout_seconds, options.retry),
+        StreamOpening(options.timeout_seconds, options.retry),
+    ]
+    channel_options = reconnect_options(options.retry)
     if options.plaintext:
         if options.ca_file or options.cert_file:
             raise ClientConfigError("plaintext and TLS files exclude each other: choose one")
         if options.token:
-            interceptors.append(_Bearer(options.token))
-        return grpc.aio.insecure_channel(options.address, interceptors=interceptors)
+            interceptors.extend(bearer_interceptors(options.token))
+        return grpc.aio.insecure_channel(
+            options.address, options=channel_options, interceptors=interceptors
+        )
     credentials = channel_credentials(options)
     if options.token:
+        # Call credentials: gRPC sends them on calls of every kind.
         credentials = grpc.composite_channel_credentials(
             credentials, grpc.access_token_call_credentials(options.token)
         )
-    return grpc.aio.secure_channel(options.address, credentials, interceptors=interceptors)
+    return grpc.aio.secure_channel(
+        options.address, credentials, options=channel_options, interceptors=interceptors
+    )
