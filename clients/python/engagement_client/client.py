@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import TracebackType
 
 import grpc
@@ -23,13 +24,16 @@ from engagement_client.gen.engagement.v1 import (
     social_pb2_grpc,
     wallet_pb2_grpc,
 )
+from engagement_client.gen.engagement.v1.leaderboard_pb2 import BoardRef
+from engagement_client.watch import Watching, watch_request
 
 
 class EngagementClient:
     """Typed stubs over one channel; `async with` closes it.
 
-    Every call gets the options' deadline unless it passes `timeout=`, and calls that are safe
-    to repeat (reads; writes carrying an idempotency key) are retried on UNAVAILABLE.
+    Every unary call gets the options' deadline unless it passes `timeout=`, and calls that
+    are safe to repeat (reads; writes carrying an idempotency key) are retried on
+    UNAVAILABLE. A stream gets no deadline once open; it must open within that time.
     """
 
     def __init__(self, options: ClientOptions, channel: grpc.aio.Channel | None = None) -> None:
@@ -54,6 +58,15 @@ class EngagementClient:
         self.assists = social_pb2_grpc.AssistServiceStub(self.channel)
         self.wallet = wallet_pb2_grpc.WalletServiceStub(self.channel)
         self.live = live_pb2_grpc.LiveServiceStub(self.channel)
+
+    def watch_user(
+        self, user_id: str, *, boards: Iterable[BoardRef | str] = (), after: str = ""
+    ) -> Watching:
+        """The user's live updates after position `after` (empty: from now on), with rank
+        changes on `boards` (ids or BoardRefs), resumed across restarts and dropped
+        connections: `async for update in client.watch_user("alice"): ...`."""
+        request = watch_request(user_id, boards, after)
+        return Watching(self.live, request, self.options.retry)
 
     async def close(self) -> None:
         await self.channel.close(None)
