@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engagement_client import is_idempotent
 from engagement_client.gen.engagement.v1 import (
+    check_in_pb2,
     definitions_pb2,
     events_pb2,
     leaderboard_pb2,
@@ -98,4 +99,5 @@ def test_only_reads_and_keyed_writes_are_retried() -> None:
     )
     assert not is_idempotent("/x/TrackEvents", events_pb2.TrackEventsRequest())
     assert not is_idempotent("/x/UpsertDefinition", rules_admin_pb2.UpsertDefinitionRequest())
+    assert not is_idempotent("/engagement.v1.CheckInService/CheckIn", check_in_pb2.CheckInRequest())
     assert not is_idempotent("/x/FinalizePeriod", leaderboard_pb2.FinalizePeriodRequest())

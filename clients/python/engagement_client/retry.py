@@ -12,7 +12,8 @@ from typing import Any
 import grpc
 
 # Methods that change nothing: repeating them is always safe. A watch only reads a feed.
-READ_PREFIXES = ("Get", "List", "Explain", "DryRun", "Reconcile", "Check", "Watch")
+# CheckIn is not one: a retry landing after the user's midnight would check in the next day.
+READ_PREFIXES = ("Get", "List", "Explain", "DryRun", "Reconcile", "Watch")
 
 
 @dataclass(frozen=True)

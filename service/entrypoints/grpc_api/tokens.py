@@ -63,11 +63,26 @@ def api_key_entry(name: str, key: str, scopes: Iterable[str]) -> dict[str, objec
     return {"name": name, "sha256": api_key_digest(key).hex(), "scopes": list(scopes)}
 
 
+def _with_bearer(
+    details: grpc.aio.ClientCallDetails, entry: tuple[str, str]
+) -> grpc.aio.ClientCallDetails:
+    """The call's details with the channel's credential, unless the call brings its own."""
+    if any(key == AUTHORIZATION for key, _ in details.metadata or ()):
+        return details
+    return grpc.aio.ClientCallDetails(
+        details.method,
+        details.timeout,
+        grpc.aio.Metadata(*(details.metadata or ()), entry),
+        details.credentials,
+        details.wait_for_ready,
+    )
+
+
 class BearerCredential(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     """Sends `authorization: Bearer <credential>` on every unary call of a client channel."""
 
     def __init__(self, credential: str) -> None:
-        self._entry = (AUTHORIZATION, f"Bearer {credential}")
+        self.entry = (AUTHORIZATION, f"Bearer {credential}")
 
     async def intercept_unary_unary(
         self,
@@ -75,22 +90,29 @@ class BearerCredential(grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[ty
         client_call_details: grpc.aio.ClientCallDetails,
         request: Any,
     ) -> Any:
-        metadata = grpc.aio.Metadata(*(client_call_details.metadata or ()), self._entry)
-        details = grpc.aio.ClientCallDetails(
-            client_call_details.method,
-            client_call_details.timeout,
-            metadata,
-            client_call_details.credentials,
-            client_call_details.wait_for_ready,
-        )
-        return await continuation(details, request)
+        return await continuation(_with_bearer(client_call_details, self.entry), request)
+
+
+class BearerStreamCredential(grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
+    """The same on server-streaming calls: grpc.aio files an interceptor under one call kind."""
+
+    def __init__(self, credential: str) -> None:
+        self.entry = (AUTHORIZATION, f"Bearer {credential}")
+
+    async def intercept_unary_stream(
+        self,
+        continuation: Callable[[grpc.aio.ClientCallDetails, Any], Any],
+        client_call_details: grpc.aio.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        return await continuation(_with_bearer(client_call_details, self.entry), request)
 
 
 def bearer_channel(
     address: str, token: str, credentials: grpc.ChannelCredentials | None = None
 ) -> grpc.aio.Channel:
     """A channel to `address` whose calls send `token` (or an API key); TLS with `credentials`."""
-    interceptors: list[Any] = [BearerCredential(token)]
+    interceptors: list[Any] = [BearerCredential(token), BearerStreamCredential(token)]
     if credentials is None:
         return grpc.aio.insecure_channel(address, interceptors=interceptors)
     return grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
