@@ -192,6 +192,18 @@ class Credit:
     after: int
 
 
+@dataclass(frozen=True, slots=True)
+class GoalChange:
+    """What one contributor sees of a transaction's change to a goal: the total, their own
+    contribution, and the milestones it reached (their grants follow as grants)."""
+
+    goal_id: str
+    total: int
+    contribution: int
+    reached: tuple[int, ...]
+    qualifies: bool
+
+
 def new_qualifiers(goal: GoalDefinition, credits: Iterable[Credit]) -> list[str]:
     """Contributors whose own contribution just reached the minimum."""
     minimum = goal.min_contribution

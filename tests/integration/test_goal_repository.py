@@ -30,3 +30,23 @@ async def test_a_definition_reads_back_equal_and_credits_add_up(app: App) -> Non
     assert (standing.total, standing.contributors, standing.mine, standing.member) == (
         90, 2, 60, True,
     )  # fmt: skip
+
+
+async def test_a_milestone_answers_with_the_users_it_paid_now_up_to_the_limit(app: App) -> None:
+    goal_id, milestone = GOAL.goal_id, GOAL.milestones[1]  # two rewards per contributor
+    async with app.uow() as uow:
+        await uow.goals.save_definition(GOAL)
+        await uow.goals.credit(goal_id, {"ann": 60, "bo": 50, "cy": 70, "dee": 10}, GOAL.starts_at)
+        first = await uow.goals.grant_qualified(GOAL, milestone, 2)
+        again = await uow.goals.grant_qualified(GOAL, milestone, 10)
+        await uow.commit()
+    async with app.engine.connect() as conn:
+        rows = await conn.exec_driver_sql(
+            "select count(*) from grant_outbox where cause_ref = $1", (GOAL.cause_ref(milestone),)
+        )
+        queued = rows.scalar_one()
+
+    # dee is below the minimum; the limit bounds the answer, not the grants.
+    assert first == [("ann", 60), ("bo", 50)]
+    assert again == []
+    assert queued == 2 * 3

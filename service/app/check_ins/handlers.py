@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, replace
 
 from service.app.check_ins.programs import Programs
-from service.app.goals.contributions import current_goals, feed_check_in
+from service.app.goals.contributions import GoalNews, current_goals, feed_check_in
 from service.app.live.publish import publish_check_in
 from service.app.ports import Clock, UnitOfWork
 from service.app.rules.badge_hooks import on_streak
@@ -104,9 +104,9 @@ async def _store(
     ruleset: RuleSet | None,
     now: dt.datetime,
     goals: GoalSet | None = None,
-) -> None:
+) -> GoalNews:
     """Write everything an accepted check-in changed, grants and streak badges included,
-    and commit."""
+    and commit; the goal changes to publish."""
     await uow.check_ins.add_days([*outcome.frozen, outcome.record])
     await uow.check_ins.replace_days(outcome.renumbered)
     await uow.check_ins.save_streak(outcome.state)
@@ -115,9 +115,11 @@ async def _store(
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
         await on_streak(uow, ruleset, record.user_id, outcome.state.current, cause, now)
+    news: GoalNews = {}
     if goals is not None:  # check-ins, not make-ups, count for goals; goal rows go last
-        await feed_check_in(uow, goals, outcome.record.user_id, now)
+        news = await feed_check_in(uow, goals, outcome.record.user_id, now)
     await uow.commit()
+    return news
 
 
 def _accepted(
@@ -167,9 +169,9 @@ async def check_in(
         if cmd.timezone:
             # The user's one timezone, also for tasks, badges and boosts from now on.
             await uow.rule_state.lock_profile(cmd.user_id, cmd.timezone)
-        await _store(uow, outcome, ruleset, now, goals)
+        news = await _store(uow, outcome, ruleset, now, goals)
     if rules is not None:
-        await publish_check_in(rules.boards.feed, outcome, now)
+        await publish_check_in(rules.boards.feed, outcome, now, news)
     return _accepted(outcome, program, now, timezone)
 
 
@@ -196,9 +198,9 @@ async def make_up_check_in(
         last = max(day, state.last_day or day)
         recent = await uow.check_ins.days_between(cmd.user_id, day - dt.timedelta(days=1), last)
         outcome = make_up(state, program, day, now, timezone, streaks.covered_days(recent))
-        await _store(uow, outcome, ruleset, now)
+        news = await _store(uow, outcome, ruleset, now)
     if rules is not None:
-        await publish_check_in(rules.boards.feed, outcome, now)
+        await publish_check_in(rules.boards.feed, outcome, now, news)
     accepted = _accepted(outcome, program, now, timezone)
     # A make-up never stores its timezone: the user's stays as it was.
     return replace(accepted, streak=_showing(accepted.streak, stored or timezone))

@@ -61,9 +61,12 @@ class GoalRepository(Protocol):
         """Add to the goal's total under its row lock; the total before and after."""
         ...
 
-    async def grant_qualified(self, goal: GoalDefinition, milestone: GoalMilestone) -> int:
+    async def grant_qualified(
+        self, goal: GoalDefinition, milestone: GoalMilestone, report: int
+    ) -> list[tuple[str, int]]:
         """Queue the milestone's grants for every contributor at or above the minimum (and,
-        for a team goal, still a member), in one statement; how many were new."""
+        for a team goal, still a member), in one statement; up to `report` of the users
+        paid now, each with their contribution."""
         ...
 
     async def memberships(

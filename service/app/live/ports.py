@@ -16,6 +16,7 @@ from service.app.boards.ports import BoardKey
 from service.app.leagues.ports import PastSeason
 from service.domain.check_in import DayRecord
 from service.domain.duels import Duel
+from service.domain.goals import GoalChange
 from service.domain.rewards import Grant
 from service.domain.rules.state import BadgeUnlock, LevelUp, TaskChange, TaskCompletion
 
@@ -38,7 +39,15 @@ class CheckedIn:
 
 # What a user's feed carries; each kind is one field of LiveUpdate's oneof.
 Update: TypeAlias = (
-    TaskChange | TaskCompletion | BadgeUnlock | LevelUp | Grant | CheckedIn | Duel | SeasonEnded
+    TaskChange
+    | TaskCompletion
+    | BadgeUnlock
+    | LevelUp
+    | Grant
+    | CheckedIn
+    | Duel
+    | SeasonEnded
+    | GoalChange
 )
 
 

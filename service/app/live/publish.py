@@ -6,6 +6,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
+from service.app.goals.contributions import GoalNews
 from service.app.leagues.ports import PastSeason
 from service.app.live.ports import CheckedIn, Feed, SeasonEnded, Stamped, Update
 from service.app.rules.ports import EventStatus
@@ -31,23 +32,33 @@ async def publish_tracked(
     events: Sequence[Event],
     results: Sequence[Tracked | DomainError],
     now: dt.datetime,
+    goals: GoalNews,
 ) -> None:
-    """The updates of the events a group applied now (not duplicates, not rejected ones)."""
+    """The updates of the events a group applied now (not duplicates, not rejected ones),
+    then the goal changes they made."""
     by_user: dict[str, list[Stamped]] = defaultdict(list)
     for event, result in zip(events, results, strict=True):
         if not isinstance(result, Tracked) or result.duplicate:
             continue
         if result.status is EventStatus.APPLIED:
             by_user[event.user_id] += [Stamped(u, now) for u in effect_updates(result.effects)]
+    for user_id, updates in goals.items():
+        by_user[user_id] += [Stamped(u, now) for u in updates]
     if by_user:
         await feed.publish_many(by_user)
 
 
-async def publish_check_in(feed: Feed, outcome: CheckInOutcome, now: dt.datetime) -> None:
-    """A recorded check-in or make-up and the grants it paid."""
+async def publish_check_in(
+    feed: Feed, outcome: CheckInOutcome, now: dt.datetime, goals: GoalNews
+) -> None:
+    """A recorded check-in or make-up and the grants it paid, then the goal changes it made
+    (to other contributors too, when it reached a milestone)."""
     record = outcome.record
     updates: list[Update] = [CheckedIn(record, outcome.state.current), *outcome.grants]
-    await feed.publish(record.user_id, [Stamped(u, now) for u in updates])
+    by_user = {record.user_id: [Stamped(u, now) for u in updates]}
+    for user_id, changes in goals.items():
+        by_user.setdefault(user_id, []).extend(Stamped(u, now) for u in changes)
+    await feed.publish_many(by_user)
 
 
 async def publish_claim(

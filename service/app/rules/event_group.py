@@ -67,12 +67,12 @@ async def apply_group(
             return results
         await group.write()
         # Goal rows last, after every lock the group took (see service.app.goals.contributions).
-        await feed_events(uow, goals, group.applied, now)
+        goal_news = await feed_events(uow, goals, group.applied, now)
         await uow.commit()
     # The events are committed now: their callers get their results whatever happens to
     # the Redis copies (a copy that cannot even be queued for repair is logged there).
     await publish_all(_newest(group.scores), rules.boards, uow)
-    await publish_tracked(rules.boards.feed, events, results, now)
+    await publish_tracked(rules.boards.feed, events, results, now, goal_news)
     return results
 
 

@@ -34,11 +34,11 @@ _ADD = """
     update goal_totals set total = total + $2, contributors = contributors + $3
     where goal_id = $1 returning total
 """
-# Every qualifying contributor's grants in one statement: a milestone of a large community
-# goal may pay many thousands of users.
+# Every qualifying contributor's grants in one statement (a milestone of a large community
+# goal may pay many thousands of users), answering with up to $10 of the users paid now.
 _GRANT_QUALIFIED = f"""
-    insert into grant_outbox (idempotency_key, user_id, kind, amount, item_code, reason,
-        cause_kind, cause_ref, definition_version)
+    with paid as (insert into grant_outbox (idempotency_key, user_id, kind, amount, item_code,
+        reason, cause_kind, cause_ref, definition_version)
     select $2 || ':' || c.user_id || ':' || (r.n - 1), c.user_id, r.kind, r.amount,
         r.item_code, $3, '{CAUSE_KIND}', $2, $4
     from goal_contributions as c
@@ -48,6 +48,10 @@ _GRANT_QUALIFIED = f"""
         select from team_members as m where m.team_id = $9 and m.user_id = c.user_id))
     order by c.user_id, r.n
     on conflict (idempotency_key) do nothing
+    returning user_id)
+    select p.user_id, c.amount from (select distinct user_id from paid) as p
+    join goal_contributions as c on c.goal_id = $1 and c.user_id = p.user_id
+    order by p.user_id limit $10
 """
 _MEMBERSHIPS = """
     select team_id, user_id from team_members
@@ -147,18 +151,20 @@ class PostgresGoals:
         assert row is not None, f"goal {goal_id} has no total row"
         return row["total"] - amount, row["total"]
 
-    async def grant_qualified(self, goal: GoalDefinition, milestone: GoalMilestone) -> int:
+    async def grant_qualified(
+        self, goal: GoalDefinition, milestone: GoalMilestone, report: int
+    ) -> list[tuple[str, int]]:
         rewards = milestone.rewards
         team = goal.team_id if goal.scope is GoalScope.TEAM else ""
-        status = await self._driver.execute(
+        rows = await self._driver.fetch(
             _GRANT_QUALIFIED, goal.goal_id, goal.cause_ref(milestone), goal.reason(milestone),
             goal.version, [str(r.kind) for r in rewards], [r.amount for r in rewards],
-            [r.item_code for r in rewards], goal.min_contribution, team,
+            [r.item_code for r in rewards], goal.min_contribution, team, report,
             # A milestone of a goal with a million contributors must not fail its event for
             # the per-request statement timeout (and again on every retry).
             timeout=BULK_TIMEOUT_SECONDS,
         )  # fmt: skip
-        return _count(status)
+        return [(r["user_id"], r["amount"]) for r in rows]
 
     async def memberships(
         self, team_ids: Iterable[str], user_ids: Iterable[str]

@@ -10,6 +10,7 @@ from service.app.boards.mapping import BoardRef
 from service.app.live.ports import CheckedIn, FeedEntry, SeasonEnded, Stamped, Update
 from service.app.live.watch import Gap, Heartbeat, Ranked, Watched, WatchUser
 from service.domain.duels import Duel
+from service.domain.goals import GoalChange
 from service.domain.rewards import Grant
 from service.domain.rules.state import BadgeUnlock, LevelUp, TaskChange, TaskCompletion
 from service.entrypoints.grpc_api.boards.convert import ref_from_pb
@@ -64,6 +65,13 @@ def _set_kind(message: pb.LiveUpdate, update: Update) -> None:
             message.league_season_ended.CopyFrom(
                 pb.LeagueSeasonEnded(league_id=update.league_id, season=season_to_pb(update.season))
             )
+        case GoalChange():
+            message.goal_changed.CopyFrom(
+                pb.GoalUpdate(
+                    goal_id=update.goal_id, total=update.total, contribution=update.contribution,
+                    qualifies=update.qualifies, reached_targets=update.reached,
+                )
+            )  # fmt: skip
 
 
 def encode_update(stamped: Stamped) -> bytes:

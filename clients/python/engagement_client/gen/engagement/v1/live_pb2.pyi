@@ -170,6 +170,49 @@ class LeagueSeasonEnded(_message.Message):
 Global___LeagueSeasonEnded: _TypeAlias = LeagueSeasonEnded  # noqa: Y015
 
 @_typing.final
+class GoalUpdate(_message.Message):
+    """A goal the user contributes to moved: by the user's own contribution, or past a milestone
+    that pays the user. A milestone reaches the feeds of the contributors whose change reached
+    it and of up to 10,000 others it pays; every contributor sees it in GetGoal.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GOAL_ID_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    CONTRIBUTION_FIELD_NUMBER: _builtins.int
+    QUALIFIES_FIELD_NUMBER: _builtins.int
+    REACHED_TARGETS_FIELD_NUMBER: _builtins.int
+    goal_id: _builtins.str
+    total: _builtins.int
+    """Everyone's contributions together, after the change."""
+    contribution: _builtins.int
+    """The user's own contribution, and whether it reaches the goal's min_contribution."""
+    qualifies: _builtins.bool
+    @_builtins.property
+    def reached_targets(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """The targets of the milestones the change reached; the rewards they pay the user arrive
+        as grant_decided updates right after.
+        """
+
+    def __init__(
+        self,
+        *,
+        goal_id: _builtins.str = ...,
+        total: _builtins.int = ...,
+        contribution: _builtins.int = ...,
+        qualifies: _builtins.bool = ...,
+        reached_targets: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contribution", b"contribution", "goal_id", b"goal_id", "qualifies", b"qualifies", "reached_targets", b"reached_targets", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GoalUpdate: _TypeAlias = GoalUpdate  # noqa: Y015
+
+@_typing.final
 class Heartbeat(_message.Message):
     """Nothing happened for a while; the stream is alive."""
 
@@ -226,6 +269,7 @@ class LiveUpdate(_message.Message):
     CHECKED_IN_FIELD_NUMBER: _builtins.int
     DUEL_CHANGED_FIELD_NUMBER: _builtins.int
     LEAGUE_SEASON_ENDED_FIELD_NUMBER: _builtins.int
+    GOAL_CHANGED_FIELD_NUMBER: _builtins.int
     RANK_CHANGED_FIELD_NUMBER: _builtins.int
     HEARTBEAT_FIELD_NUMBER: _builtins.int
     GAP_FIELD_NUMBER: _builtins.int
@@ -260,6 +304,10 @@ class LiveUpdate(_message.Message):
         """A league season the user played ended: rank, outcome and next tier."""
 
     @_builtins.property
+    def goal_changed(self) -> Global___GoalUpdate:
+        """A goal the user contributes to moved."""
+
+    @_builtins.property
     def rank_changed(self) -> Global___RankChange:
         """Per stream, never kept:"""
 
@@ -280,15 +328,16 @@ class LiveUpdate(_message.Message):
         checked_in: Global___CheckInUpdate | None = ...,
         duel_changed: _social_pb2.Duel | None = ...,
         league_season_ended: Global___LeagueSeasonEnded | None = ...,
+        goal_changed: Global___GoalUpdate | None = ...,
         rank_changed: Global___RankChange | None = ...,
         heartbeat: Global___Heartbeat | None = ...,
         gap: Global___Gap | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "goal_changed", b"goal_changed", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "id", b"id", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["badge_unlocked", b"badge_unlocked", "checked_in", b"checked_in", "duel_changed", b"duel_changed", "gap", b"gap", "goal_changed", b"goal_changed", "grant_decided", b"grant_decided", "heartbeat", b"heartbeat", "id", b"id", "kind", b"kind", "league_season_ended", b"league_season_ended", "level_up", b"level_up", "occurred_at", b"occurred_at", "rank_changed", b"rank_changed", "task_completed", b"task_completed", "task_progress", b"task_progress"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task_progress", "task_completed", "badge_unlocked", "level_up", "grant_decided", "checked_in", "duel_changed", "league_season_ended", "rank_changed", "heartbeat", "gap"]  # noqa: Y015
+    _WhichOneofReturnType_kind: _TypeAlias = _typing.Literal["task_progress", "task_completed", "badge_unlocked", "level_up", "grant_decided", "checked_in", "duel_changed", "league_season_ended", "goal_changed", "rank_changed", "heartbeat", "gap"]  # noqa: Y015
     _WhichOneofArgType_kind: _TypeAlias = _typing.Literal["kind", b"kind"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_kind) -> _WhichOneofReturnType_kind | None: ...
 
