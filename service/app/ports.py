@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -14,7 +15,7 @@ from service.app.leagues.ports import LeagueRepository
 from service.app.privacy.ports import PrivacyRepository
 from service.app.rules.ports import DefinitionRepository, EventRepository, RuleStateRepository
 from service.app.social.ports import AssistRepository, DuelRepository
-from service.domain.check_in import CheckInProgram, DayRecord, StreakState
+from service.domain.check_in import CheckInOutcome, CheckInProgram, DayRecord, StreakState
 from service.domain.rewards import Grant
 
 
@@ -24,18 +25,25 @@ class Clock(Protocol):
     def now(self) -> dt.datetime: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredStreak:
+    """A user's streak state, and the timezone the user's profile stores ("" when no call
+    ever set one)."""
+
+    state: StreakState
+    profile_timezone: str
+
+
 class CheckInRepository(Protocol):
     """Streak state and covered days of users."""
 
-    async def lock_streak(self, user_id: str) -> StreakState:
+    async def lock_streak(self, user_id: str) -> StoredStreak:
         """The user's state, locked until the transaction ends; blank for a new user."""
         ...
 
-    async def get_streak(self, user_id: str) -> StreakState:
+    async def get_streak(self, user_id: str) -> StoredStreak:
         """The user's state without locking; blank for a new user."""
         ...
-
-    async def save_streak(self, state: StreakState) -> None: ...
 
     async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None: ...
 
@@ -43,10 +51,10 @@ class CheckInRepository(Protocol):
         """Covered days from `first` to `last`, both included, in day order."""
         ...
 
-    async def add_days(self, records: Sequence[DayRecord]) -> None: ...
-
-    async def replace_days(self, records: Sequence[DayRecord]) -> None:
-        """Overwrite existing records (their streak numbering changed)."""
+    async def save(self, outcome: CheckInOutcome) -> None:
+        """Store what an accepted check-in or make-up changed, in one round trip: its new
+        days, the days whose streak numbering changed, the streak, and its grants (with the
+        check-in as their cause; a grant whose key is queued already is ignored)."""
         ...
 
 
@@ -65,11 +73,8 @@ class ProgramRepository(Protocol):
 class Outbox(Protocol):
     """Grants waiting for delivery to the loyalty system."""
 
-    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
-        """Queue grants; a grant whose idempotency key is already queued is ignored.
-
-        `check_in`, for grants a check-in caused: that check-in as it stands now, kept with
-        them as their cause, since later make-ups renumber the day's streak."""
+    async def add(self, grants: Sequence[Grant]) -> None:
+        """Queue grants; a grant whose idempotency key is already queued is ignored."""
         ...
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.ports import UnitOfWork
+from service.app.rules.ports import TaskList
 from service.domain.rewards import Reward, RewardKind
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.conditions import Condition, Op
@@ -362,3 +363,21 @@ async def test_badge_holders_count_users_with_a_tier(uow: UnitOfWork) -> None:
         assert await uow.rule_state.badge_holders() == {"early": 2, "big": 2}
         assert await uow.rule_state.badge_states("cy") == locked.badges
         assert await uow.rule_state.unclaimed_counts("cy") == {"buy-3": 1}
+
+
+async def test_a_task_list_reads_profile_tasks_and_waiting_tiers_in_one_statement(
+    uow: UnitOfWork,
+) -> None:
+    ana = _state("ana", 2, T0)
+    async with uow:
+        await uow.rule_state.lock_profile("ana", "Europe/Berlin")
+        await uow.rule_state.save([ana, _state("bo", 5, T0)], [_completion("ana", 1, 1)])
+        await uow.rule_state.save([], [_completion("ana", 1, 2), _completion("bo", 1, 1)])
+        await uow.commit()
+
+    async with uow:
+        listed = await uow.rule_state.task_list("ana")
+        unknown = await uow.rule_state.task_list("nobody")
+    assert (listed.profile.user_id, listed.profile.timezone) == ("ana", "Europe/Berlin")
+    assert (listed.tasks, listed.unclaimed) == (ana.tasks, {"buy-3": 2})
+    assert unknown == TaskList(Profile("nobody"), {}, {})

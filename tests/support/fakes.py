@@ -14,9 +14,16 @@ from service.app.catalog import Catalog
 from service.app.check_ins.programs import Programs, get_program
 from service.app.goals.ports import GoalRepository
 from service.app.leagues.ports import LeagueRepository
+from service.app.ports import StoredStreak
 from service.app.privacy.ports import PrivacyRepository
 from service.app.social.ports import AssistRepository, DuelRepository
-from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
+from service.domain.check_in import (
+    DEFAULT_PROGRAM,
+    CheckInOutcome,
+    CheckInProgram,
+    DayRecord,
+    StreakState,
+)
 from service.domain.rewards import Grant
 from tests.support.rule_fakes import FakeDefinitions, FakeEvents, FakeRuleState, RuleStore
 
@@ -38,14 +45,16 @@ class FakeCheckIns:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def lock_streak(self, user_id: str) -> StreakState:
-        return self.store.streaks.setdefault(user_id, StreakState(user_id=user_id))
+    async def lock_streak(self, user_id: str) -> StoredStreak:
+        self.store.streaks.setdefault(user_id, StreakState(user_id=user_id))
+        return await self.get_streak(user_id)
 
-    async def get_streak(self, user_id: str) -> StreakState:
-        return self.store.streaks.get(user_id, StreakState(user_id=user_id))
-
-    async def save_streak(self, state: StreakState) -> None:
-        self.store.streaks[state.user_id] = state
+    async def get_streak(self, user_id: str) -> StoredStreak:
+        profile = self.store.rules.profiles.get(user_id)
+        return StoredStreak(
+            self.store.streaks.get(user_id, StreakState(user_id=user_id)),
+            profile.stored_timezone if profile else "",
+        )
 
     async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None:
         return self.store.days.get((user_id, day))
@@ -54,15 +63,16 @@ class FakeCheckIns:
         found = (r for (u, d), r in self.store.days.items() if u == user_id and first <= d <= last)
         return sorted(found, key=lambda r: r.day)
 
-    async def add_days(self, records: Sequence[DayRecord]) -> None:
-        for record in records:
+    async def save(self, outcome: CheckInOutcome) -> None:
+        for record in (*outcome.frozen, outcome.record):
             key = (record.user_id, record.day)
             assert key not in self.store.days, f"duplicate day {key}"
             self.store.days[key] = record
-
-    async def replace_days(self, records: Sequence[DayRecord]) -> None:
-        for record in records:
+        for record in outcome.renumbered:
             self.store.days[(record.user_id, record.day)] = record
+        self.store.streaks[outcome.state.user_id] = outcome.state
+        for grant in outcome.grants:
+            self.store.outbox.setdefault(grant.idempotency_key, grant)
 
 
 class FakePrograms:
@@ -82,7 +92,7 @@ class FakeOutbox:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
+    async def add(self, grants: Sequence[Grant]) -> None:
         for grant in grants:
             self.store.outbox.setdefault(grant.idempotency_key, grant)
 

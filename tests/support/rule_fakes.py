@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from service.adapters.postgres import documents
 from service.adapters.postgres.rules import codec as rule_codec
-from service.app.rules.ports import EventStatus, StoredEvent
+from service.app.rules.ports import EventStatus, StoredEvent, TaskList
 from service.domain.rules.checks import DefinitionKind
 from service.domain.rules.ruleset import Definition
 from service.domain.rules.state import (
@@ -114,6 +114,13 @@ class FakeRuleState:
 
     async def get_profile(self, user_id: str) -> Profile | None:
         return self.store.profiles.get(user_id)
+
+    async def task_list(self, user_id: str) -> TaskList:
+        return TaskList(
+            self.store.profiles.get(user_id) or Profile(user_id),
+            {t: s for (u, t), s in self.store.tasks.items() if u == user_id},
+            await self.unclaimed_counts(user_id),
+        )
 
     async def save_progress(self, profiles: Sequence[Profile]) -> None:
         for p in profiles:

@@ -9,9 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.adapters.postgres import codec
-from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.driver import Driver, Row
 from service.adapters.postgres.tables import check_in_programs
-from service.domain.check_in import DEFAULT_PROGRAM, CheckInProgram, DayRecord, StreakState
+from service.adapters.postgres.unnest import arrays, insert_unnest, params
+from service.app.ports import StoredStreak
+from service.domain.check_in import (
+    DEFAULT_PROGRAM,
+    CheckInOutcome,
+    CheckInProgram,
+    DayRecord,
+    StreakState,
+)
 from service.domain.rewards import Grant
 
 # Serialises program versions without blocking readers of the table.
@@ -20,31 +28,69 @@ _PROGRAM_LOCK_KEY = 0x636865636B696E  # "checkin"
 
 _STREAK_COLUMNS = ", ".join(("user_id", *codec.STREAK_FIELDS))
 _STREAK_PARAMS = ", ".join(f"${n}" for n in range(1, len(codec.STREAK_FIELDS) + 2))
-_STREAK_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(codec.STREAK_FIELDS, 2))
 _DAY_COLUMNS = ", ".join(codec.DAY_FIELDS)
-_DAY_SETS = ", ".join(f"{name} = ${n}" for n, name in enumerate(codec.DAY_FIELDS, 1))
-_DAY_KEY = f"user_id = ${len(codec.DAY_FIELDS) + 1} and day = ${len(codec.DAY_FIELDS) + 2}"
+_DAY_TYPES = (
+    ("user_id", "text"), ("day", "date"), ("status", "text"), ("at", "timestamptz"),
+    ("timezone", "text"), ("cycle_day", "int"), ("streak", "int"),
+    ("streak_started_on", "date"), ("program_version", "bigint"),
+)  # fmt: skip
+assert tuple(name for name, _ in _DAY_TYPES) == codec.DAY_FIELDS
+_GRANT_TYPES = (
+    ("idempotency_key", "text"), ("user_id", "text"), ("kind", "text"), ("amount", "bigint"),
+    ("item_code", "text"), ("reason", "text"), ("cause_kind", "text"), ("cause_ref", "text"),
+    ("definition_version", "bigint"), ("cause_check_in", "jsonb"), ("valid_days", "int"),
+    ("expires_at", "timestamptz"),
+)  # fmt: skip
+_GRANT_FIELDS = tuple(name for name, _ in _GRANT_TYPES)
+# The user's stored timezone rides along with the streak: a check-in needs both.
+_PROFILE_TIMEZONE = """
+    coalesce((select p.timezone from rule_profiles as p where p.user_id = $1), '')
+        as profile_timezone
+"""
 
 # Prebuilt SQL run on the driver, which prepares each text once per connection: building
 # and compiling SQLAlchemy statements per call cost more CPU than running them.
 # The upsert takes the row's lock and returns it in one round trip, also for a new user.
 _LOCK_STREAK = f"""
-    insert into streaks ({_STREAK_COLUMNS}) values ({_STREAK_PARAMS})
-    on conflict (user_id) do update set user_id = excluded.user_id
-    returning {_STREAK_COLUMNS}
+    with locked as (
+        insert into streaks ({_STREAK_COLUMNS}) values ({_STREAK_PARAMS})
+        on conflict (user_id) do update set user_id = excluded.user_id
+        returning {_STREAK_COLUMNS}
+    )
+    select locked.*, {_PROFILE_TIMEZONE} from locked
 """
-_GET_STREAK = f"select {_STREAK_COLUMNS} from streaks where user_id = $1"
-_SAVE_STREAK = f"update streaks set {_STREAK_SETS}, updated_at = now() where user_id = $1"
+_GET_STREAK = f"""
+    select s.*, {_PROFILE_TIMEZONE}
+    from (select $1::text as user_id) as u left join streaks as s using (user_id)
+"""
 _GET_DAY = f"select {_DAY_COLUMNS} from check_ins where user_id = $1 and day = $2"
 _DAYS_BETWEEN = f"""
     select {_DAY_COLUMNS} from check_ins
     where user_id = $1 and day between $2 and $3 order by day
 """
-_ADD_DAY = f"""
-    insert into check_ins ({_DAY_COLUMNS})
-    values ({", ".join(f"${n}" for n in range(1, len(codec.DAY_FIELDS) + 1))})
+_RENUMBER_FIRST = len(_DAY_TYPES) + 1
+_GRANTS_FIRST = _RENUMBER_FIRST + len(_DAY_TYPES)
+_STREAK_FIRST = _GRANTS_FIRST + len(_GRANT_TYPES)
+_DAY_NAMES = ", ".join(name for name, _ in _DAY_TYPES)
+_STREAK_SETS = ", ".join(
+    f"{name} = ${n}" for n, name in enumerate(codec.STREAK_FIELDS, _STREAK_FIRST + 1)
+)
+# One statement: every part is a data-modifying CTE, and all of them run whatever the
+# final statement reads. Renumbered days exist already; added days do not.
+_SAVE_CHECK_IN = f"""
+    with added as ({insert_unnest("check_ins", _DAY_TYPES, 1, key=0, touch=False)}),
+    renumbered as (
+        update check_ins as c
+        set {", ".join(f"{name} = r.{name}" for name, _ in _DAY_TYPES[2:])}
+        from unnest({params(_DAY_TYPES, _RENUMBER_FIRST)}) as r({_DAY_NAMES})
+        where c.user_id = r.user_id and c.day = r.day
+    ),
+    grants as (
+        {insert_unnest("grant_outbox", _GRANT_TYPES, _GRANTS_FIRST, key=0, touch=False)}
+        on conflict (idempotency_key) do nothing
+    )
+    update streaks set {_STREAK_SETS}, updated_at = now() where user_id = ${_STREAK_FIRST}
 """
-_REPLACE_DAY = f"update check_ins set {_DAY_SETS} where {_DAY_KEY}"
 
 
 def _streak_args(state: StreakState) -> tuple[object, ...]:
@@ -59,23 +105,26 @@ def _day_args(record: DayRecord) -> tuple[object, ...]:
     return tuple(codec.day_to_row(record)[name] for name in codec.DAY_FIELDS)
 
 
+def _stored(user_id: str, row: Row) -> StoredStreak:
+    state = codec.streak_from_row(row) if row["current"] is not None else StreakState(user_id)
+    return StoredStreak(state, row["profile_timezone"])
+
+
 class PostgresCheckIns:
     """Streaks and covered days; one round trip per call."""
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
 
-    async def lock_streak(self, user_id: str) -> StreakState:
+    async def lock_streak(self, user_id: str) -> StoredStreak:
         row = await self._driver.fetchrow(_LOCK_STREAK, user_id, *_BLANK_STREAK_ARGS)
         assert row is not None
-        return codec.streak_from_row(row)
+        return _stored(user_id, row)
 
-    async def get_streak(self, user_id: str) -> StreakState:
+    async def get_streak(self, user_id: str) -> StoredStreak:
         row = await self._driver.fetchrow(_GET_STREAK, user_id)
-        return codec.streak_from_row(row) if row else StreakState(user_id=user_id)
-
-    async def save_streak(self, state: StreakState) -> None:
-        await self._driver.execute(_SAVE_STREAK, *_streak_args(state))
+        assert row is not None
+        return _stored(user_id, row)
 
     async def get_day(self, user_id: str, day: dt.date) -> DayRecord | None:
         row = await self._driver.fetchrow(_GET_DAY, user_id, day)
@@ -85,17 +134,17 @@ class PostgresCheckIns:
         rows = await self._driver.fetch(_DAYS_BETWEEN, user_id, first, last)
         return [codec.day_from_row(row) for row in rows]
 
-    async def add_days(self, records: Sequence[DayRecord]) -> None:
-        # executemany pipelines the rows: one round trip however many there are.
-        if len(records) == 1:
-            await self._driver.execute(_ADD_DAY, *_day_args(records[0]))
-        elif records:
-            await self._driver.executemany(_ADD_DAY, [_day_args(r) for r in records])
-
-    async def replace_days(self, records: Sequence[DayRecord]) -> None:
-        if records:
-            rows = [(*_day_args(r), r.user_id, r.day) for r in records]
-            await self._driver.executemany(_REPLACE_DAY, rows)
+    async def save(self, outcome: CheckInOutcome) -> None:
+        # The check-in as it stands now is kept with its grants as their cause: later
+        # make-ups renumber the day's streak, a grant's cause never changes.
+        cause = codec.day_to_json(outcome.record)
+        await self._driver.execute(
+            _SAVE_CHECK_IN,
+            *arrays([_day_args(r) for r in (*outcome.frozen, outcome.record)], len(_DAY_TYPES)),
+            *arrays([_day_args(r) for r in outcome.renumbered], len(_DAY_TYPES)),
+            *arrays([_grant_args(g, cause) for g in outcome.grants], len(_GRANT_TYPES)),
+            *_streak_args(outcome.state),
+        )
 
 
 _CURRENT_PROGRAM = """
@@ -126,10 +175,6 @@ class PostgresPrograms:
         return codec.program_from_row(row)
 
 
-_GRANT_FIELDS = (
-    "idempotency_key", "user_id", "kind", "amount", "item_code", "reason", "cause_kind",
-    "cause_ref", "definition_version", "cause_check_in", "valid_days", "expires_at",
-)  # fmt: skip
 _ADD_GRANT = f"""
     insert into grant_outbox ({", ".join(_GRANT_FIELDS)})
     values ({", ".join(f"${n}" for n in range(1, len(_GRANT_FIELDS) + 1))})
@@ -151,9 +196,8 @@ class PostgresOutbox:
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
 
-    async def add(self, grants: Sequence[Grant], check_in: DayRecord | None = None) -> None:
-        cause = codec.day_to_json(check_in) if check_in else None
+    async def add(self, grants: Sequence[Grant]) -> None:
         if len(grants) == 1:
-            await self._driver.execute(_ADD_GRANT, *_grant_args(grants[0], cause))
+            await self._driver.execute(_ADD_GRANT, *_grant_args(grants[0], None))
         elif grants:
-            await self._driver.executemany(_ADD_GRANT, [_grant_args(g, cause) for g in grants])
+            await self._driver.executemany(_ADD_GRANT, [_grant_args(g, None) for g in grants])

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from service.app.check_ins.programs import Programs
 from service.app.goals.contributions import GoalNews, current_goals, feed_check_in
 from service.app.live.publish import publish_check_in
-from service.app.ports import Clock, UnitOfWork
+from service.app.ports import Clock, StoredStreak, UnitOfWork
 from service.app.rules.badge_hooks import on_streak
 from service.app.rules.outcomes import Rules
 from service.domain import check_in as streaks
@@ -16,7 +16,6 @@ from service.domain.check_in import (
     CheckInOutcome,
     CheckInProgram,
     DayRecord,
-    StreakState,
     StreakView,
 )
 from service.domain.check_in_calendar import CalendarDay, month_days, month_of
@@ -79,11 +78,10 @@ def _validated_timezone(requested: str) -> str:
     return requested
 
 
-async def _stored_timezone(uow: UnitOfWork, user_id: str, state: StreakState) -> str:
+def _stored_timezone(stored: StoredStreak) -> str:
     """The user's one stored timezone (set by any call that passes one), else the one of the
     user's last check-in, else ""."""
-    profile = await uow.rule_state.get_profile(user_id)
-    return (profile.stored_timezone if profile else "") or state.timezone
+    return stored.profile_timezone or stored.state.timezone
 
 
 def _writing_timezone(requested: str, stored: str) -> str:
@@ -107,10 +105,7 @@ async def _store(
 ) -> GoalNews:
     """Write everything an accepted check-in changed, grants and streak badges included,
     and commit; the goal changes to publish."""
-    await uow.check_ins.add_days([*outcome.frozen, outcome.record])
-    await uow.check_ins.replace_days(outcome.renumbered)
-    await uow.check_ins.save_streak(outcome.state)
-    await uow.outbox.add(outcome.grants, check_in=outcome.record)
+    await uow.check_ins.save(outcome)
     if ruleset is not None:
         record = outcome.record
         cause = f"check_in:{record.user_id}:{record.day}"
@@ -154,8 +149,8 @@ async def check_in(
     goals = await current_goals(rules.goals if rules is not None else None)
     program = await programs.current()
     async with uow:
-        state = await uow.check_ins.lock_streak(cmd.user_id)
-        stored = await _stored_timezone(uow, cmd.user_id, state)
+        locked = await uow.check_ins.lock_streak(cmd.user_id)
+        state, stored = locked.state, _stored_timezone(locked)
         timezone = _writing_timezone(cmd.timezone, stored)
         day = streaks.day_to_check_in(state, now, timezone)
         if day is None:
@@ -191,8 +186,8 @@ async def make_up_check_in(
     ruleset = await rules.catalog.current() if rules is not None else None
     program = await programs.current()
     async with uow:
-        state = await uow.check_ins.lock_streak(cmd.user_id)
-        stored = await _stored_timezone(uow, cmd.user_id, state)
+        locked = await uow.check_ins.lock_streak(cmd.user_id)
+        state, stored = locked.state, _stored_timezone(locked)
         timezone = _writing_timezone(cmd.timezone, stored)
         check_window(program, day, now, timezone)  # before reading days around an absurd date
         last = max(day, state.last_day or day)
@@ -214,8 +209,8 @@ async def get_streak(
     _validated_timezone(query.timezone)
     program = await programs.current()
     async with uow:
-        state = await uow.check_ins.get_streak(query.user_id)
-        stored = await _stored_timezone(uow, query.user_id, state)
+        found = await uow.check_ins.get_streak(query.user_id)
+    state, stored = found.state, _stored_timezone(found)
     timezone = query.timezone or stored or DEFAULT_TIMEZONE
     return _showing(streaks.view_streak(state, program, clock.now(), timezone), stored)
 
@@ -229,8 +224,8 @@ async def get_calendar(
     now = clock.now()
     program = await programs.current()
     async with uow:
-        state = await uow.check_ins.get_streak(query.user_id)
-        stored = await _stored_timezone(uow, query.user_id, state)
+        found = await uow.check_ins.get_streak(query.user_id)
+        state, stored = found.state, _stored_timezone(found)
         timezone = query.timezone or stored or DEFAULT_TIMEZONE
         today = streaks.local_day(now, timezone)
         first = parse_month("month", query.month) if query.month else today.replace(day=1)

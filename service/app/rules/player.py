@@ -9,7 +9,7 @@ from dataclasses import replace
 from service.app.audit import SYSTEM, Actor, Change, record
 from service.app.live.publish import publish_claim
 from service.app.ports import Clock, UnitOfWork
-from service.app.rules.outcomes import VELOCITY_SPAN, Rules, decide, read_state, store
+from service.app.rules.outcomes import VELOCITY_SPAN, Rules, decide, store
 from service.app.rules.views import BadgeView, Claimed, ProfileView, TaskView
 from service.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from service.domain.rules import levels
@@ -28,21 +28,22 @@ NOT_OPEN = "no longer open to this user"
 
 async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[TaskView]:
     """Every live task the user takes part in (rollout and audience), with the user's
-    progress in its current window; one the user left still shows while rewards wait."""
+    progress in its current window; one the user left still shows while rewards wait.
+    One round trip."""
     check_id("user_id", user_id)
     ruleset = await rules.catalog.current()
     now = rules.clock.now()
     async with uow:
-        state = await read_state(uow, user_id, now)
-        unclaimed = await uow.rule_state.unclaimed_counts(user_id)
+        found = await uow.rule_state.task_list(user_id)
+    profile, tasks, unclaimed = found.profile, found.tasks, found.unclaimed
     views = []
     for task_id in sorted(ruleset.tasks):
         task = ruleset.tasks[task_id]
-        member = takes_part(task, state.profile)
+        member = takes_part(task, profile)
         if not member and not unclaimed.get(task_id):
             continue
-        window = task_window(task, now, state.profile.timezone)
-        stored = state.tasks.get(task_id)
+        window = task_window(task, now, profile.timezone)
+        stored = tasks.get(task_id)
         current = in_window(task, stored, window)
         tiers = current.tiers_reached if current else 0
         view = TaskView(
@@ -52,7 +53,7 @@ async def list_tasks(user_id: str, *, uow: UnitOfWork, rules: Rules) -> list[Tas
             tiers_reached=tiers,
             completions=stored.completions if stored else 0,
             claimable=unclaimed.get(task_id, 0),
-            blocked=blocker(task, state.profile, state.tasks, now) if member else NOT_OPEN,
+            blocked=blocker(task, profile, tasks, now) if member else NOT_OPEN,
         )  # fmt: skip
         views.append(view)
     return views

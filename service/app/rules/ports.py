@@ -17,8 +17,18 @@ from service.domain.rules.state import (
     Profile,
     Shared,
     TaskCompletion,
+    TaskState,
     UserState,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskList:
+    """A user's profile, task states, and completed tiers waiting to be claimed per task."""
+
+    profile: Profile
+    tasks: Mapping[str, TaskState]
+    unclaimed: Mapping[str, int]
 
 
 class EventStatus(enum.StrEnum):
@@ -76,6 +86,11 @@ class RuleStateRepository(Protocol):
         ...
 
     async def get_profile(self, user_id: str) -> Profile | None: ...
+
+    async def task_list(self, user_id: str) -> TaskList:
+        """What a player's task list shows, in one round trip: a blank profile for a user
+        never seen."""
+        ...
 
     async def save_profile(self, profile: Profile) -> None: ...
 

@@ -34,8 +34,6 @@ def local_midnight(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return naive.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
-# Rules ask for the same windows many times per event; the function is pure.
-@functools.lru_cache(maxsize=4096)
 def window_at(
     cadence: Cadence,
     at: dt.datetime,
@@ -50,10 +48,28 @@ def window_at(
     week_start is an ISO weekday (1 = Monday). A date range runs from the local midnight
     starting `starts_on` to the one ending `ends_on`.
     """
-    zone = zoneinfo.ZoneInfo(timezone)
-    day = at.astimezone(zone).date()
     if cadence is Cadence.ONCE:
-        return Window("once", None, None)
+        return _ONCE
+    return _window_of_day(
+        cadence, local_day(at, timezone), timezone, week_start, starts_on, ends_on
+    )
+
+
+_ONCE = Window("once", None, None)
+
+
+# Every instant of a local day is in the same window, so windows are cached by day: rules and
+# players' task lists ask for the same few thousand again and again.
+@functools.lru_cache(maxsize=4096)
+def _window_of_day(
+    cadence: Cadence,
+    day: dt.date,
+    timezone: str,
+    week_start: int,
+    starts_on: dt.date | None,
+    ends_on: dt.date | None,
+) -> Window:
+    zone = zoneinfo.ZoneInfo(timezone)
     if cadence is Cadence.DATE_RANGE:
         assert starts_on is not None
         assert ends_on is not None

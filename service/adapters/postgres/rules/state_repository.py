@@ -9,6 +9,8 @@ from typing import Any
 
 from service.adapters.postgres.driver import Driver, Row
 from service.adapters.postgres.rules import codec as rule_codec
+from service.adapters.postgres.unnest import arrays, insert_unnest
+from service.app.rules.ports import TaskList
 from service.domain.rules.state import (
     BadgeState,
     Counter,
@@ -37,6 +39,15 @@ _LOCK_PROFILES = f"""
     returning {_PROFILE_COLUMNS}
 """
 _GET_PROFILE = f"select {_PROFILE_COLUMNS} from rule_profiles where user_id = $1"
+_TASK_LIST = f"""
+    select {_PROFILE_COLUMNS.replace("user_id", "u.user_id")},
+        array(select row(task_id, version, window_id, progress, tiers_reached, completions,
+                         distinct_values::text)
+              from task_states as t where t.user_id = u.user_id) as tasks,
+        array(select row(task_id, count(*)) from task_completions as c
+              where c.user_id = u.user_id and claimed_at is null group by task_id) as unclaimed
+    from (select $1::text as user_id) as u left join rule_profiles as p using (user_id)
+"""
 _SAVE_PROFILE = f"""
     insert into rule_profiles as p ({_PROFILE_COLUMNS}) values ($1, $2, $3, $4, $5)
     on conflict (user_id) do update set timezone = excluded.timezone,
@@ -87,22 +98,6 @@ _COMPLETION_COLUMNS = (
 )  # fmt: skip
 
 
-def _insert_unnest(
-    table: str, columns: Sequence[tuple[str, str]], first: int, *, key: int, touch: bool
-) -> str:
-    """Insert one row per array element from parameters $first...; with `key` leading key
-    columns, an existing row takes the other columns' new values."""
-    names = ", ".join(name for name, _ in columns)
-    arrays = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(columns, first))
-    insert = f"insert into {table} ({names}) select * from unnest({arrays}) as u({names})"
-    if not key:
-        return insert
-    sets = [f"{name} = excluded.{name}" for name, _ in columns[key:]]
-    sets += ["updated_at = now()"] if touch else []
-    conflict = ", ".join(name for name, _ in columns[:key])
-    return f"{insert} on conflict ({conflict}) do update set {', '.join(sets)}"
-
-
 _SAVE_PARTS = (
     ("tasks", "task_states", _TASK_COLUMNS, 2, True),
     ("badges", "badge_states", _BADGE_COLUMNS, 2, True),
@@ -116,18 +111,13 @@ def _save_statement() -> str:
     # to completion whether or not the main query reads it.
     parts, first = [], 1
     for name, table, columns, key, touch in _SAVE_PARTS:
-        parts.append(f"{name} as ({_insert_unnest(table, columns, first, key=key, touch=touch)})")
+        parts.append(f"{name} as ({insert_unnest(table, columns, first, key=key, touch=touch)})")
         first += len(columns)
     return f"with {', '.join(parts)} select 1"
 
 
 _SAVE = _save_statement()
 _SAVE_WIDTHS = tuple(len(columns) for _, _, columns, _, _ in _SAVE_PARTS)
-
-
-def _arrays(rows: Sequence[tuple[object, ...]], width: int) -> list[list[object]]:
-    """Rows as one list per column: the parameters of an unnest."""
-    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 def _task_row(s: TaskState) -> tuple[object, ...]:
@@ -263,6 +253,15 @@ class PostgresRuleState:
         row = await self._driver.fetchrow(_GET_PROFILE, user_id)
         return _profile(row) if row else None
 
+    async def task_list(self, user_id: str) -> TaskList:
+        row = await self._driver.fetchrow(_TASK_LIST, user_id)
+        assert row is not None
+        return TaskList(
+            _profile(row) if row["level"] is not None else Profile(user_id),
+            {r[0]: _task_state(user_id, r) for r in row["tasks"]},
+            dict(row["unclaimed"]),
+        )
+
     async def save_profile(self, profile: Profile) -> None:
         p = profile
         await self._driver.execute(
@@ -272,7 +271,7 @@ class PostgresRuleState:
     async def save_progress(self, profiles: Sequence[Profile]) -> None:
         if profiles:
             rows = [(p.user_id, p.stored_timezone, p.xp, p.level) for p in profiles]
-            await self._driver.execute(_SAVE_PROGRESS, *_arrays(rows, 4))
+            await self._driver.execute(_SAVE_PROGRESS, *arrays(rows, 4))
 
     async def load(
         self, profile: Profile, velocity_types: Sequence[str], since: dt.datetime
@@ -314,7 +313,7 @@ class PostgresRuleState:
         args = [
             array
             for rows, width in zip(parts, _SAVE_WIDTHS, strict=True)
-            for array in _arrays(rows, width)
+            for array in arrays(rows, width)
         ]
         await self._driver.execute(_SAVE, *args)
 
@@ -341,7 +340,7 @@ class PostgresRuleState:
 
     async def mark_claimed(self, completions: Sequence[TaskCompletion], at: dt.datetime) -> None:
         if completions:
-            keys = _arrays(
+            keys = arrays(
                 [(c.user_id, c.task_id, c.window_id, c.run, c.tier) for c in completions], 5
             )
             await self._driver.execute(_MARK_CLAIMED, at, *keys)
