@@ -109,7 +109,9 @@ async def load_demo(app: App) -> bool:
     if fresh:
         for definition in DEMO_DEFINITIONS:
             await definitions.upsert_definition(definition, uow=app.uow(), rules=app.rules)
-    if app.rules.goals is not None:  # this month's community goal
+    # This month's community goal stays here rather than in the example game: a game file
+    # names fixed instants, and a goal cannot be defined once its window has ended.
+    if app.rules.goals is not None:
         goals = Goals(app.rules.goals, app.clock)
         await define_once(demo_goal(app.clock.now()), uow=app.uow(), goals=goals)
     if not await duels.list_duel_types(uow=app.uow()):

@@ -17,6 +17,7 @@ from google.protobuf.message import Message
 from engagement_client import EngagementClient
 from engagement_client.gen.engagement.v1 import check_in_admin_pb2 as program_pb
 from engagement_client.gen.engagement.v1 import definitions_pb2 as defs_pb
+from engagement_client.gen.engagement.v1 import goals_pb2 as goals_pb
 from engagement_client.gen.engagement.v1 import leaderboard_pb2 as board_pb
 from engagement_client.gen.engagement.v1 import leagues_pb2 as leagues_pb
 from engagement_client.gen.engagement.v1 import rules_admin_pb2 as admin_pb
@@ -109,8 +110,9 @@ def _admin_kind(
     name: str, message: type[Message], id_field: str, stub: Callable[[EngagementClient], Any],
     requests: ModuleType, field: str, *, calls: tuple[str, str, str],
 ) -> Kind:  # fmt: skip
-    """A kind an admin service reads with `Get…(id_field=…)`, lists with `List…()` and writes
-    with `Upsert…(field=…)`, each answering the message in `field` (`field`s for a list)."""
+    """A kind an admin service reads with `Get…(id_field=…)`, lists with `List…()` (page by
+    page, where it answers a `next_page_token`) and writes with `Upsert…(field=…)`, each
+    answering the message in `field` (`field`s for a list)."""
     get_name, list_name, upsert_name = calls
 
     async def get(client: EngagementClient, resource_id: str) -> Message | None:
@@ -125,8 +127,15 @@ def _admin_kind(
         return found
 
     async def list_all(client: EngagementClient) -> list[Message]:
-        answer = await getattr(stub(client), list_name)(getattr(requests, f"{list_name}Request")())
-        return list(getattr(answer, f"{field}s"))
+        found: list[Message] = []
+        page: dict[str, str] = {}
+        while True:
+            request = getattr(requests, f"{list_name}Request")(**page)
+            answer = await getattr(stub(client), list_name)(request)
+            found.extend(getattr(answer, f"{field}s"))
+            if not getattr(answer, "next_page_token", ""):
+                return found
+            page = {"page_token": answer.next_page_token}
 
     async def upsert(client: EngagementClient, spec: Message) -> Message:
         request = getattr(requests, f"{upsert_name}Request")(**{field: spec})
@@ -158,6 +167,9 @@ KINDS: tuple[Kind, ...] = (
                 "league", calls=("GetLeagueDefinition", "ListLeagues", "UpsertLeague")),
     _admin_kind("duel_type", social_pb.DuelType, "type_id", lambda c: c.duel_admin, social_pb,
                 "duel_type", calls=("GetDuelType", "ListDuelTypes", "UpsertDuelType")),
+    # A team goal's team must exist already: teams are made with CreateTeam, not game files.
+    _admin_kind("goal", goals_pb.Goal, "goal_id", lambda c: c.goal_admin, goals_pb, "goal",
+                calls=("GetGoalDefinition", "ListGoalDefinitions", "UpsertGoal")),
 )  # fmt: skip
 
 BY_NAME = {kind.name: kind for kind in KINDS}

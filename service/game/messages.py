@@ -26,6 +26,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "engagement.v1.League": {"cohort_size": 30},
     "engagement.v1.LeagueTier": {"idle_rule": "stay"},
     "engagement.v1.DuelType": {"measure": "count", "max_open_per_user": 3},
+    "engagement.v1.Goal": {"min_contribution": 1},
 }  # fmt: skip
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -262,12 +264,65 @@ async def test_unknown_goals_and_teams_are_not_found(
         ),
         admin.AddTeamMembers(pb.AddTeamMembersRequest(team_id="nope", user_ids=["a"])),
         admin.ListTeamMembers(pb.ListTeamMembersRequest(team_id="nope")),
+        admin.GetGoalDefinition(pb.GetGoalDefinitionRequest(goal_id="nope")),
     ]
     for call in calls:
         with pytest.raises(grpc.aio.AioRpcError) as missing:
             await call
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
         assert "'nope'" in str(missing.value.details())
+
+
+async def test_game_ops_read_each_current_definition_ended_ones_too_newest_first(
+    channel: grpc.aio.Channel, clock: MovableClock
+) -> None:
+    now, admin = clock.now(), pb_grpc.GoalAdminServiceStub(channel)
+    await admin.UpsertGoal(pb.UpsertGoalRequest(goal=goal("short", now, now + HOUR, [5])))
+    for targets in ([5], [5, 9]):  # a second version before it starts keeps its place
+        later = goal("later", now + HOUR, now + 2 * HOUR, targets)
+        await admin.UpsertGoal(pb.UpsertGoalRequest(goal=later))
+    await admin.UpsertGoal(pb.UpsertGoalRequest(goal=goal("long", now, now + 24 * HOUR, [5])))
+    clock.current = now + HOUR  # "short" has ended
+
+    ended = await admin.GetGoalDefinition(pb.GetGoalDefinitionRequest(goal_id="short"))
+    current = await admin.GetGoalDefinition(pb.GetGoalDefinitionRequest(goal_id="later"))
+    first = await admin.ListGoalDefinitions(pb.ListGoalDefinitionsRequest(page_size=2))
+    rest = await admin.ListGoalDefinitions(
+        pb.ListGoalDefinitionsRequest(page_size=2, page_token=first.next_page_token)
+    )
+    everything = await admin.ListGoalDefinitions(pb.ListGoalDefinitionsRequest())
+    stored = goal("short", now, now + HOUR, [5])
+    stored.version = 1
+    assert ended.goal == stored
+    later.version = 2
+    assert current.goal == later
+    assert [g.goal_id for g in (*first.goals, *rest.goals)] == ["long", "later", "short"]
+    assert (rest.next_page_token, list(everything.goals)) == ("", [*first.goals, *rest.goals])
+
+
+async def test_a_malformed_definition_read_is_refused_naming_its_field(
+    channel: grpc.aio.Channel, clock: MovableClock
+) -> None:
+    now, admin = clock.now(), pb_grpc.GoalAdminServiceStub(channel)
+    for goal_id in ("a", "b"):
+        await admin.UpsertGoal(pb.UpsertGoalRequest(goal=goal(goal_id, now, now + HOUR, [5])))
+    players = await pb_grpc.GoalServiceStub(channel).ListGoals(
+        pb.ListGoalsRequest(user_id="ann", page_size=1)
+    )
+    get, list_ = admin.GetGoalDefinition, admin.ListGoalDefinitions
+    cases: list[tuple[Callable[[Any], Awaitable[object]], Message, str]] = [
+        (get, pb.GetGoalDefinitionRequest(goal_id="Bad Id"), "goal_id"),
+        (list_, pb.ListGoalDefinitionsRequest(page_size=501), "page_size: must be at most 500"),
+        (list_, pb.ListGoalDefinitionsRequest(page_size=-1), "page_size"),
+        (list_, pb.ListGoalDefinitionsRequest(page_token="x.y"), "page_token"),
+        (list_, pb.ListGoalDefinitionsRequest(page_token=players.next_page_token),
+         "page_token: was issued for other filters"),
+    ]  # fmt: skip
+    for rpc, request, field in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await rpc(request)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert str(refused.value.details()).startswith(field)
 
 
 async def test_a_users_contributions_and_memberships_are_exported_and_erased(

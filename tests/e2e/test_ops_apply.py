@@ -3,17 +3,21 @@ and validation errors that name the file, line and field before anything is sent
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import grpc
 import pytest
 
 from engagement_client.gen.engagement.v1 import definitions_pb2 as defs_pb
+from engagement_client.gen.engagement.v1 import goals_pb2 as goals_pb
+from engagement_client.gen.engagement.v1 import goals_pb2_grpc as goals_grpc
 from engagement_client.gen.engagement.v1 import leaderboard_pb2 as board_pb
 from engagement_client.gen.engagement.v1 import leaderboard_pb2_grpc as board_grpc
 from engagement_client.gen.engagement.v1 import rules_admin_pb2 as admin_pb
 from engagement_client.gen.engagement.v1 import rules_admin_pb2_grpc as admin_grpc
 from service.entrypoints.grpc_api.server import RunningServer
+from tests.support.clock import MovableClock
 from tests.support.ops_cli import engagement
 
 pytestmark = pytest.mark.e2e
@@ -153,3 +157,57 @@ async def test_get_prints_tables_and_game_files_that_apply_back_unchanged(
     assert drift.code == 0, drift.out
     missing = await engagement("get", "badge", "nope", port=server.port)
     assert (missing.code, missing.err.strip()) == (5, "engagement: not found: badge nope")
+
+
+def _goals(start: dt.datetime, count: int) -> str:
+    """A team goal and `count` community goals, all opening at `start`."""
+    window = f"starts_at: {start:%Y-%m-%dT%H:%M:%SZ}\n  ends_at: 2026-04-01T00:00:00Z\n"
+    team = (
+        "kind: goal\nspec:\n  goal_id: reds-orders\n  title: Orders together\n"
+        f"  scope: team\n  team_id: reds\n  metric: event_count\n  event_types: [order.paid]\n"
+        f"  {window}  min_contribution: 3\n"
+        "  milestones: [{target: 50, rewards: [{kind: points, amount: 100}]}]\n"
+    )
+    community = [
+        f"kind: goal\nspec:\n  goal_id: visits-{n}\n  title: Check-ins\n  scope: community\n"
+        f"  metric: check_in\n  {window}  milestones: [{{target: 9, rewards: [{{kind: xp, "
+        "amount: 5}]}]\n"
+        for n in range(count)
+    ]
+    return "---\n".join([team, *community])
+
+
+async def test_goals_apply_once_over_every_page_and_are_fixed_once_started(
+    server: RunningServer, channel: grpc.aio.Channel, clock: MovableClock, tmp_path: Path
+) -> None:
+    await goals_grpc.GoalAdminServiceStub(channel).CreateTeam(
+        goals_pb.CreateTeamRequest(team_id="reds", name="Reds")
+    )
+    start = clock.now() + dt.timedelta(days=1)
+    game = tmp_path / "goals.yaml"
+    game.write_text(_goals(start, 50))  # 51 goals: more than a page of ListGoalDefinitions
+
+    first = await engagement("apply", "-f", str(game), port=server.port)
+    again = await engagement("apply", "-f", str(game), port=server.port)
+    exported = await engagement("get", "goals", "-o", "yaml", port=server.port)
+    (tmp_path / "exported.yaml").write_text(exported.out)
+    drift = await engagement("diff", "-f", str(tmp_path / "exported.yaml"), port=server.port)
+    assert first.code == 0, first.err
+    assert "goal reds-orders: create" in first.out
+    assert again.out.strip() == "Nothing to change: the 51 resources match what is live."
+    assert "min_contribution: 3" in exported.out
+    assert drift.code == 0, drift.out
+
+    clock.current = start  # started: the same file changes nothing, a changed one is refused
+    unchanged = await engagement("apply", "-f", str(game), port=server.port)
+    game.write_text(game.read_text().replace("Orders together", "Orders as a team"))
+    refused = await engagement("apply", "-f", str(game), port=server.port)
+    stored = await goals_grpc.GoalAdminServiceStub(channel).GetGoalDefinition(
+        goals_pb.GetGoalDefinitionRequest(goal_id="reds-orders")
+    )
+    assert unchanged.out.strip() == "Nothing to change: the 51 resources match what is live."
+    assert refused.code == 1
+    assert f"{game}:1: goal reds-orders: FAILED_PRECONDITION: goal reds-orders started" in (
+        refused.err
+    )
+    assert (stored.goal.title, stored.goal.version) == ("Orders together", 1)

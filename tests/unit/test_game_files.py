@@ -7,6 +7,7 @@ from engagement_client.gen.engagement.v1 import (
     check_in_pb2,
     definitions_pb2,
     events_pb2,
+    goals_pb2,
     leaderboard_pb2,
     rules_admin_pb2,
 )
@@ -26,7 +27,7 @@ def test_the_schema_documents_every_field_of_every_kind() -> None:
     kinds = schema["properties"]["kind"]["enum"]
     assert kinds == [
         "check_in_program", "levels", "board", "cap", "boost", "badge", "task", "league",
-        "duel_type",
+        "duel_type", "goal",
     ]  # fmt: skip
     undocumented = [
         f"{name}.{field}"
@@ -82,6 +83,9 @@ def test_defaults_the_service_fills_in_compare_equal_to_leaving_them_out() -> No
     assert canonical(written, skip) == canonical(stored, skip)
     period = {"kind": "all_time", "week_start": 1}
     assert to_spec(stored, skip) == {"board_id": "b", "period": period, "timezone": "UTC"}
+    goal = goals_pb2.Goal(goal_id="g")
+    assert canonical(goal, skip) == canonical(goals_pb2.Goal(goal_id="g", min_contribution=1), skip)
+    assert canonical(goal, skip) != canonical(goals_pb2.Goal(goal_id="g", min_contribution=3), skip)
 
 
 def test_only_reads_and_keyed_writes_are_retried() -> None:

@@ -19,6 +19,8 @@ MAX_MEMBERS_PER_CALL = 500
 MAX_TEAM_SIZE = 100_000
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+DEFAULT_GOAL_PAGE_SIZE = 50
+MAX_GOAL_PAGE_SIZE = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +72,37 @@ async def define_once(goal: GoalDefinition, *, uow: UnitOfWork, goals: Goals) ->
     if not exists:
         await upsert_goal(goal, uow=uow, goals=goals)
     return not exists
+
+
+async def get_definition(goal_id: str, *, uow: UnitOfWork) -> GoalDefinition:
+    """The goal's current definition, also once it has ended."""
+    check_definition_id("goal_id", goal_id)
+    async with uow:
+        goal = await uow.goals.get_definition(goal_id)
+    if goal is None:
+        raise NotFound("goal", goal_id)
+    return goal
+
+
+@dataclass(frozen=True, slots=True)
+class DefinitionPage:
+    goals: tuple[GoalDefinition, ...]
+    next_page_token: str
+
+
+async def list_definitions(
+    requested_size: int, page_token: str, *, uow: UnitOfWork, tokens: PageTokens
+) -> DefinitionPage:
+    """Every goal's current definition, the most recently defined first: ended goals too,
+    since a game file that names one must still compare equal to it."""
+    size = page_size(requested_size, DEFAULT_GOAL_PAGE_SIZE, MAX_GOAL_PAGE_SIZE)
+    where = ("goal_definitions",)
+    before_seq = tokens.decode(page_token, where)
+    async with uow:
+        found = await uow.goals.definitions(before_seq, size + 1)
+    page = found[:size]
+    token = tokens.encode(page[-1][0], where) if len(found) > size else ""
+    return DefinitionPage(tuple(goal for _, goal in page), token)
 
 
 def _check_team_id(team_id: str) -> None:

@@ -51,6 +51,14 @@ class GoalRepository(Protocol):
 
     async def open_definitions(self, ends_after: dt.datetime) -> list[GoalDefinition]: ...
 
+    async def get_definition(self, goal_id: str) -> GoalDefinition | None: ...
+
+    async def definitions(
+        self, before_seq: int | None, limit: int
+    ) -> list[tuple[int, GoalDefinition]]:
+        """(seq, definition) of every goal with seq below `before_seq`, newest first."""
+        ...
+
     async def credit(
         self, goal_id: str, amounts: Mapping[str, int], at: dt.datetime
     ) -> list[Credit]:

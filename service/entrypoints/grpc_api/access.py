@@ -59,6 +59,8 @@ ACCESS: dict[str, Access] = {
     _V1 + "GoalService/GetGoal": own("user_id"),
     _V1 + "GoalService/ListGoals": own("user_id"),
     _V1 + "GoalAdminService/UpsertGoal": OPS_ONLY,
+    _V1 + "GoalAdminService/GetGoalDefinition": OPS_ONLY,
+    _V1 + "GoalAdminService/ListGoalDefinitions": OPS_ONLY,
     _V1 + "GoalAdminService/CreateTeam": OPS_ONLY,
     _V1 + "GoalAdminService/AddTeamMembers": OPS_ONLY,
     _V1 + "GoalAdminService/RemoveTeamMembers": OPS_ONLY,

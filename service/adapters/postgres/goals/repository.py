@@ -21,6 +21,10 @@ _SAVE = """
 """
 _NEW_TOTAL = "insert into goal_totals values ($1, 0, 0) on conflict do nothing"
 _OPEN = "select config, version from goals where ends_at > $1 order by goal_id"
+_DEFINITIONS = """
+    select config, version, seq from goals where ($1::bigint is null or seq < $1)
+    order by seq desc limit $2
+"""
 # In user order, so that two transactions crediting one goal lock its rows in one order.
 _CREDIT = """
     insert into goal_contributions as c (goal_id, user_id, amount, first_at, updated_at)
@@ -136,6 +140,16 @@ class PostgresGoals:
 
     async def open_definitions(self, ends_after: dt.datetime) -> list[GoalDefinition]:
         return [goal_from_row(row) for row in await self._driver.fetch(_OPEN, ends_after)]
+
+    async def get_definition(self, goal_id: str) -> GoalDefinition | None:
+        row = await self._driver.fetchrow(_DEFINITION, goal_id)
+        return goal_from_row(row) if row else None
+
+    async def definitions(
+        self, before_seq: int | None, limit: int
+    ) -> list[tuple[int, GoalDefinition]]:
+        rows = await self._driver.fetch(_DEFINITIONS, before_seq, limit)
+        return [(row["seq"], goal_from_row(row)) for row in rows]
 
     async def credit(
         self, goal_id: str, amounts: Mapping[str, int], at: dt.datetime

@@ -60,6 +60,23 @@ class GoalAdminServicer(pb_grpc.GoalAdminServiceServicer):
         )
         return pb.UpsertGoalResponse(goal=convert.goal_to_pb(saved))
 
+    async def GetGoalDefinition(
+        self, request: pb.GetGoalDefinitionRequest, context: Context
+    ) -> pb.GetGoalDefinitionResponse:
+        goal = await goal_admin.get_definition(request.goal_id, uow=self._app.reader())
+        return pb.GetGoalDefinitionResponse(goal=convert.goal_to_pb(goal))
+
+    async def ListGoalDefinitions(
+        self, request: pb.ListGoalDefinitionsRequest, context: Context
+    ) -> pb.ListGoalDefinitionsResponse:
+        page = await goal_admin.list_definitions(
+            request.page_size, request.page_token, uow=self._app.reader(),
+            tokens=self._app.page_tokens,
+        )  # fmt: skip
+        return pb.ListGoalDefinitionsResponse(
+            goals=[convert.goal_to_pb(g) for g in page.goals], next_page_token=page.next_page_token
+        )
+
     async def CreateTeam(
         self, request: pb.CreateTeamRequest, context: Context
     ) -> pb.CreateTeamResponse:

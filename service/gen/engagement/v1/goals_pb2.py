@@ -28,19 +28,19 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65ngagement/v1/goals.proto\x12\rengagement.v1\x1a\x1f\x65ngagement/v1/definitions.proto\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"G\n\rGoalMilestone\x12\x0e\n\x06target\x18\x01 \x01(\x03\x12&\n\x07rewards\x18\x02 \x03(\x0b\x32\x15.engagement.v1.Reward\"\x9c\x03\n\x04Goal\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\'\n\x05scope\x18\x04 \x01(\x0e\x32\x18.engagement.v1.GoalScope\x12\x0f\n\x07team_id\x18\x05 \x01(\t\x12)\n\x06metric\x18\x06 \x01(\x0e\x32\x19.engagement.v1.GoalMetric\x12\x13\n\x0b\x65vent_types\x18\x07 \x03(\t\x12,\n\nconditions\x18\x08 \x03(\x0b\x32\x18.engagement.v1.Condition\x12-\n\tstarts_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\nmilestones\x18\x0b \x03(\x0b\x32\x1c.engagement.v1.GoalMilestone\x12\x18\n\x10min_contribution\x18\x0c \x01(\x03\x12\x0f\n\x07version\x18\r \x01(\x03\"\\\n\x11MilestoneProgress\x12\x0e\n\x06target\x18\x01 \x01(\x03\x12&\n\x07rewards\x18\x02 \x03(\x0b\x32\x15.engagement.v1.Reward\x12\x0f\n\x07reached\x18\x03 \x01(\x08\"\xc5\x02\n\x0cGoalProgress\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.engagement.v1.GoalState\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x34\n\nmilestones\x18\x04 \x03(\x0b\x32 .engagement.v1.MilestoneProgress\x12\x13\n\x0bnext_target\x18\x05 \x01(\x03\x12\x0f\n\x07to_next\x18\x06 \x01(\x03\x12\x14\n\x0c\x63ontributors\x18\x07 \x01(\x03\x12\x17\n\x0fmy_contribution\x18\x08 \x01(\x03\x12\x11\n\tqualifies\x18\t \x01(\x08\x12\x0e\n\x06member\x18\n \x01(\x08\x12,\n\ttime_left\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x0eGetGoalRequest\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"<\n\x0fGetGoalResponse\x12)\n\x04goal\x18\x01 \x01(\x0b\x32\x1b.engagement.v1.GoalProgress\"a\n\x10ListGoalsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rinclude_ended\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"X\n\x11ListGoalsResponse\x12*\n\x05goals\x18\x01 \x03(\x0b\x32\x1b.engagement.v1.GoalProgress\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x11UpsertGoalRequest\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\"7\n\x12UpsertGoalResponse\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\"f\n\x04Team\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07members\x18\x04 \x01(\x03\"L\n\nTeamMember\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\tjoined_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x11\x43reateTeamRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"H\n\x12\x43reateTeamResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\":\n\x15\x41\x64\x64TeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\"J\n\x16\x41\x64\x64TeamMembersResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x03\"=\n\x18RemoveTeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\"O\n\x19RemoveTeamMembersResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\x0f\n\x07removed\x18\x02 \x01(\x03\"P\n\x16ListTeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x17ListTeamMembersResponse\x12*\n\x07members\x18\x01 \x03(\x0b\x32\x19.engagement.v1.TeamMember\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*V\n\tGoalScope\x12\x1a\n\x16GOAL_SCOPE_UNSPECIFIED\x10\x00\x12\x18\n\x14GOAL_SCOPE_COMMUNITY\x10\x01\x12\x13\n\x0fGOAL_SCOPE_TEAM\x10\x02*{\n\nGoalMetric\x12\x1b\n\x17GOAL_METRIC_UNSPECIFIED\x10\x00\x12\x1b\n\x17GOAL_METRIC_EVENT_COUNT\x10\x01\x12\x19\n\x15GOAL_METRIC_EVENT_SUM\x10\x02\x12\x18\n\x14GOAL_METRIC_CHECK_IN\x10\x03*m\n\tGoalState\x12\x1a\n\x16GOAL_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13GOAL_STATE_UPCOMING\x10\x01\x12\x15\n\x11GOAL_STATE_ACTIVE\x10\x02\x12\x14\n\x10GOAL_STATE_ENDED\x10\x03\x32\xa7\x01\n\x0bGoalService\x12H\n\x07GetGoal\x12\x1d.engagement.v1.GetGoalRequest\x1a\x1e.engagement.v1.GetGoalResponse\x12N\n\tListGoals\x12\x1f.engagement.v1.ListGoalsRequest\x1a .engagement.v1.ListGoalsResponse2\xe1\x03\n\x10GoalAdminService\x12Q\n\nUpsertGoal\x12 .engagement.v1.UpsertGoalRequest\x1a!.engagement.v1.UpsertGoalResponse\x12Q\n\nCreateTeam\x12 .engagement.v1.CreateTeamRequest\x1a!.engagement.v1.CreateTeamResponse\x12]\n\x0e\x41\x64\x64TeamMembers\x12$.engagement.v1.AddTeamMembersRequest\x1a%.engagement.v1.AddTeamMembersResponse\x12\x66\n\x11RemoveTeamMembers\x12\'.engagement.v1.RemoveTeamMembersRequest\x1a(.engagement.v1.RemoveTeamMembersResponse\x12`\n\x0fListTeamMembers\x12%.engagement.v1.ListTeamMembersRequest\x1a&.engagement.v1.ListTeamMembersResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x65ngagement/v1/goals.proto\x12\rengagement.v1\x1a\x1f\x65ngagement/v1/definitions.proto\x1a\x1b\x65ngagement/v1/rewards.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"G\n\rGoalMilestone\x12\x0e\n\x06target\x18\x01 \x01(\x03\x12&\n\x07rewards\x18\x02 \x03(\x0b\x32\x15.engagement.v1.Reward\"\x9c\x03\n\x04Goal\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\'\n\x05scope\x18\x04 \x01(\x0e\x32\x18.engagement.v1.GoalScope\x12\x0f\n\x07team_id\x18\x05 \x01(\t\x12)\n\x06metric\x18\x06 \x01(\x0e\x32\x19.engagement.v1.GoalMetric\x12\x13\n\x0b\x65vent_types\x18\x07 \x03(\t\x12,\n\nconditions\x18\x08 \x03(\x0b\x32\x18.engagement.v1.Condition\x12-\n\tstarts_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\nmilestones\x18\x0b \x03(\x0b\x32\x1c.engagement.v1.GoalMilestone\x12\x18\n\x10min_contribution\x18\x0c \x01(\x03\x12\x0f\n\x07version\x18\r \x01(\x03\"\\\n\x11MilestoneProgress\x12\x0e\n\x06target\x18\x01 \x01(\x03\x12&\n\x07rewards\x18\x02 \x03(\x0b\x32\x15.engagement.v1.Reward\x12\x0f\n\x07reached\x18\x03 \x01(\x08\"\xc5\x02\n\x0cGoalProgress\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\x12\'\n\x05state\x18\x02 \x01(\x0e\x32\x18.engagement.v1.GoalState\x12\r\n\x05total\x18\x03 \x01(\x03\x12\x34\n\nmilestones\x18\x04 \x03(\x0b\x32 .engagement.v1.MilestoneProgress\x12\x13\n\x0bnext_target\x18\x05 \x01(\x03\x12\x0f\n\x07to_next\x18\x06 \x01(\x03\x12\x14\n\x0c\x63ontributors\x18\x07 \x01(\x03\x12\x17\n\x0fmy_contribution\x18\x08 \x01(\x03\x12\x11\n\tqualifies\x18\t \x01(\x08\x12\x0e\n\x06member\x18\n \x01(\x08\x12,\n\ttime_left\x18\x0b \x01(\x0b\x32\x19.google.protobuf.Duration\"2\n\x0eGetGoalRequest\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"<\n\x0fGetGoalResponse\x12)\n\x04goal\x18\x01 \x01(\x0b\x32\x1b.engagement.v1.GoalProgress\"a\n\x10ListGoalsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x15\n\rinclude_ended\x18\x02 \x01(\x08\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"X\n\x11ListGoalsResponse\x12*\n\x05goals\x18\x01 \x03(\x0b\x32\x1b.engagement.v1.GoalProgress\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"6\n\x11UpsertGoalRequest\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\"7\n\x12UpsertGoalResponse\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\"+\n\x18GetGoalDefinitionRequest\x12\x0f\n\x07goal_id\x18\x01 \x01(\t\">\n\x19GetGoalDefinitionResponse\x12!\n\x04goal\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Goal\"C\n\x1aListGoalDefinitionsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"Z\n\x1bListGoalDefinitionsResponse\x12\"\n\x05goals\x18\x01 \x03(\x0b\x32\x13.engagement.v1.Goal\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"f\n\x04Team\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12.\n\ncreated_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07members\x18\x04 \x01(\x03\"L\n\nTeamMember\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12-\n\tjoined_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"2\n\x11\x43reateTeamRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"H\n\x12\x43reateTeamResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\":\n\x15\x41\x64\x64TeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\"J\n\x16\x41\x64\x64TeamMembersResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\r\n\x05\x61\x64\x64\x65\x64\x18\x02 \x01(\x03\"=\n\x18RemoveTeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\"O\n\x19RemoveTeamMembersResponse\x12!\n\x04team\x18\x01 \x01(\x0b\x32\x13.engagement.v1.Team\x12\x0f\n\x07removed\x18\x02 \x01(\x03\"P\n\x16ListTeamMembersRequest\x12\x0f\n\x07team_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x17ListTeamMembersResponse\x12*\n\x07members\x18\x01 \x03(\x0b\x32\x19.engagement.v1.TeamMember\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*V\n\tGoalScope\x12\x1a\n\x16GOAL_SCOPE_UNSPECIFIED\x10\x00\x12\x18\n\x14GOAL_SCOPE_COMMUNITY\x10\x01\x12\x13\n\x0fGOAL_SCOPE_TEAM\x10\x02*{\n\nGoalMetric\x12\x1b\n\x17GOAL_METRIC_UNSPECIFIED\x10\x00\x12\x1b\n\x17GOAL_METRIC_EVENT_COUNT\x10\x01\x12\x19\n\x15GOAL_METRIC_EVENT_SUM\x10\x02\x12\x18\n\x14GOAL_METRIC_CHECK_IN\x10\x03*m\n\tGoalState\x12\x1a\n\x16GOAL_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13GOAL_STATE_UPCOMING\x10\x01\x12\x15\n\x11GOAL_STATE_ACTIVE\x10\x02\x12\x14\n\x10GOAL_STATE_ENDED\x10\x03\x32\xa7\x01\n\x0bGoalService\x12H\n\x07GetGoal\x12\x1d.engagement.v1.GetGoalRequest\x1a\x1e.engagement.v1.GetGoalResponse\x12N\n\tListGoals\x12\x1f.engagement.v1.ListGoalsRequest\x1a .engagement.v1.ListGoalsResponse2\xb7\x05\n\x10GoalAdminService\x12Q\n\nUpsertGoal\x12 .engagement.v1.UpsertGoalRequest\x1a!.engagement.v1.UpsertGoalResponse\x12\x66\n\x11GetGoalDefinition\x12\'.engagement.v1.GetGoalDefinitionRequest\x1a(.engagement.v1.GetGoalDefinitionResponse\x12l\n\x13ListGoalDefinitions\x12).engagement.v1.ListGoalDefinitionsRequest\x1a*.engagement.v1.ListGoalDefinitionsResponse\x12Q\n\nCreateTeam\x12 .engagement.v1.CreateTeamRequest\x1a!.engagement.v1.CreateTeamResponse\x12]\n\x0e\x41\x64\x64TeamMembers\x12$.engagement.v1.AddTeamMembersRequest\x1a%.engagement.v1.AddTeamMembersResponse\x12\x66\n\x11RemoveTeamMembers\x12\'.engagement.v1.RemoveTeamMembersRequest\x1a(.engagement.v1.RemoveTeamMembersResponse\x12`\n\x0fListTeamMembers\x12%.engagement.v1.ListTeamMembersRequest\x1a&.engagement.v1.ListTeamMembersResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'engagement.v1.goals_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GOALSCOPE']._serialized_start=2263
-  _globals['_GOALSCOPE']._serialized_end=2349
-  _globals['_GOALMETRIC']._serialized_start=2351
-  _globals['_GOALMETRIC']._serialized_end=2474
-  _globals['_GOALSTATE']._serialized_start=2476
-  _globals['_GOALSTATE']._serialized_end=2585
+  _globals['_GOALSCOPE']._serialized_start=2533
+  _globals['_GOALSCOPE']._serialized_end=2619
+  _globals['_GOALMETRIC']._serialized_start=2621
+  _globals['_GOALMETRIC']._serialized_end=2744
+  _globals['_GOALSTATE']._serialized_start=2746
+  _globals['_GOALSTATE']._serialized_end=2855
   _globals['_GOALMILESTONE']._serialized_start=171
   _globals['_GOALMILESTONE']._serialized_end=242
   _globals['_GOAL']._serialized_start=245
@@ -61,28 +61,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_UPSERTGOALREQUEST']._serialized_end=1438
   _globals['_UPSERTGOALRESPONSE']._serialized_start=1440
   _globals['_UPSERTGOALRESPONSE']._serialized_end=1495
-  _globals['_TEAM']._serialized_start=1497
-  _globals['_TEAM']._serialized_end=1599
-  _globals['_TEAMMEMBER']._serialized_start=1601
-  _globals['_TEAMMEMBER']._serialized_end=1677
-  _globals['_CREATETEAMREQUEST']._serialized_start=1679
-  _globals['_CREATETEAMREQUEST']._serialized_end=1729
-  _globals['_CREATETEAMRESPONSE']._serialized_start=1731
-  _globals['_CREATETEAMRESPONSE']._serialized_end=1803
-  _globals['_ADDTEAMMEMBERSREQUEST']._serialized_start=1805
-  _globals['_ADDTEAMMEMBERSREQUEST']._serialized_end=1863
-  _globals['_ADDTEAMMEMBERSRESPONSE']._serialized_start=1865
-  _globals['_ADDTEAMMEMBERSRESPONSE']._serialized_end=1939
-  _globals['_REMOVETEAMMEMBERSREQUEST']._serialized_start=1941
-  _globals['_REMOVETEAMMEMBERSREQUEST']._serialized_end=2002
-  _globals['_REMOVETEAMMEMBERSRESPONSE']._serialized_start=2004
-  _globals['_REMOVETEAMMEMBERSRESPONSE']._serialized_end=2083
-  _globals['_LISTTEAMMEMBERSREQUEST']._serialized_start=2085
-  _globals['_LISTTEAMMEMBERSREQUEST']._serialized_end=2165
-  _globals['_LISTTEAMMEMBERSRESPONSE']._serialized_start=2167
-  _globals['_LISTTEAMMEMBERSRESPONSE']._serialized_end=2261
-  _globals['_GOALSERVICE']._serialized_start=2588
-  _globals['_GOALSERVICE']._serialized_end=2755
-  _globals['_GOALADMINSERVICE']._serialized_start=2758
-  _globals['_GOALADMINSERVICE']._serialized_end=3239
+  _globals['_GETGOALDEFINITIONREQUEST']._serialized_start=1497
+  _globals['_GETGOALDEFINITIONREQUEST']._serialized_end=1540
+  _globals['_GETGOALDEFINITIONRESPONSE']._serialized_start=1542
+  _globals['_GETGOALDEFINITIONRESPONSE']._serialized_end=1604
+  _globals['_LISTGOALDEFINITIONSREQUEST']._serialized_start=1606
+  _globals['_LISTGOALDEFINITIONSREQUEST']._serialized_end=1673
+  _globals['_LISTGOALDEFINITIONSRESPONSE']._serialized_start=1675
+  _globals['_LISTGOALDEFINITIONSRESPONSE']._serialized_end=1765
+  _globals['_TEAM']._serialized_start=1767
+  _globals['_TEAM']._serialized_end=1869
+  _globals['_TEAMMEMBER']._serialized_start=1871
+  _globals['_TEAMMEMBER']._serialized_end=1947
+  _globals['_CREATETEAMREQUEST']._serialized_start=1949
+  _globals['_CREATETEAMREQUEST']._serialized_end=1999
+  _globals['_CREATETEAMRESPONSE']._serialized_start=2001
+  _globals['_CREATETEAMRESPONSE']._serialized_end=2073
+  _globals['_ADDTEAMMEMBERSREQUEST']._serialized_start=2075
+  _globals['_ADDTEAMMEMBERSREQUEST']._serialized_end=2133
+  _globals['_ADDTEAMMEMBERSRESPONSE']._serialized_start=2135
+  _globals['_ADDTEAMMEMBERSRESPONSE']._serialized_end=2209
+  _globals['_REMOVETEAMMEMBERSREQUEST']._serialized_start=2211
+  _globals['_REMOVETEAMMEMBERSREQUEST']._serialized_end=2272
+  _globals['_REMOVETEAMMEMBERSRESPONSE']._serialized_start=2274
+  _globals['_REMOVETEAMMEMBERSRESPONSE']._serialized_end=2353
+  _globals['_LISTTEAMMEMBERSREQUEST']._serialized_start=2355
+  _globals['_LISTTEAMMEMBERSREQUEST']._serialized_end=2435
+  _globals['_LISTTEAMMEMBERSRESPONSE']._serialized_start=2437
+  _globals['_LISTTEAMMEMBERSRESPONSE']._serialized_end=2531
+  _globals['_GOALSERVICE']._serialized_start=2858
+  _globals['_GOALSERVICE']._serialized_end=3025
+  _globals['_GOALADMINSERVICE']._serialized_start=3028
+  _globals['_GOALADMINSERVICE']._serialized_end=3723
 # @@protoc_insertion_point(module_scope)

@@ -102,6 +102,12 @@ class GoalAdminServiceStub:
     has started a goal is fixed (FAILED_PRECONDITION): its totals, contributions and paid
     milestones depend on the definition. A team goal's team must exist.
     """
+    GetGoalDefinition: _grpc.UnaryUnaryMultiCallable[_goals_pb2.GetGoalDefinitionRequest, _goals_pb2.GetGoalDefinitionResponse]
+    """A goal's current definition, as UpsertGoal stored it (also once it has ended), without
+    its progress (GetGoal has that). NOT_FOUND for an unknown goal.
+    """
+    ListGoalDefinitions: _grpc.UnaryUnaryMultiCallable[_goals_pb2.ListGoalDefinitionsRequest, _goals_pb2.ListGoalDefinitionsResponse]
+    """Every goal's current definition, ended ones too, the most recently defined first."""
     CreateTeam: _grpc.UnaryUnaryMultiCallable[_goals_pb2.CreateTeamRequest, _goals_pb2.CreateTeamResponse]
     """Creates a team. The same call again succeeds with `created = false`; the id with another
     name is FAILED_PRECONDITION.
@@ -127,6 +133,12 @@ class GoalAdminServiceAsyncStub(GoalAdminServiceStub):
     has started a goal is fixed (FAILED_PRECONDITION): its totals, contributions and paid
     milestones depend on the definition. A team goal's team must exist.
     """
+    GetGoalDefinition: _aio.UnaryUnaryMultiCallable[_goals_pb2.GetGoalDefinitionRequest, _goals_pb2.GetGoalDefinitionResponse]  # type: ignore[assignment]
+    """A goal's current definition, as UpsertGoal stored it (also once it has ended), without
+    its progress (GetGoal has that). NOT_FOUND for an unknown goal.
+    """
+    ListGoalDefinitions: _aio.UnaryUnaryMultiCallable[_goals_pb2.ListGoalDefinitionsRequest, _goals_pb2.ListGoalDefinitionsResponse]  # type: ignore[assignment]
+    """Every goal's current definition, ended ones too, the most recently defined first."""
     CreateTeam: _aio.UnaryUnaryMultiCallable[_goals_pb2.CreateTeamRequest, _goals_pb2.CreateTeamResponse]  # type: ignore[assignment]
     """Creates a team. The same call again succeeds with `created = false`; the id with another
     name is FAILED_PRECONDITION.
@@ -155,6 +167,24 @@ class GoalAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         has started a goal is fixed (FAILED_PRECONDITION): its totals, contributions and paid
         milestones depend on the definition. A team goal's team must exist.
         """
+
+    @_abc_1.abstractmethod
+    def GetGoalDefinition(
+        self,
+        request: _goals_pb2.GetGoalDefinitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_goals_pb2.GetGoalDefinitionResponse, _abc.Awaitable[_goals_pb2.GetGoalDefinitionResponse]]:
+        """A goal's current definition, as UpsertGoal stored it (also once it has ended), without
+        its progress (GetGoal has that). NOT_FOUND for an unknown goal.
+        """
+
+    @_abc_1.abstractmethod
+    def ListGoalDefinitions(
+        self,
+        request: _goals_pb2.ListGoalDefinitionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_goals_pb2.ListGoalDefinitionsResponse, _abc.Awaitable[_goals_pb2.ListGoalDefinitionsResponse]]:
+        """Every goal's current definition, ended ones too, the most recently defined first."""
 
     @_abc_1.abstractmethod
     def CreateTeam(

@@ -127,6 +127,8 @@ Global___GoalMilestone: _TypeAlias = GoalMilestone  # noqa: Y015
 
 @_typing.final
 class Goal(_message.Message):
+    """A count or sum across a team or the whole community over a window, towards milestones."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     GOAL_ID_FIELD_NUMBER: _builtins.int
@@ -173,7 +175,9 @@ class Goal(_message.Message):
         """
 
     @_builtins.property
-    def ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    def ends_at(self) -> _timestamp_pb2.Timestamp:
+        """Later than starts_at, and in the future when UpsertGoal stores it."""
+
     @_builtins.property
     def milestones(self) -> _containers.RepeatedCompositeFieldContainer[Global___GoalMilestone]:
         """1 to 20, rising."""
@@ -423,6 +427,93 @@ class UpsertGoalResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpsertGoalResponse: _TypeAlias = UpsertGoalResponse  # noqa: Y015
+
+@_typing.final
+class GetGoalDefinitionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GOAL_ID_FIELD_NUMBER: _builtins.int
+    goal_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        goal_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["goal_id", b"goal_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGoalDefinitionRequest: _TypeAlias = GetGoalDefinitionRequest  # noqa: Y015
+
+@_typing.final
+class GetGoalDefinitionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GOAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def goal(self) -> Global___Goal: ...
+    def __init__(
+        self,
+        *,
+        goal: Global___Goal | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["goal", b"goal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["goal", b"goal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetGoalDefinitionResponse: _TypeAlias = GetGoalDefinitionResponse  # noqa: Y015
+
+@_typing.final
+class ListGoalDefinitionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """1 to 500; 0 means 50."""
+    page_token: _builtins.str
+    """From the previous response; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGoalDefinitionsRequest: _TypeAlias = ListGoalDefinitionsRequest  # noqa: Y015
+
+@_typing.final
+class ListGoalDefinitionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GOALS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
+    @_builtins.property
+    def goals(self) -> _containers.RepeatedCompositeFieldContainer[Global___Goal]: ...
+    def __init__(
+        self,
+        *,
+        goals: _abc.Iterable[Global___Goal] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["goals", b"goals", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListGoalDefinitionsResponse: _TypeAlias = ListGoalDefinitionsResponse  # noqa: Y015
 
 @_typing.final
 class Team(_message.Message):

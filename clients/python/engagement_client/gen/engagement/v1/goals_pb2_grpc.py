@@ -166,6 +166,16 @@ class GoalAdminServiceStub:
                 request_serializer=engagement_dot_v1_dot_goals__pb2.UpsertGoalRequest.SerializeToString,
                 response_deserializer=engagement_dot_v1_dot_goals__pb2.UpsertGoalResponse.FromString,
                 _registered_method=True)
+        self.GetGoalDefinition = channel.unary_unary(
+                '/engagement.v1.GoalAdminService/GetGoalDefinition',
+                request_serializer=engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionResponse.FromString,
+                _registered_method=True)
+        self.ListGoalDefinitions = channel.unary_unary(
+                '/engagement.v1.GoalAdminService/ListGoalDefinitions',
+                request_serializer=engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsRequest.SerializeToString,
+                response_deserializer=engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsResponse.FromString,
+                _registered_method=True)
         self.CreateTeam = channel.unary_unary(
                 '/engagement.v1.GoalAdminService/CreateTeam',
                 request_serializer=engagement_dot_v1_dot_goals__pb2.CreateTeamRequest.SerializeToString,
@@ -196,6 +206,21 @@ class GoalAdminServiceServicer:
         """Defines a goal, or stores a new version of one that has not started yet. Once its window
         has started a goal is fixed (FAILED_PRECONDITION): its totals, contributions and paid
         milestones depend on the definition. A team goal's team must exist.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetGoalDefinition(self, request, context):
+        """A goal's current definition, as UpsertGoal stored it (also once it has ended), without
+        its progress (GetGoal has that). NOT_FOUND for an unknown goal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGoalDefinitions(self, request, context):
+        """Every goal's current definition, ended ones too, the most recently defined first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -239,6 +264,16 @@ def add_GoalAdminServiceServicer_to_server(servicer, server):
                     servicer.UpsertGoal,
                     request_deserializer=engagement_dot_v1_dot_goals__pb2.UpsertGoalRequest.FromString,
                     response_serializer=engagement_dot_v1_dot_goals__pb2.UpsertGoalResponse.SerializeToString,
+            ),
+            'GetGoalDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetGoalDefinition,
+                    request_deserializer=engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionResponse.SerializeToString,
+            ),
+            'ListGoalDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGoalDefinitions,
+                    request_deserializer=engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsRequest.FromString,
+                    response_serializer=engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsResponse.SerializeToString,
             ),
             'CreateTeam': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateTeam,
@@ -289,6 +324,60 @@ class GoalAdminService:
             '/engagement.v1.GoalAdminService/UpsertGoal',
             engagement_dot_v1_dot_goals__pb2.UpsertGoalRequest.SerializeToString,
             engagement_dot_v1_dot_goals__pb2.UpsertGoalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetGoalDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.GoalAdminService/GetGoalDefinition',
+            engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionRequest.SerializeToString,
+            engagement_dot_v1_dot_goals__pb2.GetGoalDefinitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGoalDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/engagement.v1.GoalAdminService/ListGoalDefinitions',
+            engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsRequest.SerializeToString,
+            engagement_dot_v1_dot_goals__pb2.ListGoalDefinitionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
