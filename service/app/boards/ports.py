@@ -55,6 +55,8 @@ class MemberInfo:
     first_seen_at: dt.datetime
     display_name: str | None
     avatar_url: str | None
+    # Excluded from every board (as of the statement that read it).
+    excluded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +81,12 @@ class BoardRepository(Protocol):
 class ScoreRepository(Protocol):
     """The score ledger, member aggregates, finalised periods and the repair queue."""
 
-    async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
-        """Lock the board-period for this transaction; return whether it is final."""
+    async def lock_period(
+        self, key: BoardKey, *, exclusive: bool, member_id: str | None = None
+    ) -> bool:
+        """Lock the board-period for this transaction; return whether it is final. With a
+        scoring `member_id` (shared locks only), also wait in the same round trip for an
+        exclusion of the member under way; a later statement sees it."""
         ...
 
     async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
@@ -168,10 +174,6 @@ class ScoreRepository(Protocol):
 
 class ExclusionRepository(Protocol):
     """Members excluded from every board until reinstated."""
-
-    async def hold_member(self, member_id: str) -> None:
-        """Before a score: wait for an exclusion of the member under way, if any."""
-        ...
 
     async def excluded(self, member_ids: Iterable[str]) -> set[str]: ...
 

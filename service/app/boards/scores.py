@@ -153,12 +153,11 @@ async def record_score(
     """
     board = sub.board
     key = BoardKey(board.board_id, sub.partition, sub.period_id)
-    if await uow.scores.lock_period(key, exclusive=False):
+    if await uow.scores.lock_period(key, exclusive=False, member_id=sub.member_id):
         raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
-    await uow.exclusions.hold_member(sub.member_id)
-    if await uow.exclusions.excluded([sub.member_id]):
-        raise FailedPrecondition(f"member {sub.member_id} is excluded from boards")
     member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
+    if member.excluded:
+        raise FailedPrecondition(f"member {sub.member_id} is excluded from boards")
     rows = await uow.scores.record(sub, is_rookie(sub, member))
     return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
 

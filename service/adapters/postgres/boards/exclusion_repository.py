@@ -8,11 +8,16 @@ from collections.abc import Iterable
 from service.adapters.postgres.driver import Driver
 from service.app.boards.ports import BoardKey
 
+
 # Scores of a member serialise with exclusions on this lock: a score takes it shared, an
 # exclusion exclusively, so no score committed after an exclusion escapes it. (Events take
 # the user's rules profile first, which an exclusion locks too.)
-_LOCK_SHARED = "select pg_advisory_xact_lock_shared(hashtext('board-member:' || $1))"
-_LOCK = "select pg_advisory_xact_lock(hashtext('board-member:' || $1))"
+# `member_lock(n)` is the lock's key for the member id in parameter $n.
+def member_lock(param: int) -> str:
+    return f"hashtext('board-member:' || ${param})"
+
+
+_LOCK = f"select pg_advisory_xact_lock({member_lock(1)})"
 _LOCK_PROFILE = "select 1 from rule_profiles where user_id = $1 for update"
 _EXCLUDED = "select member_id from board_exclusions where member_id = any($1::text[])"
 _EXCLUDE = """
@@ -42,9 +47,6 @@ class PostgresExclusions:
 
     def __init__(self, driver: Driver) -> None:
         self._driver = driver
-
-    async def hold_member(self, member_id: str) -> None:
-        await self._driver.execute(_LOCK_SHARED, member_id)
 
     async def excluded(self, member_ids: Iterable[str]) -> set[str]:
         rows = await self._driver.fetch(_EXCLUDED, sorted(set(member_ids)))

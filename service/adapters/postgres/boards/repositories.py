@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from service.adapters.postgres.boards.exclusion_repository import member_lock
 from service.adapters.postgres.boards.tables import (
     board_period_keys,
     board_periods,
@@ -86,6 +87,14 @@ _PERIOD_LOCK = """
            exists(select 1 from board_periods where board_id = $1
                   and partition = $2 and period_id = $3 and rookie = $4) as final
 """
+# A score's locks, in the order every writer takes them: the period's, then the member's
+# (see exclusion_repository); whether the member is excluded is read by the next statement.
+_SCORE_LOCKS = f"""
+    select pg_advisory_xact_lock_shared(hashtext($5)) is null as never,
+           pg_advisory_xact_lock_shared({member_lock(6)}) is null as held,
+           exists(select 1 from board_periods where board_id = $1
+                  and partition = $2 and period_id = $3 and rookie = $4) as final
+"""
 # Finalisation locks in a statement of its own, so that the check after it sees what a
 # finalisation it waited for committed: a statement's snapshot predates its lock waits.
 _PERIOD_LOCK_EXCLUSIVE = "select pg_advisory_xact_lock(hashtext($1))"
@@ -112,9 +121,11 @@ _TOUCH_MEMBERS = """
             where board_members.first_seen_at > excluded.first_seen_at
         returning member_id, first_seen_at, display_name, avatar_url
     )
-    select * from touched
-    union all
-    select * from found where member_id not in (select member_id from touched)
+    select m.*, exists(select from board_exclusions as e where e.member_id = m.member_id)
+        as excluded
+    from (select * from touched
+          union all
+          select * from found where member_id not in (select member_id from touched)) as m
 """
 _RECORDED = """
     select member_id, partition, value, period_id from score_ledger
@@ -232,11 +243,16 @@ class PostgresScores:
         self._conn = conn
         self._driver = driver
 
-    async def lock_period(self, key: BoardKey, *, exclusive: bool) -> bool:
+    async def lock_period(
+        self, key: BoardKey, *, exclusive: bool, member_id: str | None = None
+    ) -> bool:
         args = (key.board_id, key.partition, key.period_id, key.rookie)
         if exclusive:
+            assert member_id is None, "a member is held by scores only"
             await self._driver.execute(_PERIOD_LOCK_EXCLUSIVE, _lock_key(key))
             row = await self._driver.fetchrow(_IS_FINAL, *args)
+        elif member_id is not None:
+            row = await self._driver.fetchrow(_SCORE_LOCKS, *args, _lock_key(key), member_id)
         else:
             row = await self._driver.fetchrow(_PERIOD_LOCK, *args, _lock_key(key))
         assert row is not None
@@ -255,7 +271,9 @@ class PostgresScores:
             # snapshot was taken, was neither inserted nor seen; the next statement sees it.
             rows = await self._driver.fetch(_TOUCH_MEMBERS, *args)
         return {
-            r["member_id"]: MemberInfo(r["first_seen_at"], r["display_name"], r["avatar_url"])
+            r["member_id"]: MemberInfo(
+                r["first_seen_at"], r["display_name"], r["avatar_url"], r["excluded"]
+            )
             for r in rows
         }
 
