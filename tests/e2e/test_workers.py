@@ -29,6 +29,7 @@ from service.gen.engagement.v1 import check_in_pb2_grpc as pb_grpc
 from service.health import wait_for_health
 from service.loyalty_stub.server import RunningStub, start_stub
 from service.settings import Settings
+from service.workers import reserve_port
 from tests.support import auth
 from tests.support.waiting import wait_until
 
@@ -255,3 +256,21 @@ async def _duties_once_and_pages_across(
     rest = await audit_pb2_grpc.AuditAdminServiceStub(other).ListAuditEntries(request)
     assert len(page.entries) == len(rest.entries) == 1
     assert page.entries[0].id != rest.entries[0].id
+
+
+def test_the_reserved_port_is_kept_for_the_workers_and_from_everyone_else() -> None:
+    reserved, address = reserve_port("127.0.0.1:0")
+    port = int(address.rpartition(":")[2])
+    try:
+        assert port != 0
+        with socket.socket() as stranger:
+            stranger.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            with pytest.raises(OSError, match="in use"):
+                stranger.bind(("127.0.0.1", port))
+        with socket.socket() as worker:
+            worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            worker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            worker.bind(("127.0.0.1", port))
+            worker.listen()
+    finally:
+        reserved.close()
