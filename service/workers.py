@@ -152,24 +152,32 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         while True:
             started = loop.time()
-            worker = await self._start(index)
-            if self._stopping.is_set():  # the signal came while it was being started
-                worker.process.send_signal(signal.SIGTERM)
-            code = await self._follow(worker)
+            code, ready, ended = await self._run_once(index)
             if self._stopping.is_set():
                 return code
-            if code == REFUSED and not worker.ready:
+            if code == REFUSED and not ready:
                 log.error("worker %d refused to start (exit code %d); stopping", index, code)
                 self._refused = True
                 self._stop()
                 return code
             failures = 1 if loop.time() - started >= STABLE_SECONDS else failures + 1
             delay = min(RESTART_MAX_SECONDS, RESTART_INITIAL_SECONDS * 2 ** (failures - 1))
-            log.warning("worker %d (pid %d) %s; starting another in %.1f s", index,
-                        worker.process.pid, _how(code), delay)  # fmt: skip
+            log.warning("worker %d %s; starting another in %.1f s", index, ended, delay)
             await pause(self._stopping, delay)
             if self._stopping.is_set():
                 return 0
+
+    async def _run_once(self, index: int) -> tuple[int, bool, str]:
+        """Start worker `index` and follow it until it exits: its exit code, whether it had
+        served, and how it ended."""
+        try:
+            worker = await self._start(index)
+        except OSError as exc:  # out of processes or memory, say: try again later
+            return 1, False, f"could not be started: {exc}"
+        if self._stopping.is_set():  # the signal came while it was being started
+            worker.process.send_signal(signal.SIGTERM)
+        code = await self._follow(worker)
+        return code, worker.ready, f"(pid {worker.process.pid}) {_how(code)}"
 
     async def _start(self, index: int) -> _Worker:
         ours, theirs = socket.socketpair()
