@@ -258,6 +258,28 @@ async def _duties_once_and_pages_across(
     assert page.entries[0].id != rest.entries[0].id
 
 
+async def test_workers_whose_supervisor_is_killed_drain_and_free_the_port(
+    host: tuple[Host, int],
+) -> None:
+    serving, _ = host
+    async with auth.channel(serving.port) as channel:
+        await asyncio.wait_for(channel.channel_ready(), 60)
+        await wait_for_health(channel, SERVING)
+    pids = serving.worker_pids()
+    serving.process.kill()
+    await serving.process.wait()
+
+    async def gone() -> bool:
+        return not any(_running(pid) for pid in pids)
+
+    await wait_until(gone, within=60, what="the orphaned workers to stop")
+    assert len(serving.messages("the supervisor is gone; stopping")) == 2
+    with socket.socket() as sock:  # as any one-process server binds it
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", serving.port))
+        sock.listen()
+
+
 def test_the_reserved_port_is_kept_for_the_workers_and_from_everyone_else() -> None:
     reserved, address = reserve_port("127.0.0.1:0")
     port = int(address.rpartition(":")[2])
