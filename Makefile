@@ -97,8 +97,9 @@ proto-release: $(BUF)
 	cd protos && ../$(BUF) build -o released-image.binpb
 
 ## Throughput and latency of each scenario beside a no-op RPC; see bench/run.py --help.
+## BENCH_WORKERS: server processes (default: one per CPU); above 1 the no-op runs on one first.
 bench: install
-	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.run $(if $(BENCH_WORKERS),--workers $(BENCH_WORKERS)) $(BENCH_ARGS)
 
 ## Our leaderboard library beside agoragames' leaderboard 3.7.3; see python -m bench.leaderboard --help.
 ## The peer's import name is ours too, so it goes to .tools/peer (off sys.path), not the venv.

@@ -63,20 +63,31 @@ class Result:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-async def _drive(target: Target, call: Call, turn: Turn, in_flight: int, seconds: float) -> Outcome:
+# Each channel its own connection: the kernel spreads connections, not calls, over the
+# workers of `serve --workers N`, so one shared connection would load only one of them.
+OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
+
+
+def _channel(target: Target) -> grpc.aio.Channel:
+    address, token = target
+    if token is None:
+        return grpc.aio.insecure_channel(address, options=OWN_CONNECTION)
+    return bearer_channel(address, token, options=OWN_CONNECTION)
+
+
+async def _drive(
+    target: Target, call: Call, turn: Turn, in_flight: int, seconds: float, connections: int
+) -> Outcome:
     latencies: list[float] = []
     notes: Counter[str] = Counter()
     errors = 0
     counter = 0
     deadline = time.perf_counter() + seconds
-    address, token = target
-    channel = (
-        grpc.aio.insecure_channel(address) if token is None else bearer_channel(address, token)
-    )
-    async with channel:
-        await channel.channel_ready()
+    channels = [_channel(target) for _ in range(connections)]
+    try:
+        await asyncio.gather(*(channel.channel_ready() for channel in channels))
 
-        async def loop() -> None:
+        async def loop(channel: grpc.aio.Channel) -> None:
             nonlocal errors, counter
             while time.perf_counter() < deadline:
                 counter += 1
@@ -91,34 +102,38 @@ async def _drive(target: Target, call: Call, turn: Turn, in_flight: int, seconds
                 if isinstance(outcome, str):
                     notes[outcome] += 1
 
-        await asyncio.gather(*(loop() for _ in range(in_flight)))
+        await asyncio.gather(*(loop(channels[i % connections]) for i in range(in_flight)))
+    finally:
+        await asyncio.gather(*(channel.close(None) for channel in channels))
     return latencies, errors, dict(notes)
 
 
 def _worker(
-    target: Target, call: Call, turn: Turn, in_flight: int, seconds: float, out: mp.Queue[object]
+    target: Target, call: Call, turn: Turn, shape: tuple[int, float, int], out: mp.Queue[object]
 ) -> None:
+    in_flight, seconds, connections = shape
     try:
         import uvloop  # noqa: PLC0415 - optional
 
-        out.put(uvloop.run(_drive(target, call, turn, in_flight, seconds)))
+        out.put(uvloop.run(_drive(target, call, turn, in_flight, seconds, connections)))
     except ImportError:
-        out.put(asyncio.run(_drive(target, call, turn, in_flight, seconds)))
+        out.put(asyncio.run(_drive(target, call, turn, in_flight, seconds, connections)))
 
 
 def run_load(
     address: str, call: Call, *, users: int, processes: int, in_flight: int, seconds: float,
-    token: str | None = None,
+    token: str | None = None, connections: int = 1,
 ) -> Result:  # fmt: skip
-    """Run `call` from `processes` processes with `in_flight` calls in total, for `seconds`,
-    asking about `users` seeded users; every call carries `token` when there is one."""
+    """Run `call` from `processes` processes with `in_flight` calls in total on `connections`
+    connections in total, for `seconds`, asking about `users` seeded users; every call
+    carries `token` when there is one."""
     context = mp.get_context("spawn")
     out: mp.Queue[object] = context.Queue()
     per_process = max(1, in_flight // processes)
+    shape = (per_process, seconds, max(1, min(per_process, connections // processes)))
     workers = [
         context.Process(
-            target=_worker,
-            args=((address, token), call, Turn(i, 0, users), per_process, seconds, out),
+            target=_worker, args=((address, token), call, Turn(i, 0, users), shape, out)
         )
         for i in range(processes)
     ]

@@ -25,6 +25,7 @@ from bench.scenarios import SCENARIOS
 from bench.seed import TEMPLATE_USERS, Population, Seeded, seed
 from service.entrypoints.grpc_api.tokens import bearer_channel, issue_token
 from service.health import wait_for_health
+from service.settings import available_cpus
 
 
 def _arguments() -> argparse.Namespace:
@@ -33,6 +34,14 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="per scenario")
     parser.add_argument("--in-flight", type=int, default=64)
     parser.add_argument("--processes", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--connections", type=int, default=16,
+        help="connections of the load generators, in all: the workers share connections, not calls",
+    )  # fmt: skip
+    parser.add_argument(
+        "--workers", type=int, default=available_cpus(),
+        help="server processes (serve --workers); above 1 the no-op runs on one process first",
+    )  # fmt: skip
     parser.add_argument("--users", type=int, default=100_000, help="seeded users")
     parser.add_argument(
         "--board-members", type=int, default=1_000_000, help="members of the board read and scored"
@@ -47,6 +56,8 @@ def _arguments() -> argparse.Namespace:
     args = parser.parse_args()
     if not TEMPLATE_USERS <= args.users <= args.board_members:
         parser.error(f"need {TEMPLATE_USERS} <= --users <= --board-members")
+    if args.workers < 1 or args.connections < 1:
+        parser.error("--workers and --connections must be at least 1")
     return args
 
 
@@ -75,14 +86,41 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _prepare(address: str, token: str, database_url: str, population: Population) -> Seeded:
+async def _serving(address: str, token: str) -> None:
+    """Once health says SERVING: with several workers, once every one of them serves."""
     async with bearer_channel(address, token) as channel:
         await asyncio.wait_for(channel.channel_ready(), 60)
         await wait_for_health(channel, health_pb2.HealthCheckResponse.SERVING)
+
+
+async def _prepare(address: str, token: str, database_url: str, population: Population) -> Seeded:
+    await _serving(address, token)
+    async with bearer_channel(address, token) as channel:
         return await seed(channel, database_url, population)
 
 
-def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, object]:
+@contextlib.contextmanager
+def _server(env: dict[str, str], workers: int, metrics: bool) -> Iterator[tuple[str, int]]:
+    """`engagement serve --workers N` on a port of its own: its address and pid."""
+    address = f"127.0.0.1:{_free_port()}"
+    env = env | {
+        "ENGAGEMENT_GRPC_ADDRESS": address,
+        "ENGAGEMENT_METRICS_ADDRESS": f"127.0.0.1:{_free_port()}" if metrics else "",
+    }
+    command = [sys.executable, "-m", "service", "serve", "--workers", str(workers)]
+    server = subprocess.Popen(command, env=env)
+    try:
+        yield address, server.pid
+    finally:
+        server.terminate()
+        server.wait(60)
+
+
+def _row(
+    name: str, result: Result, baselines: tuple[float, float], cpu: float
+) -> dict[str, object]:
+    """`baselines`: the no-op's rate on the same server, and on one process."""
+    same, one = baselines
     return {
         "scenario": name,
         "rps": round(result.rps, 1),
@@ -90,7 +128,8 @@ def _row(name: str, result: Result, baseline: float, cpu: float) -> dict[str, ob
         "p95_ms": round(result.percentile(0.95), 2),
         "p99_ms": round(result.percentile(0.99), 2),
         "errors": result.errors,
-        "ratio_to_noop": round(result.rps / baseline, 3) if baseline else None,
+        "ratio_to_noop": round(result.rps / same, 3) if same else None,
+        "ratio_to_one_process_noop": round(result.rps / one, 3) if one else None,
         "server_cpu_percent": round(cpu, 1),
         "notes": result.notes,
     }
@@ -102,18 +141,25 @@ def _notes(notes: object) -> str:
     return " ".join(f"{name}={count}" for name, count in notes.items())
 
 
-def _print(rows: list[dict[str, object]], rss_mb: float, command: str, seeded: str) -> None:
+def _print(rows: list[dict[str, object]], rss_mb: float, command: str, seeded: str,
+           workers: int) -> None:  # fmt: skip
     print(f"\n$ {command}")
     print(seeded)
+    several = workers > 1
     header = f"{'scenario':<18}{'rps':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>8}"
-    print(header + f"{'ratio':>8}{'srv cpu%':>10}  notes")
+    print(header + f"{'ratio':>8}" + (f"{'vs 1 proc':>10}" if several else "")
+          + f"{'srv cpu%':>10}  notes")  # fmt: skip
     for r in rows:
+        vs_one = f"{r['ratio_to_one_process_noop']!s:>10}" if several else ""
         print(
             f"{r['scenario']:<18}{r['rps']:>9}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}"
-            f"{r['errors']:>8}{r['ratio_to_noop']!s:>8}{r['server_cpu_percent']:>10}  "
+            f"{r['errors']:>8}{r['ratio_to_noop']!s:>8}{vs_one}{r['server_cpu_percent']:>10}  "
             f"{_notes(r['notes'])}"
         )
-    print(f"server peak RSS: {rss_mb:.0f} MB")
+    if several:
+        print(f"ratio: to the no-op on {workers} workers; vs 1 proc: to the no-op on one process "
+              f"(its row is the scaling from 1 to {workers} workers)")  # fmt: skip
+    print(f"server peak RSS: {rss_mb:.0f} MB (all processes)")
 
 
 def main() -> int:
@@ -122,7 +168,6 @@ def main() -> int:
     if "noop" not in names:
         names.insert(0, "noop")  # every run carries its own baseline
     with _stores() as (database, redis):
-        address = f"127.0.0.1:{_free_port()}"
         # A secret of this run's own; every call carries an ops+service token, as a service would.
         secret = secrets.token_urlsafe(48)
         token = issue_token(secret, "bench", ("ops", "service"), 86400)
@@ -131,48 +176,84 @@ def main() -> int:
             "ENGAGEMENT_JWT_HS256_SECRETS": secret,
             "ENGAGEMENT_DATABASE_URL": database,
             "ENGAGEMENT_REDIS_URL": redis,
-            "ENGAGEMENT_GRPC_ADDRESS": address,
             "ENGAGEMENT_LOG_LEVEL": args.log_level,
-            "ENGAGEMENT_METRICS_ADDRESS": f"127.0.0.1:{_free_port()}" if args.metrics else "",
         }
         subprocess.run([sys.executable, "-m", "service", "migrate"], env=env, check=True)
-        server = subprocess.Popen([sys.executable, "-m", "service", "serve"], env=env)
-        try:
-            seeded, rows, rss = _measure(address, token, database, server.pid, names, args)
-        finally:
-            server.terminate()
-            server.wait(30)
+        seeded, rows, rss = _run_all(env, token, database, names, args)
     command = " ".join(["python -m bench.run", *sys.argv[1:]])
-    _print(rows, rss, command, seeded.describe())
+    _print(rows, rss, command, seeded.describe(), args.workers)
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    report = {"command": command, "seeded": asdict(seeded), "rows": rows, "rss_mb": rss}
+    report = {"command": command, "workers": args.workers, "seeded": asdict(seeded),
+              "rows": rows, "rss_mb": rss}  # fmt: skip
     args.json.write_text(json.dumps(report, indent=2))
     return 0
 
 
-def _measure(
-    address: str, token: str, database_url: str, pid: int, names: list[str],
-    args: argparse.Namespace,
-) -> tuple[Seeded, list[dict[str, object]], float]:  # fmt: skip
+def _run_all(
+    env: dict[str, str], token: str, database_url: str, names: list[str], args: argparse.Namespace
+) -> tuple[Seeded, list[dict[str, object]], float]:
+    """Seed, then measure: with several workers the no-op on one process first, then
+    everything on `args.workers` workers."""
     population = Population(args.users, args.board_members)
-    seeded = asyncio.run(_prepare(address, token, database_url, population))
-    print(seeded.describe(), flush=True)
+    with _server(env, 1, args.metrics) as (address, pid):
+        seeded = asyncio.run(_prepare(address, token, database_url, population))
+        print(seeded.describe(), flush=True)
+        if args.workers == 1:
+            rows, rss, _ = _measure(address, token, pid, names, args)
+            return seeded, rows, rss
+        one, rss_one, one_process = _measure(address, token, pid, ["noop"], args)
+    one[0]["scenario"] = "noop (1 process)"
+    with _server(env, args.workers, args.metrics) as (address, pid):
+        asyncio.run(_serving(address, token))
+        rows, rss, _ = _measure(address, token, pid, names, args, one_process)
+    return seeded, [*one, *rows], max(rss, rss_one)
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    """The server: one process, or the supervisor and its workers."""
     process = psutil.Process(pid)
+    return [process, *process.children(recursive=True)]
+
+
+def _cpu_seconds(processes: list[psutil.Process]) -> float:
+    total = 0.0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _rss_mb(processes: list[psutil.Process]) -> float:
+    total = 0
+    for process in processes:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            total += process.memory_info().rss
+    return total / 2**20
+
+
+def _measure(
+    address: str, token: str, pid: int, names: list[str], args: argparse.Namespace,
+    one_process: float = 0.0,
+) -> tuple[list[dict[str, object]], float, float]:  # fmt: skip
+    """Each scenario's row, beside the first one's (the no-op's) rate and `one_process`'s;
+    the peak RSS, and the no-op's rate."""
     rows: list[dict[str, object]] = []
     baseline = 0.0
     peak_rss = 0.0
     for name in names:
-        cpu_before, started = process.cpu_times(), time.perf_counter()
+        processes = _tree(pid)
+        cpu_before, started = _cpu_seconds(processes), time.perf_counter()
         result = run_load(
             address, SCENARIOS[name], users=args.users, processes=args.processes,
             in_flight=args.in_flight, seconds=args.seconds, token=token,
+            connections=args.connections,
         )  # fmt: skip
-        cpu_after, elapsed = process.cpu_times(), time.perf_counter() - started
-        used = (cpu_after.user + cpu_after.system) - (cpu_before.user + cpu_before.system)
-        peak_rss = max(peak_rss, process.memory_info().rss / 2**20)
+        used, elapsed = _cpu_seconds(processes) - cpu_before, time.perf_counter() - started
+        peak_rss = max(peak_rss, _rss_mb(processes))
         baseline = baseline or result.rps
-        rows.append(_row(name, result, baseline, 100 * used / elapsed))
-    return seeded, rows, peak_rss
+        rows.append(_row(name, result, (baseline, one_process or baseline), 100 * used / elapsed))
+    return rows, peak_rss, baseline
 
 
 if __name__ == "__main__":

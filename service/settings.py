@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -26,6 +27,14 @@ ENV_PREFIX = "ENGAGEMENT_"
 SCOPES = ("player", "service", "ops")
 # Below this an HS256 secret can be guessed offline from one token (RFC 7518 section 3.2).
 MIN_SECRET_BYTES = 32
+
+
+def available_cpus() -> int:
+    """The CPUs this process may run on: a container's CPU set counts, a CPU quota does not."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class SettingsError(Exception):
@@ -122,6 +131,8 @@ class Settings(DatabaseSettings, AuthSettings):
     # The URL names one node of a Redis Cluster; the client finds the others from it.
     redis_cluster: bool = Field(default=False, validate_default=True)
     grpc_address: str = "127.0.0.1:50051"
+    # Server processes sharing the port (`engagement serve --workers`); 1 serves in one process.
+    workers: int = Field(default_factory=available_cpus, ge=1, le=256)
     shutdown_grace_seconds: float = Field(default=10.0, gt=0, le=300)
     redis_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     redis_key_prefix: str = Field(default="eng", pattern=r"^[A-Za-z0-9_.:-]{1,64}$")

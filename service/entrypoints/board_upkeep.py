@@ -103,7 +103,11 @@ class BoardUpkeep:
         await asyncio.gather(*self.tasks)
 
 
-def start_board_upkeep(app: App) -> BoardUpkeep:
+def start_board_upkeep(app: App, *, duties: bool = True) -> BoardUpkeep:
+    """Follow definition changes (every process needs that: each has its own catalogs) and,
+    with `duties`, do the shared work: repairs, healing, verification, finalisation, duels,
+    league seasons. The workers of one host leave the duties to one of them; across hosts the
+    locks each step takes share them."""
     upkeep = BoardUpkeep()
 
     async def repair() -> None:
@@ -134,14 +138,16 @@ def start_board_upkeep(app: App) -> BoardUpkeep:
     async def duels() -> None:
         await duel_settlement.upkeep(uow=app.uow(), now=app.clock.now(), feed=app.boards.feed)
 
-    loops = (
-        _follow_definitions(app, upkeep),
-        _every("board verification", VERIFY_INTERVAL_SECONDS, verify, upkeep.stopping),
-        _every("board healing", HEAL_INTERVAL_SECONDS, heal, upkeep.stopping),
-        _every("board repair", REPAIR_INTERVAL_SECONDS, repair, upkeep.stopping),
-        _every("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize, upkeep.stopping),
-        _every("duel settlement", DUEL_INTERVAL_SECONDS, duels, upkeep.stopping),
-        _every("league seasons", SEASON_END_INTERVAL_SECONDS, end_seasons, upkeep.stopping),
-    )
+    duties_every: list[tuple[str, float, Callable[[], Awaitable[object]]]] = [
+        ("board verification", VERIFY_INTERVAL_SECONDS, verify),
+        ("board healing", HEAL_INTERVAL_SECONDS, heal),
+        ("board repair", REPAIR_INTERVAL_SECONDS, repair),
+        ("board finalisation", FINALIZE_INTERVAL_SECONDS, finalize),
+        ("duel settlement", DUEL_INTERVAL_SECONDS, duels),
+        ("league seasons", SEASON_END_INTERVAL_SECONDS, end_seasons),
+    ]
+    loops = [_follow_definitions(app, upkeep)]
+    if duties:
+        loops += [_every(*duty, upkeep.stopping) for duty in duties_every]
     upkeep.tasks = [asyncio.create_task(loop) for loop in loops]
     return upkeep

@@ -9,7 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import start_http_server
+from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from service.app.grants.ports import GrantStore
 from service.observability.metrics import Metrics
@@ -20,21 +21,45 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class Exposition:
-    """The HTTP endpoint (`/metrics`) and the loop refreshing the outbox gauges."""
+class Endpoint:
+    """`/metrics` over HTTP, from a thread of its own."""
 
     server: WSGIServer
     thread: threading.Thread
     port: int
-    stopping: asyncio.Event
-    refresher: asyncio.Task[None]
 
-    async def stop(self) -> None:
-        self.stopping.set()
-        await self.refresher
+    def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+@dataclass
+class OutboxGauges:
+    """The loop that keeps the grant gauges fresh."""
+
+    stopping: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        self.stopping.set()
+        await self.task
+
+
+@dataclass
+class Exposition:
+    """The HTTP endpoint (`/metrics`) and the loop refreshing the outbox gauges."""
+
+    endpoint: Endpoint
+    gauges: OutboxGauges
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    async def stop(self) -> None:
+        await self.gauges.stop()
+        self.endpoint.stop()
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -64,17 +89,39 @@ async def _follow_outbox(
         await pause(stopping, seconds)
 
 
-def start_exposition(
-    address: str, metrics: Metrics, store: Callable[[], GrantStore], refresh_seconds: float
-) -> Exposition:
-    """Serve `/metrics` on `address` (port 0 picks a free one) from a thread of its own."""
+def follow_outbox(
+    metrics: Metrics, store: Callable[[], GrantStore], refresh_seconds: float
+) -> OutboxGauges:
+    """Refresh the grant gauges every `refresh_seconds` until stopped."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(_follow_outbox(metrics, store, refresh_seconds, stopping))
+    return OutboxGauges(stopping, task)
+
+
+def serve_metrics(address: str, registry: CollectorRegistry) -> Endpoint:
+    """Serve `registry` at `/metrics` on `address` (port 0 picks a free one)."""
     host, port = _host_port(address)
     try:
-        server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+        server, thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
         raise SettingsError(
             f"{ENV_PREFIX}METRICS_ADDRESS: cannot listen on {address}: {exc.strerror or exc}"
         ) from exc
-    stopping = asyncio.Event()
-    refresher = asyncio.create_task(_follow_outbox(metrics, store, refresh_seconds, stopping))
-    return Exposition(server, thread, server.server_port, stopping, refresher)
+    return Endpoint(server, thread, server.server_port)
+
+
+def serve_workers_metrics(address: str, directory: str) -> Endpoint:
+    """Serve the sum of what the workers of `engagement serve --workers N` record in
+    `directory` (prometheus_client's multiprocess mode: each worker writes its own files,
+    so counts of a worker that died stay counted)."""
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return serve_metrics(address, registry)
+
+
+def start_exposition(
+    address: str, metrics: Metrics, store: Callable[[], GrantStore], refresh_seconds: float
+) -> Exposition:
+    """Serve `/metrics` on `address` (port 0 picks a free one) from a thread of its own."""
+    endpoint = serve_metrics(address, metrics.registry)
+    return Exposition(endpoint, follow_outbox(metrics, store, refresh_seconds))

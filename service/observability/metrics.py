@@ -39,12 +39,15 @@ class Metrics:
             "engagement_event_group_size", "Events per group commit.", buckets=_GROUP_SIZES,
             registry=r,
         )  # fmt: skip
+        # Under `serve --workers N` one worker sets these; the newest value is the one served.
         self.grants = Gauge(
-            "engagement_grants", "Grants in the outbox, by delivery state.", ["state"], registry=r
-        )
+            "engagement_grants", "Grants in the outbox, by delivery state.", ["state"],
+            registry=r, multiprocess_mode="mostrecent",
+        )  # fmt: skip
         self.oldest_pending = Gauge(
             "engagement_grants_oldest_pending_age_seconds",
             "Age of the oldest grant not yet delivered (0 when none).", registry=r,
+            multiprocess_mode="mostrecent",
         )  # fmt: skip
         self.board_seconds = Histogram(
             "engagement_leaderboard_operation_duration_seconds",

@@ -22,8 +22,15 @@ from service.settings import Settings
 from tests.support import auth
 
 pytestmark = pytest.mark.e2e
-# What `engagement serve` needs to accept anyone at all: a plaintext port and a secret.
-SECURITY = {"ENGAGEMENT_GRPC_PLAINTEXT": "true", "ENGAGEMENT_JWT_HS256_SECRETS": auth.TEST_SECRET}
+# What `engagement serve` needs to accept anyone at all: a plaintext port and a secret; and
+# one process (the supervisor of several, `--workers`, has tests of its own in test_workers.py
+# and in the refusals below).
+SECURITY = {
+    "ENGAGEMENT_GRPC_PLAINTEXT": "true",
+    "ENGAGEMENT_JWT_HS256_SECRETS": auth.TEST_SECRET,
+    "ENGAGEMENT_WORKERS": "1",
+}
+WORKERS = pytest.mark.parametrize("workers", ["1", "2"])
 
 
 def _free_port() -> int:
@@ -62,12 +69,14 @@ def test_bad_setting_stops_startup_naming_the_variable() -> None:
     assert "postgresql://" in result.stderr
 
 
+@WORKERS
 def test_unmigrated_database_stops_startup_naming_the_fixing_command(
-    empty_database_url: str, redis_server_url: str
+    empty_database_url: str, redis_server_url: str, workers: str
 ) -> None:
     env = _environment(
-        ENGAGEMENT_DATABASE_URL=empty_database_url, ENGAGEMENT_REDIS_URL=redis_server_url
-    )
+        ENGAGEMENT_DATABASE_URL=empty_database_url, ENGAGEMENT_REDIS_URL=redis_server_url,
+        ENGAGEMENT_WORKERS=workers,
+    )  # fmt: skip
     result = _run("serve", env=env)
 
     assert result.returncode == 2
@@ -75,11 +84,12 @@ def test_unmigrated_database_stops_startup_naming_the_fixing_command(
     assert "Traceback" not in result.stderr
 
 
-def test_serve_refuses_a_port_neither_tls_nor_explicitly_plaintext() -> None:
+@WORKERS
+def test_serve_refuses_a_port_neither_tls_nor_explicitly_plaintext(workers: str) -> None:
     # Unreachable stores: the refusal comes before any connection.
     env = _environment(
         ENGAGEMENT_DATABASE_URL="postgresql://127.0.0.1:1/x", ENGAGEMENT_REDIS_URL="redis://127.0.0.1:1",
-        ENGAGEMENT_GRPC_PLAINTEXT="",
+        ENGAGEMENT_GRPC_PLAINTEXT="", ENGAGEMENT_WORKERS=workers,
     )  # fmt: skip
     result = _run("serve", env=env)
 
@@ -184,11 +194,23 @@ async def test_serves_metrics_json_logs_and_traces_when_asked(
     assert '"db.system": "postgresql"' in spans
 
 
-@pytest.mark.parametrize("variable", ["ENGAGEMENT_GRPC_ADDRESS", "ENGAGEMENT_METRICS_ADDRESS"])
+@pytest.mark.parametrize(
+    ("variable", "workers", "shared"),
+    [
+        ("ENGAGEMENT_GRPC_ADDRESS", "1", False),
+        ("ENGAGEMENT_METRICS_ADDRESS", "1", False),
+        ("ENGAGEMENT_GRPC_ADDRESS", "2", False),
+        ("ENGAGEMENT_METRICS_ADDRESS", "2", False),
+        # Another host's workers listen with SO_REUSEPORT: they are not joined by accident.
+        ("ENGAGEMENT_GRPC_ADDRESS", "2", True),
+    ],
+)
 def test_a_taken_port_stops_startup_in_one_line_naming_the_variable(
-    settings: Settings, engine: object, variable: str
+    settings: Settings, engine: object, variable: str, workers: str, shared: bool
 ) -> None:
     with socket.socket() as taken:
+        if shared:
+            taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
@@ -197,6 +219,7 @@ def test_a_taken_port_stops_startup_in_one_line_naming_the_variable(
             ENGAGEMENT_REDIS_URL=settings.redis_url,
             ENGAGEMENT_GRPC_ADDRESS=f"127.0.0.1:{_free_port()}",
             ENGAGEMENT_LOG_LEVEL="ERROR",
+            ENGAGEMENT_WORKERS=workers,
         ) | {variable: address}
         result = _run("serve", env=env)
 

@@ -58,6 +58,8 @@ def _environment(settings: Settings, stub: RunningStub, **variables: str) -> dic
             "ENGAGEMENT_RELAY_BACKOFF_MAX_SECONDS": "0.25",
             "ENGAGEMENT_GRPC_PLAINTEXT": "true",
             "ENGAGEMENT_JWT_HS256_SECRETS": auth.TEST_SECRET,
+            # One process: test_workers.py has the relay inside a worker of several.
+            "ENGAGEMENT_WORKERS": "1",
         }
         | variables
     )

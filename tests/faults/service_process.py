@@ -44,6 +44,8 @@ def service_environment(database_url: str, redis_url: str, **variables: str) -> 
             "ENGAGEMENT_LOG_LEVEL": "INFO",
             "ENGAGEMENT_USER_RATE_LIMIT_PER_SECOND": "0",
             "ENGAGEMENT_MAX_CONCURRENT_CALLS": "100000",
+            # One process, which the suite kills and restarts as a whole.
+            "ENGAGEMENT_WORKERS": "1",
         }
         | variables
     )

@@ -50,27 +50,39 @@ async def stores_answer(app: App) -> bool:
 class HealthProbe:
     """Sets the health status from periodic store checks until told to stop.
 
+    A held probe reports NOT_SERVING until released, whatever the stores say: a worker of
+    several says SERVING only once every worker of its host serves.
     It stops on an event rather than by cancellation: cancelling a task inside a database
     call can leave the driver's connection half-closed.
     """
 
-    def __init__(self, app: App, servicer: HealthServicer) -> None:
+    def __init__(self, app: App, servicer: HealthServicer, *, held: bool = False) -> None:
         self._app = app
         self._servicer = servicer
         self._stopping = asyncio.Event()
+        self._released = not held
+        # Set to check again at once rather than at the next interval.
+        self._recheck = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="health-probe")
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
-            status = _SERVING if await stores_answer(self._app) else _NOT_SERVING
+            serving = await stores_answer(self._app) and self._released
             for name in ("", *SERVICE_NAMES):
-                await self._servicer.set(name, status)
+                await self._servicer.set(name, _SERVING if serving else _NOT_SERVING)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(self._app.settings.health_interval_seconds):
-                    await self._stopping.wait()
+                    await self._recheck.wait()
+            self._recheck.clear()
+
+    def release(self) -> None:
+        """Let the stores' answer decide the status from now on."""
+        self._released = True
+        self._recheck.set()
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._recheck.set()
         await self._task
 
 
@@ -90,6 +102,10 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(grace)
 
+    def release_health(self) -> None:
+        """Report what the stores say from now on (see `start_server`'s `shared_port`)."""
+        self.probe.release()
+
 
 def limits_of(app: App) -> LimitsInterceptor:
     """The load limits the settings ask for."""
@@ -106,8 +122,9 @@ def limits_of(app: App) -> LimitsInterceptor:
     return LimitsInterceptor(settings.max_concurrent_calls, rate_limits)
 
 
-def _bindable(address: str) -> bool:
-    """Whether this process could listen on `host:port` now (port 0 always can)."""
+def _bindable(address: str, *, shared: bool) -> bool:
+    """Whether this process could listen on `host:port` now (port 0 always can); `shared`:
+    beside the other workers of its host, which listen with SO_REUSEPORT."""
     host, _, port = address.rpartition(":")
     try:
         if int(port) == 0:
@@ -118,16 +135,37 @@ def _bindable(address: str) -> bool:
         for family, kind, protocol, _, where in found:
             with socket.socket(family, kind, protocol) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if shared:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
                 sock.bind(where)
     except (OSError, ValueError):
         return False
     return True
 
 
+def check_bindable(address: str, *, shared: bool = False) -> None:
+    """Refuse, naming the setting, an address this process cannot listen on.
+
+    Checked before grpc binds: grpc would log its own multi-line error before raising a bare
+    one. Unshared, a port that another process listens on is refused even when that one
+    uses SO_REUSEPORT, so a second instance never shares a port by accident.
+    """
+    if not _bindable(address, shared=shared):
+        raise SettingsError(
+            f"{ENV_PREFIX}GRPC_ADDRESS: cannot listen on {address}: the port is taken by another "
+            "process or the address is not this machine's; set another address"
+        )
+
+
 async def start_server(
-    app: App, address: str, security: ServerSecurity | None = None
+    app: App, address: str, security: ServerSecurity | None = None, *, shared_port: bool = False
 ) -> RunningServer:
-    """Start serving on `address` (port 0 picks a free port), protected as the settings say."""
+    """Start serving on `address` (port 0 picks a free port), protected as the settings say.
+
+    With `shared_port` (a worker of `engagement serve --workers N`) the port is shared with
+    the host's other workers through SO_REUSEPORT, and health stays NOT_SERVING until
+    `RunningServer.release_health`.
+    """
     security = security or ServerSecurity.from_settings(app.settings)
     # The first interceptor is the outermost. Authentication first, so that the caller (and
     # its request id) is set for error mapping and the limits, and a caller without
@@ -143,8 +181,10 @@ async def start_server(
         limits,
         RequestCheckInterceptor(RequestChecks()),
     ]
-    # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it.
-    server = grpc.aio.server(interceptors=interceptors, options=[("grpc.so_reuseport", 0)])
+    # Without SO_REUSEPORT a second instance on a busy port fails instead of sharing it;
+    # the workers of one host share theirs on purpose, and the kernel spreads connections.
+    options = [("grpc.so_reuseport", 1 if shared_port else 0)]
+    server = grpc.aio.server(interceptors=interceptors, options=options)
     for offered in SERVICES:
         offered.register(app, server)
     servicer = HealthServicer()
@@ -154,15 +194,11 @@ async def start_server(
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
     )
-    # Checked first: grpc would log its own multi-line error before raising a bare one.
-    if not _bindable(address):
-        raise SettingsError(
-            f"{ENV_PREFIX}GRPC_ADDRESS: cannot listen on {address}: the port is taken by another "
-            "process or the address is not this machine's; set another address"
-        )
+    check_bindable(address, shared=shared_port)
     if security.credentials is None:
         port = server.add_insecure_port(address)
     else:
         port = server.add_secure_port(address, security.credentials)
     await server.start()
-    return RunningServer(server, port, servicer, HealthProbe(app, servicer), limits)
+    probe = HealthProbe(app, servicer, held=shared_port)
+    return RunningServer(server, port, servicer, probe, limits)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import grpc
@@ -109,10 +109,14 @@ class BearerStreamCredential(grpc.aio.UnaryStreamClientInterceptor):  # type: ig
 
 
 def bearer_channel(
-    address: str, token: str, credentials: grpc.ChannelCredentials | None = None
+    address: str,
+    token: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    options: Sequence[tuple[str, Any]] = (),
 ) -> grpc.aio.Channel:
-    """A channel to `address` whose calls send `token` (or an API key); TLS with `credentials`."""
+    """A channel to `address` whose calls send `token` (or an API key); TLS with `credentials`;
+    `options` are grpc channel arguments."""
     interceptors: list[Any] = [BearerCredential(token), BearerStreamCredential(token)]
     if credentials is None:
-        return grpc.aio.insecure_channel(address, interceptors=interceptors)
-    return grpc.aio.secure_channel(address, credentials, interceptors=interceptors)
+        return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(address, credentials, options, interceptors=interceptors)
