@@ -184,7 +184,7 @@ class Leaderboard:
         if type(revision) is not int or revision < 0:
             raise InvalidArgument("revision", "must be an int >= 0")
         sign = -1 if self.board.sort_order is SortOrder.HIGHER_IS_BETTER else 1
-        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions, self.keys.loaded]
+        keys = [*self.keys.data, self.keys.expiry, self.keys.loaded]
         args: list[Arg] = [member_id, score, reached_prefix(reached_at_ms), sign, revision]
         args += [*_metadata_args(metadata), self._policy]
         return keys, args
@@ -218,14 +218,14 @@ class Leaderboard:
         """
         check_member_id(member_id)
         check_count("size", size, MAX_AROUND_SIZE)
-        keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
+        keys = [self.keys.scores, self.keys.index, self.keys.distinct, self.keys.metadata]
         reply = array(await self._run(lua.AROUND, keys, [member_id, size, self._policy]))
         return slice_entries(reply[1], self.board) if len(reply) > 1 else []
 
     async def rank_of(self, member_id: str) -> MemberRank | None:
         """The member's rank, score and percentile (see `MemberRank`), or None if absent."""
         check_member_id(member_id)
-        keys = [self.keys.scores, self.keys.members, self.keys.distinct, self.keys.metadata]
+        keys = [self.keys.scores, self.keys.index, self.keys.distinct, self.keys.metadata]
         reply = array(await self._run(lua.RANK_OF, keys, [member_id, self._policy]))
         if len(reply) == 1:
             return None
@@ -249,7 +249,7 @@ class Leaderboard:
     async def remove(self, member_id: str) -> bool:
         """Take the member and its metadata off the board; False if it was not on it."""
         check_member_id(member_id)
-        keys = [*self.keys.data, self.keys.revisions, self.keys.loaded]
+        keys = [*self.keys.data, self.keys.loaded]
         reply = await self._run(lua.REMOVE, keys, [member_id, self._policy])
         return integer(reply) == 1
 
@@ -272,7 +272,7 @@ class Leaderboard:
         unique = list(dict.fromkeys(check_member_id(m, "member_ids") for m in member_ids))
         if not unique:
             return []
-        keys = [self.keys.scores, self.keys.members, self.keys.metadata]
+        keys = [self.keys.scores, self.keys.index, self.keys.metadata]
         rows = friend_rows(await self._run(lua.FRIENDS, keys, unique))
         rows.sort(key=lambda row: order_key(row[0], row[1]))
         ranks = slice_ranks([row[1] for row in rows], TOP, self.board.tie_policy)
@@ -283,12 +283,12 @@ class Leaderboard:
         ]
 
     async def clear(self) -> None:
-        """Remove every member's score; metadata and the retention deadline stay."""
+        """Remove every member's score and revision; metadata and the retention deadline stay."""
         await run(self._client, lua.DELETE, self.keys.standings, [])
 
     async def delete(self) -> None:
         """Remove every key of the board-period (idempotency records expire on their own)."""
-        keys = [*self.keys.data, self.keys.expiry, self.keys.revisions, self.keys.loaded]
+        keys = [*self.keys.data, self.keys.expiry, self.keys.loaded, *self.keys.superseded]
         await run(self._client, lua.DELETE, keys, [])
 
     async def load(self, entries: bulk.Entries, *, chunk_size: int = 1000) -> int:
@@ -306,7 +306,7 @@ class Leaderboard:
         if not isinstance(when, dt.datetime) or when.utcoffset() is None:
             raise InvalidArgument("when", "must be a timezone-aware datetime")
         at_ms = (when - _EPOCH) // dt.timedelta(milliseconds=1)
-        keys = [*self.keys.data, self.keys.revisions, self.keys.loaded, self.keys.expiry]
+        keys = [*self.keys.data, self.keys.loaded, self.keys.expiry]
         await run(self._client, lua.EXPIRE_AT, keys, [at_ms])
 
     async def _page(self, start: int, stop: int) -> tuple[list[Entry], int]:

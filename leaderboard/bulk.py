@@ -19,7 +19,7 @@ from leaderboard.encoding import (
     reached_prefix,
     stored_score,
 )
-from leaderboard.errors import InvalidArgument
+from leaderboard.errors import InvalidArgument, LoadLost
 from leaderboard.keys import BoardKeys
 from leaderboard.models import LoadEntry, SortOrder, TiePolicy
 from leaderboard.replies import array, integer, text
@@ -47,7 +47,9 @@ async def load(
     standings or the new ones, and marks the copy loaded (see `BoardKeys.loaded`). Entries'
     revisions replace those of earlier puts; metadata of members without any in their entry,
     and the retention deadline, are kept. Submissions that land while a load runs are
-    overwritten by the swap: hold them, or replay them afterwards.
+    overwritten by the swap: hold them, or replay them afterwards. Staged rows expire
+    `STAGING_TTL_MS` after the chunk that last wrote them, so a dead load leaves nothing
+    behind; a load paused longer than that raises LoadLost and changes nothing.
     """
     if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
@@ -56,12 +58,13 @@ async def load(
     # is framed while Redis writes the last one. Scripts run in order, so a member in two
     # chunks is still found by the later one.
     in_flight: asyncio.Task[None] | None = None
-    revisions = 0
+    revisions = members = 0
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
                 frames = "".join([_frame(entry, order) for entry in chunk])
                 revisions += sum(entry.revision or 0 for entry in chunk)
+                members += len(chunk)
                 if in_flight is not None:
                     await in_flight
                 chunk_keys = (*staging, keys.metadata)
@@ -69,9 +72,13 @@ async def load(
                 await asyncio.sleep(0)  # let it send before the next chunk is framed
         if in_flight is not None:
             await in_flight
-        swap_keys = [*keys.standings, keys.revisions, *staging]
-        swap_keys += [keys.expiry, keys.loaded, keys.metadata]
-        return integer(await run(client, lua.LOAD_SWAP, swap_keys, [revisions]))
+        swap_keys = [*keys.standings, *staging, keys.expiry, keys.loaded, keys.metadata]
+        reply = await run(
+            client, lua.LOAD_SWAP, [*swap_keys, *keys.superseded], [revisions, members]
+        )
+        if isinstance(reply, bytes | str):
+            raise LoadLost()
+        return integer(reply)
     except Exception:
         if in_flight is not None:  # no chunk may write after the staging keys are deleted
             with contextlib.suppress(Exception):  # the caller raises one error already

@@ -12,7 +12,16 @@ Layout of one board-period (key names live in `leaderboard.keys`):
   id (by UTF-8 bytes, which is code point order) comes first. Score and time never share a
   double, so nothing is rounded. Every tie policy keeps this order; under dense and competition
   it only orders the entries inside a tie group, whose ranks are equal.
-- `members` HASH: member id -> the 13-digit `reached_at_ms` of its encoded member.
+- The member index finds a member's encoded member from its id: member id -> the 13-digit
+  `reached_at_ms` of its encoded member, followed by the revision of its last `put` (digits,
+  if it has one), so that an older copy never overwrites it. It is spread over HASH buckets
+  `index:0`, `index:1`, ... by linear hashing of the member id: the `index` HASH holds the
+  bucket count as `level` and `split` (2^level + split buckets; none stored means one), and
+  whenever the members outgrow 40 a bucket on average, the next bucket in turn splits in two.
+  Each split moves at most one bucket's entries, and the fullest bucket stays below the 128
+  entries up to which Redis keeps a hash in its listpack encoding (about 24 bytes a member
+  for 12-character ids, against about 77 in one big hash table). Buckets only split: a
+  board that shrinks keeps its count until it is cleared or loaded again.
 - `distinct` ZSET and `refcount` HASH: each stored score held by at least one member, and how
   many hold it; a dense rank is 1 + the number of distinct stored scores below the member's.
 - `metadata` HASH: member id -> compact JSON {"n": display name, "a": avatar URL}.

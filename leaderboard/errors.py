@@ -65,5 +65,13 @@ class NotLoaded(LeaderboardError):
         self.period_id = period_id
 
 
+class LoadLost(LeaderboardError):
+    """A load's staged rows expired before its swap, after a pause between two chunks longer
+    than the staging TTL; the board-period is unchanged: load it again."""
+
+    def __init__(self) -> None:
+        super().__init__("the load's staged rows expired before the swap; load again")
+
+
 class UnexpectedReply(LeaderboardError):
     """Redis answered in a shape the library does not know; a bug or foreign data."""

@@ -45,9 +45,11 @@ class BoardKeys:
         return f"{self.tag}:scores"
 
     @property
-    def members(self) -> str:
-        """HASH: member id -> the tie-break prefix of its encoded member."""
-        return f"{self.tag}:members"
+    def index(self) -> str:
+        """HASH: the member index's state; its buckets, HASHes of member id -> the tie-break
+        prefix of its encoded member and its put revision, are `index:0`, `index:1`, ...
+        (see `leaderboard.encoding`)."""
+        return f"{self.tag}:index"
 
     @property
     def distinct(self) -> str:
@@ -65,19 +67,15 @@ class BoardKeys:
         return f"{self.tag}:metadata"
 
     @property
-    def revisions(self) -> str:
-        """HASH: member id -> revision of the last `put`, so older copies never overwrite it."""
-        return f"{self.tag}:revisions"
-
-    @property
     def loaded(self) -> str:
         """HASH: present while the copy holds everything loaded into it and every write since;
         field `revisions` is the sum of its members' revisions (see `Leaderboard.checksum`).
+        (Named `ready`: a copy in the superseded layout is not loaded, so it is loaded again.)
 
         Only a `load` creates it; it goes with the data (an expiry, a flush, a lost node), so
         its absence tells a store of record that its copy has to be loaded again.
         """
-        return f"{self.tag}:loaded"
+        return f"{self.tag}:ready"
 
     @property
     def expiry(self) -> str:
@@ -85,9 +83,19 @@ class BoardKeys:
         return f"{self.tag}:expiry"
 
     @property
+    def superseded(self) -> tuple[str, str]:
+        """The member index and revisions of the earlier layout, which a `load` removes."""
+        return (f"{self.tag}:members", f"{self.tag}:revisions")
+
+    def bucket(self, n: int) -> str:
+        """HASH: bucket `n` of the member index."""
+        return f"{self.index}:{n}"
+
+    @property
     def standings(self) -> tuple[str, str, str, str]:
-        """The keys that `load` rebuilds and `clear` removes, in the order scripts expect."""
-        return (self.scores, self.members, self.distinct, self.refcount)
+        """The keys that `load` rebuilds and `clear` removes, in the order scripts expect
+        (with the index's buckets)."""
+        return (self.scores, self.index, self.distinct, self.refcount)
 
     @property
     def data(self) -> tuple[str, str, str, str, str]:
@@ -98,9 +106,8 @@ class BoardKeys:
         """STRING with a TTL: the first result of the submit that used `idempotency_key`."""
         return f"{self.tag}:idem:{idempotency_key}"
 
-    def staging(self, load_id: str) -> tuple[str, str, str, str, str]:
-        """Private copies of `standings` and `revisions` that one `load` fills before it swaps
-        them in."""
+    def staging(self, load_id: str) -> tuple[str, str, str, str]:
+        """Private copies of `standings` that one `load` fills before it swaps them in."""
         base = f"{self.tag}:load:{load_id}"
-        names = ("scores", "members", "distinct", "refcount", "revisions")
+        names = ("scores", "index", "distinct", "refcount")
         return tuple(f"{base}:{name}" for name in names)  # type: ignore[return-value]

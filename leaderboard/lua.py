@@ -9,13 +9,20 @@ from __future__ import annotations
 
 import functools
 
-from leaderboard.encoding import MAX_SCORE, MEMBER_PREFIX_LEN
+from leaderboard.encoding import AT_MS_DIGITS, MAX_SCORE, MEMBER_PREFIX_LEN
 
 LOAD_SLICE = 1000
+# Members per index bucket on average, before one splits: the fullest buckets then stay
+# below the 128 entries up to which Redis keeps a hash in its compact listpack encoding
+# (`hash-max-listpack-entries`, 128 by default), at any board size.
+BUCKET_LOAD = 40
 
 _PRELUDE = f"""
 local PREFIX_LEN = {MEMBER_PREFIX_LEN}
+local REACHED_LEN = {AT_MS_DIGITS}
 local LIMIT = {MAX_SCORE}
+local BUCKET_LOAD = {BUCKET_LOAD}
+local SLICE = {LOAD_SLICE}
 local function fmt(n) return string.format('%d', n) end
 -- Only dense boards keep the distinct-score index; only they need it for ranks.
 local function track(policy, refcount, distinct, stored)
@@ -29,6 +36,73 @@ local function untrack(policy, refcount, distinct, stored)
     redis.call('ZREM', distinct, stored)
   end
 end
+-- The member index (see leaderboard.encoding): member id -> reached prefix, then the put
+-- revision if any, in buckets addressed by linear hashing. The HASH `index` holds 'level' and
+-- 'split'; there are 2^level + split buckets, `index:0` and on.
+local function id_hash(id)
+  local h = 0
+  for i = 1, #id do h = (h * 31 + string.byte(id, i)) % 2147483629 end
+  return h
+end
+local function open_index(key)
+  local state = redis.call('HMGET', key, 'level', 'split')
+  local level = tonumber(state[1]) or 0
+  return {{key = key, names = key .. ':', level = level, size = 2 ^ level,
+    split = tonumber(state[2]) or 0, created = {{}}}}
+end
+-- Bucket numbers stay far below 1e14, which Lua turns into text without an exponent.
+local function bucket_name(ix, n) return ix.names .. n end
+local function bucket(ix, id)
+  local h = id_hash(id)
+  local n = h % ix.size
+  if n < ix.split then n = h % (2 * ix.size) end
+  return ix.names .. n
+end
+local function lookup(ix, id) return redis.call('HGET', bucket(ix, id), id) end
+-- Splits one bucket at a time, in order, until `members` average at most BUCKET_LOAD a
+-- bucket; the buckets it fills are noted in ix.created (for expiry).
+local function grow(ix, members)
+  local split = false
+  while members > BUCKET_LOAD * (ix.size + ix.split) do
+    local size = ix.size
+    local from, target = bucket_name(ix, ix.split), ix.split + size
+    local entries, moved, ids = redis.call('HGETALL', from), {{}}, {{}}
+    for i = 1, #entries, 2 do
+      if id_hash(entries[i]) % (2 * size) == target then
+        ids[#ids + 1] = entries[i]
+        moved[#moved + 1] = entries[i]
+        moved[#moved + 1] = entries[i + 1]
+      end
+    end
+    if #ids > 0 then
+      redis.call('HSET', bucket_name(ix, target), unpack(moved))
+      redis.call('HDEL', from, unpack(ids))
+      ix.created[#ix.created + 1] = bucket_name(ix, target)
+    end
+    ix.split = ix.split + 1
+    if ix.split == size then ix.level, ix.size, ix.split = ix.level + 1, 2 * size, 0 end
+    split = true
+  end
+  if split then redis.call('HSET', ix.key, 'level', fmt(ix.level), 'split', fmt(ix.split)) end
+end
+-- Calls `each` with every bucket's name, SLICE names at a time.
+local function buckets(ix, each)
+  local names, total = {{}}, ix.size + ix.split
+  for n = 0, total - 1 do
+    names[#names + 1] = bucket_name(ix, n)
+    if #names == SLICE or n == total - 1 then each(names); names = {{}} end
+  end
+end
+-- The index's own keys a write touched: its state, the member's bucket and those grow filled.
+local function touched(ix, id)
+  local keys = {{ix.key, bucket(ix, id)}}
+  for _, key in ipairs(ix.created) do keys[#keys + 1] = key end
+  return keys
+end
+local function drop_index(key)
+  buckets(open_index(key), function(names) redis.call('UNLINK', unpack(names)) end)
+  redis.call('UNLINK', key)
+end
 -- Members and distinct scores strictly better than `stored`, as far as the policy needs them:
 -- first_to_reach ranks by position alone, competition by members ahead, dense by both.
 local function ahead(policy, scores, distinct, stored)
@@ -38,10 +112,11 @@ local function ahead(policy, scores, distinct, stored)
   if policy == 'competition' then return better, 0 end
   return better, redis.call('ZCOUNT', distinct, '-inf', bound)
 end
-local function inherit_expiry(expiry, keys)
+local function inherit_expiry(expiry, keys, more)
   local at = redis.call('GET', expiry)
   if at then
     for _, key in ipairs(keys) do redis.call('PEXPIREAT', key, at) end
+    for _, key in ipairs(more or {{}}) do redis.call('PEXPIREAT', key, at) end
   end
 end
 local function slice(policy, scores, distinct, meta, start, stop)
@@ -57,7 +132,7 @@ local function slice(policy, scores, distinct, meta, start, stop)
 end
 """
 
-# KEYS: scores, members, distinct, refcount, metadata, expiry[, idempotency]
+# KEYS: scores, index, distinct, refcount, metadata, expiry[, idempotency]
 # ARGV: member id, value, reached prefix, sign, aggregation, fingerprint, idempotency TTL ms,
 #       metadata mode (keep|set|del), metadata JSON, tie policy
 # Returns {'replay', record} | {'ok', record} | {'overflow'}, where record is
@@ -65,17 +140,21 @@ end
 SUBMIT = (
     _PRELUDE
     + """
-local scores, members, distinct, refcount, meta, expiry, idem =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local scores, distinct, refcount, meta, expiry, idem =
+  KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local id, value, sign, aggregation = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4]), ARGV[5]
 local policy = ARGV[10]
 if idem then
   local prior = redis.call('GET', idem)
   if prior then return {'replay', prior} end
 end
-local reached = redis.call('HGET', members, id)
-local current = nil
-if reached then current = sign * tonumber(redis.call('ZSCORE', scores, reached .. ':' .. id)) end
+local ix = open_index(KEYS[2])
+local found = lookup(ix, id)
+local reached, current = nil, nil
+if found then
+  reached = string.sub(found, 1, REACHED_LEN)
+  current = sign * tonumber(redis.call('ZSCORE', scores, reached .. ':' .. id))
+end
 local new = value
 if current ~= nil then
   if aggregation == 'max' then new = math.max(current, value)
@@ -92,15 +171,18 @@ if new ~= current then
   if reached then
     redis.call('ZREM', scores, reached .. ':' .. id)
     untrack(policy, refcount, distinct, fmt(sign * current))
+  else
+    grow(ix, redis.call('ZCARD', scores) + 1)
   end
   reached = ARGV[3]
   redis.call('ZADD', scores, fmt(sign * new), reached .. ':' .. id)
-  redis.call('HSET', members, id, reached)
+  -- A put's revision stays with the member.
+  redis.call('HSET', bucket(ix, id), id, reached .. string.sub(found or '', REACHED_LEN + 1))
   track(policy, refcount, distinct, fmt(sign * new))
 end
 if ARGV[8] == 'set' then redis.call('HSET', meta, id, ARGV[9])
 elseif ARGV[8] == 'del' then redis.call('HDEL', meta, id) end
-inherit_expiry(expiry, {scores, members, distinct, refcount, meta})
+inherit_expiry(expiry, {scores, distinct, refcount, meta}, touched(ix, id))
 local better, distinct_better = ahead(policy, scores, distinct, fmt(sign * new))
 local record = table.concat({ARGV[6], fmt(new),
   fmt(redis.call('ZRANK', scores, reached .. ':' .. id)), fmt(better), fmt(distinct_better),
@@ -110,7 +192,7 @@ return {'ok', record}
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, expiry, revisions, loaded
+# KEYS: scores, index, distinct, refcount, metadata, expiry, loaded
 # ARGV: member id, score, reached prefix, sign, revision, metadata mode (keep|set|del),
 #       metadata JSON, tie policy
 # Sets the member's score exactly unless a put with a higher revision came first; a loaded
@@ -119,30 +201,33 @@ return {'ok', record}
 PUT = (
     _PRELUDE
     + """
-local scores, members, distinct, refcount, meta, expiry, revisions =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local id, sign, policy = ARGV[1], tonumber(ARGV[4]), ARGV[8]
-local known = tonumber(redis.call('HGET', revisions, id) or '-1')
-if tonumber(ARGV[5]) > known then
-  local reached = redis.call('HGET', members, id)
-  if reached then
+local scores, distinct, refcount, meta, expiry = KEYS[1], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local id, sign, policy, revision = ARGV[1], tonumber(ARGV[4]), ARGV[8], tonumber(ARGV[5])
+local ix = open_index(KEYS[2])
+local found = lookup(ix, id)
+local known = found and tonumber(string.sub(found, REACHED_LEN + 1)) or -1
+local reached = found and string.sub(found, 1, REACHED_LEN)
+if revision > known then
+  if found then
     local encoded = reached .. ':' .. id
     untrack(policy, refcount, distinct, fmt(tonumber(redis.call('ZSCORE', scores, encoded))))
     redis.call('ZREM', scores, encoded)
+  else
+    grow(ix, redis.call('ZCARD', scores) + 1)
   end
+  reached = ARGV[3]
   local stored = fmt(sign * tonumber(ARGV[2]))
-  redis.call('ZADD', scores, stored, ARGV[3] .. ':' .. id)
-  redis.call('HSET', members, id, ARGV[3])
-  redis.call('HSET', revisions, id, ARGV[5])
-  if redis.call('EXISTS', KEYS[8]) == 1 then
-    redis.call('HINCRBY', KEYS[8], 'revisions', fmt(tonumber(ARGV[5]) - math.max(known, 0)))
+  redis.call('ZADD', scores, stored, reached .. ':' .. id)
+  redis.call('HSET', bucket(ix, id), id, reached .. ARGV[5])
+  if redis.call('EXISTS', KEYS[7]) == 1 then
+    redis.call('HINCRBY', KEYS[7], 'revisions', fmt(revision - math.max(known, 0)))
   end
   track(policy, refcount, distinct, stored)
   if ARGV[6] == 'set' then redis.call('HSET', meta, id, ARGV[7])
   elseif ARGV[6] == 'del' then redis.call('HDEL', meta, id) end
-  inherit_expiry(expiry, {scores, members, distinct, refcount, meta, revisions})
+  inherit_expiry(expiry, {scores, distinct, refcount, meta}, touched(ix, id))
 end
-local encoded = redis.call('HGET', members, id) .. ':' .. id
+local encoded = reached .. ':' .. id
 local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
 local better, distinct_better = ahead(policy, scores, distinct, stored)
 return table.concat({fmt(redis.call('ZRANK', scores, encoded)), fmt(better), fmt(distinct_better)},
@@ -161,40 +246,55 @@ return 1
 """
 )
 
-# KEYS: scores, members, distinct, refcount, metadata, revisions, loaded.
+# KEYS: scores, index, distinct, refcount, metadata, loaded.
 # ARGV: member id, tie policy.  Returns 1 if removed.
 REMOVE = (
     _PRELUDE
     + """
-local scores, members, distinct, refcount, meta = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local scores, distinct, refcount = KEYS[1], KEYS[3], KEYS[4]
 local id = ARGV[1]
-redis.call('HDEL', meta, id)
-local revision = redis.call('HGET', KEYS[6], id)
-if revision and redis.call('EXISTS', KEYS[7]) == 1 then
-  redis.call('HINCRBY', KEYS[7], 'revisions', fmt(-tonumber(revision)))
+redis.call('HDEL', KEYS[5], id)
+local home = bucket(open_index(KEYS[2]), id)
+local found = redis.call('HGET', home, id)
+if not found then return 0 end
+local revision = tonumber(string.sub(found, REACHED_LEN + 1))
+if revision and redis.call('EXISTS', KEYS[6]) == 1 then
+  redis.call('HINCRBY', KEYS[6], 'revisions', fmt(-revision))
 end
-redis.call('HDEL', KEYS[6], id)
-local reached = redis.call('HGET', members, id)
-if not reached then return 0 end
-local encoded = reached .. ':' .. id
+redis.call('HDEL', home, id)
+local encoded = string.sub(found, 1, REACHED_LEN) .. ':' .. id
 local stored = fmt(tonumber(redis.call('ZSCORE', scores, encoded)))
 redis.call('ZREM', scores, encoded)
-redis.call('HDEL', members, id)
 untrack(ARGV[2], refcount, distinct, stored)
 return 1
 """
 )
 
-# KEYS: any keys of one board-period.  Deletes them together; UNLINK frees a board of millions
-# of members in a background thread instead of blocking Redis for seconds.
-DELETE = "return redis.call('UNLINK', unpack(KEYS))"
-
-# KEYS: data keys..., expiry (last).  ARGV: Unix ms.  Later writes copy the deadline to new keys.
-EXPIRE_AT = """
-redis.call('SET', KEYS[#KEYS], ARGV[1])
-for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, ARGV[1]) end
+# KEYS: scores, index, then any other keys of the same board-period.  Deletes them together,
+# the index's buckets included; UNLINK frees a board of millions of members in a background
+# thread instead of blocking Redis for seconds.
+DELETE = (
+    _PRELUDE
+    + """
+drop_index(KEYS[2])
+redis.call('UNLINK', unpack(KEYS))
 return 1
 """
+)
+
+# KEYS: scores, index, other keys..., expiry (last).  ARGV: Unix ms.  Later writes copy the
+# deadline to new keys.
+EXPIRE_AT = (
+    _PRELUDE
+    + """
+redis.call('SET', KEYS[#KEYS], ARGV[1])
+for _, key in ipairs(KEYS) do redis.call('PEXPIREAT', key, ARGV[1]) end
+buckets(open_index(KEYS[2]), function(names)
+  for _, key in ipairs(names) do redis.call('PEXPIREAT', key, ARGV[1]) end
+end)
+return 1
+"""
+)
 
 # KEYS: scores, distinct, metadata.  ARGV: start, stop (0-based, inclusive), tie policy.
 # Returns {member_count, {start, ahead, distinct_ahead, rows, metadata}} (the slice is {} if empty).
@@ -207,15 +307,16 @@ return {total, slice(ARGV[3], KEYS[1], KEYS[2], KEYS[3], start, stop)}
 """
 )
 
-# KEYS: scores, members, distinct, metadata.  ARGV: member id, window size, tie policy.
+# KEYS: scores, index, distinct, metadata.  ARGV: member id, window size, tie policy.
 # Returns like PAGE, or {member_count} when the member is not on the board.
 AROUND = (
     _PRELUDE
     + """
 local total = redis.call('ZCARD', KEYS[1])
-local reached = redis.call('HGET', KEYS[2], ARGV[1])
-if not reached then return {total} end
-local position = redis.call('ZRANK', KEYS[1], reached .. ':' .. ARGV[1])
+local found = lookup(open_index(KEYS[2]), ARGV[1])
+if not found then return {total} end
+local encoded = string.sub(found, 1, REACHED_LEN) .. ':' .. ARGV[1]
+local position = redis.call('ZRANK', KEYS[1], encoded)
 local size = tonumber(ARGV[2])
 -- Clipped at both ends, so a member near the top or bottom still gets a full window.
 local start = math.max(0, math.min(position - math.floor((size - 1) / 2), total - size))
@@ -223,15 +324,15 @@ return {total, slice(ARGV[3], KEYS[1], KEYS[3], KEYS[4], start, start + size - 1
 """
 )
 
-# KEYS: scores, members, distinct, metadata.  ARGV: member id, tie policy.
+# KEYS: scores, index, distinct, metadata.  ARGV: member id, tie policy.
 # Returns {member_count} or {member_count, stored, position, ahead, distinct_ahead, metadata}.
 RANK_OF = (
     _PRELUDE
     + """
 local total = redis.call('ZCARD', KEYS[1])
-local reached = redis.call('HGET', KEYS[2], ARGV[1])
-if not reached then return {total} end
-local encoded = reached .. ':' .. ARGV[1]
+local found = lookup(open_index(KEYS[2]), ARGV[1])
+if not found then return {total} end
+local encoded = string.sub(found, 1, REACHED_LEN) .. ':' .. ARGV[1]
 local stored = fmt(tonumber(redis.call('ZSCORE', KEYS[1], encoded)))
 local better, distinct_better = ahead(ARGV[2], KEYS[1], KEYS[3], stored)
 return {total, stored, redis.call('ZRANK', KEYS[1], encoded), better, distinct_better,
@@ -239,21 +340,21 @@ return {total, stored, redis.call('ZRANK', KEYS[1], encoded), better, distinct_b
 """
 )
 
-# KEYS: scores, members, metadata.  ARGV: distinct member ids.
+# KEYS: scores, index, metadata.  ARGV: distinct member ids.
 # Returns {encoded members, stored scores, metadata} of the ids on the board.
 FRIENDS = (
     _PRELUDE
     + """
-local reached = redis.call('HMGET', KEYS[2], unpack(ARGV))
-local encoded, ids = {}, {}
-for i = 1, #ARGV do
-  if reached[i] then
-    encoded[#encoded + 1] = reached[i] .. ':' .. ARGV[i]
-    ids[#ids + 1] = ARGV[i]
+local ix = open_index(KEYS[2])
+local encoded, ids, stored = {}, {}, {}
+for _, id in ipairs(ARGV) do
+  local found = lookup(ix, id)
+  if found then
+    encoded[#encoded + 1] = string.sub(found, 1, REACHED_LEN) .. ':' .. id
+    ids[#ids + 1] = id
   end
 end
 if #ids == 0 then return {{}, {}, {}} end
-local stored = {}
 for i, member in ipairs(encoded) do
   stored[i] = fmt(tonumber(redis.call('ZSCORE', KEYS[1], member)))
 end
@@ -261,87 +362,124 @@ return {encoded, stored, redis.call('HMGET', KEYS[3], unpack(ids))}
 """
 )
 
-# KEYS: staging scores, members, distinct, refcount, revisions; live metadata.
+# KEYS: staging scores, index, distinct, refcount; live metadata.
 # ARGV: staging TTL ms, tie policy, the entries as one string of frames, each: the stored
 # score's length (2 digits) and text ("%d"), the reached prefix (13 digits), the member id's
 # length in bytes (3 digits) and the id, the revision's length (2 digits, 00 for none) and
 # text, the metadata JSON's length in bytes (5 digits, 00000 for none) and the JSON. One
 # string rather than several arguments per entry, because packing arguments was most of a
-# load's client time; the writes go in bulk. Metadata goes straight to the live hash: reads
-# only show it beside members on the board.
+# load's client time; the writes go in bulk, one per index bucket. Metadata goes straight to
+# the live hash: reads only show it beside members on the board.
 # Returns {'ok'} or {'duplicate', member id}.
 LOAD_CHUNK = (
     _PRELUDE
-    + f"""
+    + """
 local sub, frames, pos, n = string.sub, ARGV[3], 1, 0
 local dense = ARGV[2] == 'dense'
-local ids, fields, zargs, seen, revs, metas = {{}}, {{}}, {{}}, {{}}, {{}}, {{}}
+local ids, values, zargs, seen, metas = {}, {}, {}, {}, {}
 while pos <= #frames do
   local score_end = pos + 1 + tonumber(sub(frames, pos, pos + 1))
   local stored = sub(frames, pos + 2, score_end)
-  local reached = sub(frames, score_end + 1, score_end + 13)
+  local reached = sub(frames, score_end + 1, score_end + REACHED_LEN)
   local stop = score_end + 16 + tonumber(sub(frames, score_end + 14, score_end + 16))
   local id = sub(frames, score_end + 17, stop)
   local rev_end = stop + 2 + tonumber(sub(frames, stop + 1, stop + 2))
-  if rev_end > stop + 2 then
-    revs[#revs + 1] = id
-    revs[#revs + 1] = sub(frames, stop + 3, rev_end)
-  end
   pos = rev_end + 6 + tonumber(sub(frames, rev_end + 1, rev_end + 5))
   if pos > rev_end + 6 then
     metas[#metas + 1] = id
     metas[#metas + 1] = sub(frames, rev_end + 6, pos - 1)
   end
-  if seen[id] then return {{'duplicate', id}} end
+  if seen[id] then return {'duplicate', id} end
   seen[id] = true
   n = n + 1
-  ids[n] = id
-  fields[2 * n - 1], fields[2 * n] = id, reached
+  ids[n], values[n] = id, reached .. sub(frames, stop + 3, rev_end)
   zargs[2 * n - 1], zargs[2 * n] = stored, reached .. ':' .. id
   if dense then track('dense', KEYS[4], KEYS[3], stored) end
 end
--- unpack() is bounded by Lua's C stack, so bulk commands take {LOAD_SLICE} entries at a time.
-for first = 1, n, {LOAD_SLICE} do
-  local last = math.min(first + {LOAD_SLICE} - 1, n)
-  local known = redis.call('HMGET', KEYS[2], unpack(ids, first, last))
-  for i = 1, #known do
-    if known[i] then return {{'duplicate', ids[first + i - 1]}} end
-  end
-  redis.call('HSET', KEYS[2], unpack(fields, 2 * first - 1, 2 * last))
-  redis.call('ZADD', KEYS[1], unpack(zargs, 2 * first - 1, 2 * last))
+local ix = open_index(KEYS[2])
+grow(ix, redis.call('ZCARD', KEYS[1]) + n)
+local groups, homes = {}, {}
+for i = 1, n do
+  local home = bucket(ix, ids[i])
+  if not groups[home] then groups[home] = {}; homes[#homes + 1] = home end
+  table.insert(groups[home], i)
 end
-for _, pairs in ipairs({{{{revs, KEYS[5]}}, {{metas, KEYS[6]}}}}) do
-  for first = 1, #pairs[1], 2 * {LOAD_SLICE} do
-    local last = math.min(first + 2 * {LOAD_SLICE} - 1, #pairs[1])
-    redis.call('HSET', pairs[2], unpack(pairs[1], first, last))
+-- unpack() is bounded by Lua's C stack: a bucket holds few members, the ZADD goes in slices.
+for _, home in ipairs(homes) do
+  local names, fields = {}, {}
+  for _, i in ipairs(groups[home]) do
+    names[#names + 1] = ids[i]
+    fields[#fields + 1] = ids[i]
+    fields[#fields + 1] = values[i]
   end
+  local known = redis.call('HMGET', home, unpack(names))
+  for j = 1, #known do
+    if known[j] then return {'duplicate', names[j]} end
+  end
+  redis.call('HSET', home, unpack(fields))
 end
--- A load that dies half-way leaves only keys that expire on their own.
-for i = 1, 5 do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
-return {{'ok'}}
+for first = 1, #zargs, 2 * SLICE do
+  redis.call('ZADD', KEYS[1], unpack(zargs, first, math.min(first + 2 * SLICE - 1, #zargs)))
+end
+for first = 1, #metas, 2 * SLICE do
+  redis.call('HSET', KEYS[5], unpack(metas, first, math.min(first + 2 * SLICE - 1, #metas)))
+end
+-- A load that dies half-way leaves only keys that expire on their own; the swap counts the
+-- index, so a bucket that expired before it is noticed.
+for _, key in ipairs({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}) do
+  redis.call('PEXPIRE', key, ARGV[1])
+end
+for _, keys in ipairs({homes, ix.created}) do
+  for _, key in ipairs(keys) do redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return {'ok'}
 """
 )
 
-# KEYS: live scores, members, distinct, refcount, revisions; staging ones in the same order;
-# expiry, loaded, metadata.  ARGV: the sum of the loaded revisions.
-# Swaps the staged standings and revisions in (an empty load empties the board; a load
-# without revisions forgets those of the puts it replaced), marks the copy loaded with that
-# sum and returns the member count.
-LOAD_SWAP = """
-for i = 1, 5 do
-  -- UNLINK first: RENAME over a live key would free the old standings in the foreground.
+# KEYS: live scores, index, distinct, refcount; staging ones in the same order; expiry,
+# loaded, metadata; the superseded layout's keys.  ARGV: the sum of the loaded revisions,
+# the number of members loaded.
+# Swaps the staged standings in (an empty load empties the board), marks the copy loaded
+# with that sum and returns the member count; returns 'lost' and changes nothing when the
+# staging keys no longer hold every member loaded (they expired during a long pause).
+LOAD_SWAP = (
+    _PRELUDE
+    + """
+local expected, at = tonumber(ARGV[2]), redis.call('GET', KEYS[9])
+-- The board keeps its retention deadline or none, not the staging TTL.
+local function settle(key)
+  if at then redis.call('PEXPIREAT', key, at) else redis.call('PERSIST', key) end
+end
+if redis.call('ZCARD', KEYS[5]) ~= expected then return 'lost' end
+-- One pass counts the staged index and settles its buckets (a failed load deletes them).
+local staged, filled, indexed = open_index(KEYS[6]), {}, 0
+buckets(staged, function(names)
+  for _, key in ipairs(names) do
+    local size = redis.call('HLEN', key)
+    if size > 0 then
+      indexed = indexed + size
+      filled[#filled + 1] = key
+      settle(key)
+    end
+  end
+end)
+if indexed ~= expected then return 'lost' end
+-- UNLINK first: RENAME over a live key would free the old standings in the foreground.
+drop_index(KEYS[2])
+redis.call('UNLINK', KEYS[12], KEYS[13])
+for _, i in ipairs({1, 2, 3, 4}) do
   redis.call('UNLINK', KEYS[i])
-  if redis.call('EXISTS', KEYS[i + 5]) == 1 then redis.call('RENAME', KEYS[i + 5], KEYS[i]) end
+  if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i]) end
 end
-redis.call('DEL', KEYS[12])
-redis.call('HSET', KEYS[12], 'revisions', ARGV[1])
--- RENAME carried the staging TTL over; the board keeps its retention deadline or none.
-local at = redis.call('GET', KEYS[11])
-for _, i in ipairs({1, 2, 3, 4, 5, 12, 13}) do
-  if at then redis.call('PEXPIREAT', KEYS[i], at) else redis.call('PERSIST', KEYS[i]) end
+for _, key in ipairs(filled) do
+  redis.call('RENAME', key, KEYS[2] .. string.sub(key, #KEYS[6] + 1))
 end
+redis.call('DEL', KEYS[10])
+redis.call('HSET', KEYS[10], 'revisions', ARGV[1])
+for _, i in ipairs({1, 2, 3, 4, 10, 11}) do settle(KEYS[i]) end
 return redis.call('ZCARD', KEYS[1])
 """
+)
 
 UNLOADED = "unloaded"
 

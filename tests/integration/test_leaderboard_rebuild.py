@@ -84,7 +84,7 @@ async def test_a_rebuild_from_the_ledger_gives_identical_standings(
 
 
 async def test_load_replaces_the_standings_and_keeps_the_deadline(
-    boards: Leaderboards, redis_client: redis.Redis
+    boards: Leaderboards, redis_client: redis.Redis, prefix: str
 ) -> None:
     board = boards.period(BoardConfig("replace", tie_policy=TiePolicy.DENSE), "p")
     await board.submit("old", 100, at_ms=T0)
@@ -98,19 +98,23 @@ async def test_load_replaces_the_standings_and_keeps_the_deadline(
         ("a", 5, 2),
     ]
     assert await board.rank_of("old") is None
-    for key in board.keys.standings:
+    present = await keys_under(redis_client, prefix)
+    assert board.keys.bucket(0) in present
+    for key in present:
         assert await redis_client.pttl(key) > 15 * 60 * 1000  # the board's day, not staging's TTL
 
 
 async def test_a_loaded_board_without_a_deadline_does_not_expire(
-    boards: Leaderboards, redis_client: redis.Redis
+    boards: Leaderboards, redis_client: redis.Redis, prefix: str
 ) -> None:
     board = boards.period(BoardConfig("persist", tie_policy=TiePolicy.DENSE), "all")
 
-    await board.load(LoadEntry(f"m{n}", n, T0) for n in range(30))
+    await board.load(LoadEntry(f"m{n}", n, T0) for n in range(300))
 
-    assert await board.count() == 30
-    for key in board.keys.standings:
+    assert await board.count() == 300
+    present = await keys_under(redis_client, prefix)
+    assert {*board.keys.standings, board.keys.bucket(7)} <= set(present)
+    for key in present:
         assert await redis_client.pttl(key) == -1
 
 

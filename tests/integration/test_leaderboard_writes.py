@@ -236,20 +236,25 @@ async def test_clear_keeps_metadata_and_delete_removes_every_key(
 
 
 async def test_expire_at_sets_the_deadline_on_every_key_and_later_keys(
-    boards: Leaderboards, redis_client: redis.Redis
+    boards: Leaderboards, redis_client: redis.Redis, prefix: str
 ) -> None:
     board = boards.period(BoardConfig("retention", tie_policy=TiePolicy.DENSE), "d2026-11-22")
-    await board.submit("a", 1, at_ms=T0)
+    for n in range(100):  # enough to split the member index into several buckets
+        await board.submit(f"m{n}", n, at_ms=T0)
     before = dt.datetime.now(dt.UTC)
     deadline = before.replace(microsecond=0) + dt.timedelta(days=2)
     expected_ms = int(deadline.timestamp()) * 1000
     before_ms = int(before.timestamp() * 1000)
 
     await board.expire_at(deadline)
-    await board.set_metadata("a", MemberMetadata("A"))  # creates the metadata key afterwards
+    await board.set_metadata("m0", MemberMetadata("A"))  # creates the metadata key afterwards
+    for n in range(100, 400):  # and buckets split off afterwards
+        await board.submit(f"m{n}", n, at_ms=T0)
 
     version = (await redis_client.info("server"))["redis_version"]
-    for key in [*board.keys.data, board.keys.expiry]:
+    present = [key.decode() for key in await keys_under(redis_client, prefix)]
+    assert {*board.keys.data, board.keys.expiry, board.keys.bucket(9)} <= set(present)
+    for key in present:
         assert 0 < await redis_client.pttl(key) <= expected_ms - before_ms
         if int(version.split(".")[0]) >= 7:  # PEXPIRETIME came with Redis 7
             assert await redis_client.pexpiretime(key) == expected_ms
