@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -10,6 +11,7 @@ from service.app.boards import definitions as boards
 from service.app.boards import periods as board_periods
 from service.app.boards import reads as board_reads
 from service.app.boards.mapping import BoardRef
+from service.app.boards.ports import BoardKey
 from service.app.check_ins import handlers as check_ins
 from service.app.rules import definitions, events
 from service.app.rules.views import Tracked, TrackEvent
@@ -74,6 +76,41 @@ async def test_a_batch_scores_each_member_once_per_event(app: App) -> None:
         ("ana", 500, 1),
         ("bob", 400, 2),
     ]
+
+
+async def test_a_batch_with_a_member_scoring_thrice_aggregates_as_one_at_a_time(
+    app: App, clock: MovableClock
+) -> None:
+    best = dataclasses.replace(
+        DAILY, board_id="best-walk", aggregation=Aggregation.MAX, rookie_days=7
+    )
+    await boards.upsert_board(best, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
+    start = clock.now() - dt.timedelta(minutes=10)
+    sent = [("ana", 300), ("bob", 400), ("ana", 200), ("ana", 500), ("cy", 400), ("ana", 500)]
+    batch = [
+        TrackEvent(user, "walk", f"b{n}", value, occurred_at=start + dt.timedelta(minutes=n))
+        for n, (user, value) in enumerate(sent)
+    ]
+
+    await events.track_events(batch, uow=app.uow(), rules=app.rules)
+    retried = await events.track_events(batch, uow=app.uow(), rules=app.rules)
+
+    assert all(result.duplicate for result in retried)
+    for rookie in (False, True):
+        ref = BoardRef("best-walk", rookie=rookie)
+        period_id, page = await board_reads.get_page(ref, 1, 10, boards=app.boards)
+        # bob reached 400 before cy; ana's second 500 left her time as it was.
+        assert [(e.member_id, e.score, e.rank) for e in page.entries] == [
+            ("ana", 500, 1),
+            ("bob", 400, 2),
+            ("cy", 400, 3),
+        ]
+    uow = app.uow()
+    async with uow:
+        key = BoardKey("best-walk", "", period_id)
+        rows = {row.member_id: row for row in await uow.scores.rows(key)}
+    reached = start + dt.timedelta(minutes=3)
+    assert rows["ana"].reached_at_ms == int(reached.timestamp() * 1000)
 
 
 async def test_streak_badges_follow_check_ins(app: App, clock: MovableClock) -> None:

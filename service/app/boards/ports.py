@@ -107,10 +107,11 @@ class ScoreRepository(Protocol):
         """The partitions (main and rookie) of the period where the member has a score."""
         ...
 
-    async def record(self, submission: Submission, rookie: bool) -> list[ScoreRow]:
-        """Append to the ledger and update the aggregates (main, and rookie when asked).
+    async def record(self, submissions: Sequence[tuple[Submission, bool]]) -> list[ScoreRow]:
+        """Append submissions to one board-period, each by another member, to the ledger and
+        update their aggregates (main, and rookie where its flag asks), in one round trip.
 
-        Returns nothing when the idempotency key was recorded before.
+        Returns the changed aggregates: none for an idempotency key recorded before.
         """
         ...
 

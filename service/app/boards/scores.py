@@ -158,7 +158,7 @@ async def record_score(
     member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
     if member.excluded:
         raise FailedPrecondition(f"member {sub.member_id} is excluded from boards")
-    rows = await uow.scores.record(sub, is_rookie(sub, member))
+    rows = await uow.scores.record([(sub, is_rookie(sub, member))])
     return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
 
 

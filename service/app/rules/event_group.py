@@ -252,23 +252,31 @@ class _Group:
         return tuple(self.unscored[event.idempotency_key])
 
     async def _record_scores(self) -> None:
-        """Record the scores, a board-period at a time: one member upsert per board-period,
-        in member order, then a ledger statement per score."""
+        """Record the scores, a board-period at a time: one member upsert, then one ledger
+        statement per round of scores in which no member scores twice (most groups: one)."""
         by_key: dict[BoardKey, list[Submission]] = defaultdict(list)
         for sub in self.submissions:
             by_key[_key_of(sub)].append(sub)
         for key in sorted(by_key, key=lambda k: (k.board_id, k.partition, k.period_id)):
-            subs = sorted(by_key[key], key=lambda s: s.member_id)  # stable: arrival order stays
+            subs = by_key[key]
             first: dict[str, dt.datetime] = {}
-            for sub in subs:
+            rounds: list[dict[str, Submission]] = []
+            for sub in subs:  # a member's scores go in arrival order, one a round
                 first[sub.member_id] = min(
                     sub.occurred_at, first.get(sub.member_id, sub.occurred_at)
                 )
+                free = next((r for r in rounds if sub.member_id not in r), None)
+                if free is None:
+                    rounds.append(free := {})
+                free[sub.member_id] = sub
             members = await self.uow.scores.touch_members(key.board_id, first)
-            for sub in subs:
-                rows = await self.uow.scores.record(sub, is_rookie(sub, members[sub.member_id]))
-                check_totals(sub.board, rows)
-                self.scores.append((sub.board, rows))
+            for scores in rounds:
+                ordered = [scores[member_id] for member_id in sorted(scores)]
+                rows = await self.uow.scores.record(
+                    [(sub, is_rookie(sub, members[sub.member_id])) for sub in ordered]
+                )
+                check_totals(ordered[0].board, rows)
+                self.scores.append((ordered[0].board, rows))
 
     async def write(self) -> None:
         """Everything the group changed: a few statements whatever its size, plus one per

@@ -19,6 +19,7 @@ from service.adapters.postgres.boards.tables import (
     board_standings,
 )
 from service.adapters.postgres.driver import Driver
+from service.adapters.postgres.unnest import arrays
 from service.app.boards.ports import (
     REMOVED,
     BoardKey,
@@ -48,35 +49,47 @@ _AGGREGATE = {
 
 
 def _record_statement(aggregation: Aggregation) -> str:
-    # One round trip: the ledger insert is the idempotency record, and the aggregate is only
-    # touched when that insert happened. reached_at moves only when the score changes.
-    # Revisions come from one sequence, so they keep rising even after a member is removed
-    # and scores again: a copy in Redis is never mistaken for a newer one.
-    # $1 board_id, $2 board_version, $3 partition, $4 period_id, $5 member_id, $6 value,
-    # $7 occurred_at, $8 idempotency_key, $9 at_ms, $10 rookies.
+    # One round trip for many submissions to one board-period, each by another member: the
+    # ledger insert is the idempotency record, and an aggregate is only touched when its
+    # insert happened. reached_at moves only when the score changes. Revisions come from one
+    # sequence, so they keep rising even after a member is removed and scores again: a copy
+    # in Redis is never mistaken for a newer one. Rows are written in member order, so
+    # concurrent writers cannot deadlock.
+    # $1 board_id, $2 board_version, $3 partition, $4 period_id; then one array each of
+    # member_id, value, occurred_at, idempotency_key, at_ms, and whether the rookie board
+    # counts the submission too.
     new = _AGGREGATE[aggregation]
     return f"""
-        with ledger as (
+        with wanted as (
+            select * from unnest($5::text[], $6::bigint[], $7::timestamptz[], $8::text[],
+                                 $9::bigint[], $10::boolean[])
+                as u(member_id, value, occurred_at, idempotency_key, at_ms, rookie)
+        ), ledger as (
             insert into score_ledger (board_id, board_version, partition, period_id, member_id,
                                       value, occurred_at, idempotency_key)
-            values ($1, $2, $3, $4, $5, $6, $7, $8)
+            select $1, $2, $3, $4, member_id, value, occurred_at, idempotency_key from wanted
             on conflict (board_id, idempotency_key) do nothing
-            returning 1
+            returning idempotency_key
+        ), fresh as (
+            select w.member_id, w.value, w.at_ms, r.rookie
+            from wanted as w join ledger as l using (idempotency_key)
+            cross join (values (false), (true)) as r(rookie)
+            where w.rookie or not r.rookie
         ), period_keys as (
             insert into board_period_keys (board_id, period_id, partition, rookie)
-            select $1, $4, $3, r.rookie from ledger, unnest($10::boolean[]) as r(rookie)
+            select distinct $1::text, $4::text, $3::text, rookie from fresh
             on conflict do nothing
         )
         insert into board_scores as s (board_id, partition, period_id, rookie, member_id, score,
                                        reached_at_ms, revision)
-        select $1, $3, $4, r.rookie, $5, $6, $9, nextval('board_score_revisions')
-        from ledger, unnest($10::boolean[]) as r(rookie)
+        select $1, $3, $4, rookie, member_id, value, at_ms, nextval('board_score_revisions')
+        from fresh order by rookie, member_id
         on conflict (board_id, partition, period_id, rookie, member_id) do update set
             score = {new},
             reached_at_ms = case when {new} = s.score then s.reached_at_ms
                                  else excluded.reached_at_ms end,
             revision = nextval('board_score_revisions')
-        returning rookie, score, reached_at_ms, revision
+        returning member_id, rookie, score, reached_at_ms, revision
     """
 
 
@@ -298,18 +311,24 @@ class PostgresScores:
         rows = await self._conn.execute(stmt)
         return [BoardKey(board_id, r.partition, period_id, r.rookie) for r in rows]
 
-    async def record(self, submission: Submission, rookie: bool) -> list[ScoreRow]:
-        board, sub = submission.board, submission
+    async def record(self, submissions: Sequence[tuple[Submission, bool]]) -> list[ScoreRow]:
+        if not submissions:
+            return []
+        first = submissions[0][0]
+        board = first.board
         rows = await self._driver.fetch(
             _RECORD[board.aggregation],
-            board.board_id, board.version, sub.partition, sub.period_id, sub.member_id,
-            sub.value, sub.occurred_at, sub.idempotency_key,
-            int(sub.occurred_at.timestamp() * 1000), [False, True] if rookie else [False],
+            board.board_id, board.version, first.partition, first.period_id,
+            *arrays([
+                (sub.member_id, sub.value, sub.occurred_at, sub.idempotency_key,
+                 int(sub.occurred_at.timestamp() * 1000), rookie)
+                for sub, rookie in submissions
+            ], 6),
         )  # fmt: skip
         return [
             _score_row(
-                BoardKey(board.board_id, sub.partition, sub.period_id, row["rookie"]),
-                sub.member_id,
+                BoardKey(board.board_id, first.partition, first.period_id, row["rookie"]),
+                row["member_id"],
                 row,
             )
             for row in rows
