@@ -19,7 +19,7 @@ from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.adapters.postgres.wallet_repository import PostgresWallets
 from service.app.boards.definitions import BoardCatalog, load_boards
 from service.app.boards.heal import Healer
-from service.app.boards.scores import Boards
+from service.app.boards.scores import Boards, ScoreIntake
 from service.app.catalog import Catalog
 from service.app.check_ins.programs import Programs, get_program
 from service.app.goals.contributions import load_goals
@@ -62,6 +62,8 @@ class App:
     programs: Programs
     # TrackEvent calls, committed in groups.
     events: EventIntake
+    # SubmitScore calls, committed in groups.
+    scores: ScoreIntake
     # Signs and verifies the page tokens of every list.
     page_tokens: PageTokens
     # Pub/sub (the definitions channel): `redis` itself, or on a cluster, whose async client
@@ -91,6 +93,7 @@ class App:
 
     async def close(self) -> None:
         await self.events.aclose()
+        await self.scores.aclose()
         await self.live.close()
         if self.loyalty is not None:
             await self.loyalty.close()
@@ -265,10 +268,14 @@ def build_app(settings: Settings, clock: Clock | None = None) -> App:
         lambda: PostgresUnitOfWork(engine, on_wait=metrics.pool_waits.observe), rules,
         unavailable=is_unavailable, on_group=metrics.event_group,
     )  # fmt: skip
+    scores = ScoreIntake(
+        lambda: PostgresUnitOfWork(engine, on_wait=metrics.pool_waits.observe), boards,
+        unavailable=is_unavailable, on_group=metrics.score_group,
+    )  # fmt: skip
     programs = build_programs(engine, client, settings)
     return App(
         settings, engine, client, clock, loyalty=sink, boards=boards, rules=rules,
-        programs=programs, events=intake,
+        programs=programs, events=intake, scores=scores,
         page_tokens=PageTokens.from_secret(settings.page_token_secret.get_secret_value()),
         pubsub=build_pubsub(client, settings), metrics=metrics, live=build_live(settings),
         leagues=leagues,

@@ -204,6 +204,6 @@ class Bench:
 
     async def delete_size(self, size: int) -> None:
         board = Leaderboards(self.admin, key_prefix=self.prefix).period(self.config, f"n{size}")
-        keys = [*board.keys.data, board.keys.expiry, board.keys.revisions]
+        await board.delete()
         peer_name = f"{self.peer_prefix}-{size}"
-        await self.admin.unlink(*keys, peer_name, f"{peer_name}:member_data")
+        await self.admin.unlink(peer_name, f"{peer_name}:member_data")

@@ -39,6 +39,14 @@ class Metrics:
             "engagement_event_group_size", "Events per group commit.", buckets=_GROUP_SIZES,
             registry=r,
         )  # fmt: skip
+        self.score_groups = Histogram(
+            "engagement_score_group_duration_seconds", "Time to record a group of SubmitScore "
+            "calls in one transaction.", buckets=_LATENCY, registry=r,
+        )  # fmt: skip
+        self.score_group_sizes = Histogram(
+            "engagement_score_group_size", "Scores per group commit.", buckets=_GROUP_SIZES,
+            registry=r,
+        )  # fmt: skip
         # Under `serve --workers N` one worker sets these; the newest value is the one served.
         self.grants = Gauge(
             "engagement_grants", "Grants in the outbox, by delivery state.", ["state"],
@@ -82,6 +90,11 @@ class Metrics:
         """One group commit of `size` events that took `seconds`."""
         self.event_group_sizes.observe(size)
         self.event_groups.observe(seconds)
+
+    def score_group(self, size: int, seconds: float) -> None:
+        """One group commit of `size` SubmitScore calls that took `seconds`."""
+        self.score_group_sizes.observe(size)
+        self.score_groups.observe(seconds)
 
     def board_seconds_of(self, operation: str, seconds: float) -> None:
         """One leaderboard `operation` on Redis that took `seconds`."""

@@ -131,6 +131,8 @@ async def test_leaderboard_operations_are_timed(observed: tuple[App, RunningServ
     for operation in ("put", "page", "rank"):
         count = "engagement_leaderboard_operation_duration_seconds_count"
         assert _sample(app, count, operation=operation) == 1, operation
+    assert _sample(app, "engagement_score_group_size_sum") == 1
+    assert _sample(app, "engagement_score_group_duration_seconds_count") == 1
 
 
 async def test_every_log_line_of_a_call_carries_its_request_id(

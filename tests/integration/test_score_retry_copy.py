@@ -39,7 +39,7 @@ async def test_a_retry_copies_a_score_whose_first_call_died_before_its_redis_cop
     cmd = scores.SubmitScore("xp", "gus", 25, "g1")
     # What a process killed right after its commit leaves behind: no Redis copy, no repair.
     async with uow:
-        await scores.record_score(uow, scores.submission(cmd, BOARD, clock.now()))
+        await scores.record_submissions(uow, [scores.submission(cmd, BOARD, clock.now())])
         await uow.commit()
 
     retry = await scores.submit_score(cmd, uow=uow, boards=services)

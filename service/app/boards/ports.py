@@ -82,11 +82,11 @@ class ScoreRepository(Protocol):
     """The score ledger, member aggregates, finalised periods and the repair queue."""
 
     async def lock_period(
-        self, key: BoardKey, *, exclusive: bool, member_id: str | None = None
+        self, key: BoardKey, *, exclusive: bool, member_ids: Sequence[str] = ()
     ) -> bool:
-        """Lock the board-period for this transaction; return whether it is final. With a
-        scoring `member_id` (shared locks only), also wait in the same round trip for an
-        exclusion of the member under way; a later statement sees it."""
+        """Lock the board-period for this transaction; return whether it is final. With
+        scoring `member_ids` (shared locks only), also wait in the same round trip for any
+        exclusion of those members under way; a later statement sees it."""
         ...
 
     async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -23,10 +24,11 @@ from service.app.boards.mapping import (
     running_period,
 )
 from service.app.boards.ports import BoardKey, MemberInfo, ScoreRow, Submission
+from service.app.group_commit import GroupCommit, unreachable
 from service.app.live.ports import NO_FEED, Feed
 from service.app.ports import Clock, UnitOfWork
 from service.domain.boards import MAX_SCORE, BoardDefinition, check_score
-from service.domain.errors import FailedPrecondition, InvalidArgument
+from service.domain.errors import DomainError, FailedPrecondition, InvalidArgument
 from service.domain.validation import check_id
 
 log = logging.getLogger(__name__)
@@ -143,56 +145,196 @@ def is_rookie(sub: Submission, member: MemberInfo) -> bool:
     return bool(days) and sub.occurred_at - member.first_seen_at <= dt.timedelta(days=days)
 
 
-async def record_score(
-    uow: UnitOfWork, sub: Submission
-) -> tuple[list[ScoreRow], lb.MemberMetadata]:
-    """Write the submission to the ledger inside the caller's transaction.
+def key_of(sub: Submission) -> BoardKey:
+    return BoardKey(sub.board.board_id, sub.partition, sub.period_id)
 
-    Returns the changed aggregates (none for a repeated idempotency key) and what clients
-    show beside the member.
+
+def key_order(key: BoardKey) -> tuple[str, str, str]:
+    """The order in which every transaction locks board-periods."""
+    return (key.board_id, key.partition, key.period_id)
+
+
+async def record_all(
+    uow: UnitOfWork, subs: Sequence[Submission]
+) -> tuple[dict[str, MemberInfo], list[list[ScoreRow]]]:
+    """Record submissions to one board-period: the members in one statement, the scores in
+    one per round in which no member scores twice (a member's scores go one a round, in
+    arrival order), members in order. Returns what is known of the members and the
+    aggregates each submission changed (none for a repeated idempotency key)."""
+    first: dict[str, dt.datetime] = {}
+    rounds: list[dict[str, int]] = []  # member id -> the submission's index
+    for n, sub in enumerate(subs):
+        first[sub.member_id] = min(sub.occurred_at, first.get(sub.member_id, sub.occurred_at))
+        free = next((r for r in rounds if sub.member_id not in r), None)
+        if free is None:
+            rounds.append(free := {})
+        free[sub.member_id] = n
+    members = await uow.scores.touch_members(subs[0].board.board_id, first)
+    changed: list[list[ScoreRow]] = [[] for _ in subs]
+    for scores in rounds:
+        ordered = [subs[scores[member_id]] for member_id in sorted(scores)]
+        rows = await uow.scores.record(
+            [(sub, is_rookie(sub, members[sub.member_id])) for sub in ordered]
+        )
+        check_totals(ordered[0].board, rows)
+        for row in rows:
+            changed[scores[row.member_id]].append(row)
+    return members, changed
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A submission's outcome in its transaction: the aggregates it changed or, for a retry,
+    the period its first call counted in and the member's aggregate there now."""
+
+    sub: Submission
+    rows: list[ScoreRow]
+    metadata: lb.MemberMetadata
+    first: BoardKey | None = None
+    current: ScoreRow | None = None
+
+    @property
+    def copies(self) -> list[ScoreRow]:
+        """What to copy to Redis: the changed aggregates or, for a retry, the member's
+        aggregate again, since its first call may have died between its commit and its
+        copy (the copy carries its revision, so it never overwrites a newer one)."""
+        return self.rows or ([self.current] if self.current else [])
+
+
+async def record_submissions(
+    uow: UnitOfWork, subs: Sequence[Submission]
+) -> list[Recorded | DomainError]:
+    """Write the submissions to the ledger inside the caller's transaction, in a few
+    statements whatever their number: the periods' and members' locks, the exclusions, the
+    members, the scores. A submission to a final period, by an excluded member or under an
+    idempotency key used for another submission gets its error instead, and writes nothing.
     """
-    board = sub.board
-    key = BoardKey(board.board_id, sub.partition, sub.period_id)
-    if await uow.scores.lock_period(key, exclusive=False, member_id=sub.member_id):
-        raise FailedPrecondition(f"period {key.period_id} of board {key.board_id} is final")
-    member = await uow.scores.touch_member(board.board_id, sub.member_id, sub.occurred_at)
-    if member.excluded:
-        raise FailedPrecondition(f"member {sub.member_id} is excluded from boards")
-    rows = await uow.scores.record([(sub, is_rookie(sub, member))])
-    return rows, lb.MemberMetadata(member.display_name, member.avatar_url)
+    keys = sorted({key_of(sub) for sub in subs}, key=key_order)
+    members = [sub.member_id for sub in subs]
+    final = set()
+    for n, key in enumerate(keys):  # members' locks come after every period's
+        held = members if n == len(keys) - 1 else []
+        if await uow.scores.lock_period(key, exclusive=False, member_ids=held):
+            final.add(key)
+    excluded = await uow.exclusions.excluded(members)
+    outcomes: list[Recorded | DomainError | None] = []
+    taken: dict[BoardKey, list[int]] = defaultdict(list)
+    for n, sub in enumerate(subs):
+        key = key_of(sub)
+        if key in final:
+            outcomes.append(
+                FailedPrecondition(f"period {sub.period_id} of board {key.board_id} is final")
+            )
+        elif sub.member_id in excluded:
+            outcomes.append(FailedPrecondition(f"member {sub.member_id} is excluded from boards"))
+        else:
+            outcomes.append(None)
+            taken[key].append(n)
+    for key in sorted(taken, key=key_order):
+        these = [subs[n] for n in taken[key]]
+        known, changed = await record_all(uow, these)
+        for n, sub, rows in zip(taken[key], these, changed, strict=True):
+            info = known[sub.member_id]
+            metadata = lb.MemberMetadata(info.display_name, info.avatar_url)
+            outcomes[n] = (
+                Recorded(sub, rows, metadata) if rows else await _retried(uow, sub, metadata)
+            )
+    return [outcome for outcome in outcomes if outcome is not None]
 
 
-async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> Submitted:
-    """Record the score in the ledger, then copy the new aggregate to Redis."""
+async def _retried(
+    uow: UnitOfWork, sub: Submission, metadata: lb.MemberMetadata
+) -> Recorded | DomainError:
+    """A retry: the first call's score stands; the caller learns its standing now in the
+    period that score counted in (a retry without occurred_at may arrive later)."""
+    try:
+        first = BoardKey(sub.board.board_id, sub.partition, await _first_period(uow, sub))
+    except FailedPrecondition as exc:
+        return exc
+    return Recorded(sub, [], metadata, first, await uow.scores.current(first, sub.member_id))
+
+
+def prepared(cmd: SubmitScore, board: BoardDefinition, now: dt.datetime) -> Submission:
+    """The checked submission of a SubmitScore call (see `submission`)."""
     if cmd.idempotency_key.startswith(EVENT_KEY_PREFIX):
         raise InvalidArgument(
             "idempotency_key", f"must not start with {EVENT_KEY_PREFIX!r}: events' scores use it"
         )
+    return submission(cmd, board, now)
+
+
+async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> Submitted:
+    """Record the score in the ledger, then copy the new aggregate to Redis."""
     board = await boards.catalog.get(check_id("board_id", cmd.board_id))
-    sub = submission(cmd, board, boards.clock.now())
-    key = BoardKey(board.board_id, sub.partition, sub.period_id)
+    sub = prepared(cmd, board, boards.clock.now())
+    (done,) = await submit_scores([sub], uow=uow, boards=boards)
+    if isinstance(done, DomainError):
+        raise done
+    return done
+
+
+async def submit_scores(
+    subs: Sequence[Submission], *, uow: UnitOfWork, boards: Boards
+) -> list[Submitted | DomainError]:
+    """Record the submissions in one transaction, then copy their aggregates to Redis in one
+    pipeline; each gets its result, or the error that refused it alone (see
+    `record_submissions`). Any other failure fails them all and stores nothing."""
     async with uow:
-        rows, metadata = await record_score(uow, sub)
-        if not rows:
-            # A retry: the first call's score stands; the caller learns its standing now in
-            # the period that score counted in (a retry without occurred_at may arrive later).
-            first = BoardKey(board.board_id, sub.partition, await _first_period(uow, sub))
-            current = await uow.scores.current(first, sub.member_id)
-        else:
-            check_totals(board, rows)
-            await uow.commit()
-    if not rows:
-        if current is None:  # removed from the board since
-            return Submitted(
-                first.period_id, 0, await _rank(board, first, sub.member_id, boards), True
-            )
-        # The first call may have died between its commit and its Redis copy, and its caller
-        # retries because it heard nothing: copy the aggregate again. The copy carries its
-        # revision, so it never overwrites a newer one, and it answers the rank as well.
-        rank = await publish(board, [current], boards, uow, metadata)
-        return Submitted(first.period_id, current.score, rank, True)
-    rank = await publish(board, rows, boards, uow, metadata)
-    return Submitted(key.period_id, rows[0].score, rank, False)
+        outcomes = await record_submissions(uow, subs)
+        await uow.commit()
+    done = [outcome for outcome in outcomes if isinstance(outcome, Recorded)]
+    copies = [(o.sub.board, row) for o in done for row in o.copies]
+    metadata = [o.metadata for o in done for _ in o.copies]
+    placed = iter(await publish_all(copies, boards, uow, metadata) if copies else [])
+    return [
+        outcome if isinstance(outcome, DomainError)
+        else await _submitted(outcome, [next(placed) for _ in outcome.copies], boards)
+        for outcome in outcomes
+    ]  # fmt: skip
+
+
+async def _submitted(outcome: Recorded, placed: list[int | None], boards: Boards) -> Submitted:
+    """The caller's answer, once the outcome's copies placed their member in Redis."""
+    board, sub = outcome.sub.board, outcome.sub
+    if outcome.rows:
+        rank = await rank_after(board, outcome.rows, placed, boards)
+        return Submitted(sub.period_id, outcome.rows[0].score, rank, False)
+    assert outcome.first is not None
+    if outcome.current is None:  # removed from the board since
+        rank = await _rank(board, outcome.first, sub.member_id, boards)
+        return Submitted(outcome.first.period_id, 0, rank, True)
+    rank = await rank_after(board, [outcome.current], placed, boards)
+    return Submitted(outcome.first.period_id, outcome.current.score, rank, True)
+
+
+class ScoreIntake:
+    """Group commit of SubmitScore (see `GroupCommit`): concurrent calls share one
+    transaction, and one submission's fault fails only its own call."""
+
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        boards: Boards,
+        *,
+        unavailable: Callable[[BaseException], bool] = unreachable,
+        on_group: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._uow = uow
+        self._boards = boards
+        self._groups: GroupCommit[Submission, Submitted] = GroupCommit(
+            self._apply, unavailable=unavailable, on_group=on_group
+        )
+
+    async def submit(self, cmd: SubmitScore) -> Submitted:
+        board = await self._boards.catalog.get(check_id("board_id", cmd.board_id))
+        return await self._groups.submit(prepared(cmd, board, self._boards.clock.now()))
+
+    async def _apply(self, subs: Sequence[Submission]) -> list[Submitted | DomainError]:
+        return await submit_scores(subs, uow=self._uow(), boards=self._boards)
+
+    async def aclose(self) -> None:
+        """Wait for the groups under way; calls after this are not served."""
+        await self._groups.aclose()
 
 
 async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
@@ -225,13 +367,20 @@ async def publish(
     repair_uow: UnitOfWork,
     metadata: lb.MemberMetadata | None = None,
 ) -> int:
-    """Copy committed aggregates to Redis; queue a repair for any copy that fails.
+    """Copy committed aggregates to Redis; queue a repair for any copy that fails. Returns
+    the main board's rank (see `rank_after`)."""
+    copies = [(board, row) for row in rows]
+    placed = await publish_all(copies, boards, repair_uow, [metadata] * len(rows))
+    return await rank_after(board, rows, placed, boards)
 
-    Returns the main board's rank, or 0 when Redis could not say. A board-period Redis lost
-    took no copy: it is rebuilt from Postgres, which holds these rows already, and the rank
-    is read from the rebuilt copy if that is done within the healer's wait.
-    """
-    placed = await publish_all([(board, row) for row in rows], boards, repair_uow, metadata)
+
+async def rank_after(
+    board: BoardDefinition, rows: Sequence[ScoreRow], placed: Sequence[int | None], boards: Boards
+) -> int:
+    """The main board's rank its copy placed the member at, or 0 when Redis could not say. A
+    board-period Redis lost took no copy: it is rebuilt from Postgres, which holds these rows
+    already, and the rank is read from the rebuilt copy if that is done within the healer's
+    wait."""
     main = [(row, rank) for row, rank in zip(rows, placed, strict=True) if not row.key.rookie]
     if not main:
         return 0
@@ -250,16 +399,17 @@ async def publish_all(
     copies: Sequence[tuple[BoardDefinition, ScoreRow]],
     boards: Boards,
     repair_uow: UnitOfWork,
-    metadata: lb.MemberMetadata | None = None,
+    metadata: Sequence[lb.MemberMetadata | None] = (),
 ) -> list[int | None]:
-    """Copy committed aggregates to Redis in one pipeline; should it fail, queue them all for
-    repair in one transaction. Returns the rank each copy placed its member at, or Nones."""
+    """Copy committed aggregates to Redis in one pipeline, each with its member's `metadata`
+    if given; should it fail, queue them all for repair in one transaction. Returns the rank
+    each copy placed its member at, or Nones."""
     puts = [
         lb.Put(
             redis_board(boards.redis, board, row.key), row.member_id, row.score,
-            row.reached_at_ms, row.revision, metadata,
+            row.reached_at_ms, row.revision, meta,
         )
-        for board, row in copies
+        for (board, row), meta in zip(copies, metadata or [None] * len(copies), strict=True)
     ]  # fmt: skip
     start = time.perf_counter()
     try:

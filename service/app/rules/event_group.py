@@ -12,9 +12,10 @@ from service.app.boards.ports import BoardKey, ScoreRow, Submission
 from service.app.boards.scores import (
     EVENT_KEY_PREFIX,
     SubmitScore,
-    check_totals,
-    is_rookie,
+    key_of,
+    key_order,
     publish_all,
+    record_all,
     submission,
 )
 from service.app.goals.contributions import current_goals, feed_events
@@ -149,8 +150,8 @@ class _Group:
             self.cohorts = await assign(self.uow, self.leagues, self.boards, events, self.now)
         for event in events:
             self.planned[event.idempotency_key] = self._plan(event)
-        keys = {_key_of(sub) for subs in self.planned.values() for sub in subs}
-        for key in sorted(keys, key=lambda k: (k.board_id, k.partition, k.period_id)):
+        keys = {key_of(sub) for subs in self.planned.values() for sub in subs}
+        for key in sorted(keys, key=key_order):
             if await self.uow.scores.lock_period(key, exclusive=False):
                 self.final.add(key)
 
@@ -231,7 +232,7 @@ class _Group:
         subs = []
         for sub in self.planned[event.idempotency_key]:
             why = (
-                f"period {sub.period_id} is final" if _key_of(sub) in self.final
+                f"period {sub.period_id} is final" if key_of(sub) in self.final
                 else f"member {sub.member_id} is excluded from boards"
                 if sub.member_id in self.excluded else ""
             )  # fmt: skip
@@ -252,31 +253,15 @@ class _Group:
         return tuple(self.unscored[event.idempotency_key])
 
     async def _record_scores(self) -> None:
-        """Record the scores, a board-period at a time: one member upsert, then one ledger
-        statement per round of scores in which no member scores twice (most groups: one)."""
+        """Record the scores, a board-period at a time (see `record_all`)."""
         by_key: dict[BoardKey, list[Submission]] = defaultdict(list)
         for sub in self.submissions:
-            by_key[_key_of(sub)].append(sub)
-        for key in sorted(by_key, key=lambda k: (k.board_id, k.partition, k.period_id)):
-            subs = by_key[key]
-            first: dict[str, dt.datetime] = {}
-            rounds: list[dict[str, Submission]] = []
-            for sub in subs:  # a member's scores go in arrival order, one a round
-                first[sub.member_id] = min(
-                    sub.occurred_at, first.get(sub.member_id, sub.occurred_at)
-                )
-                free = next((r for r in rounds if sub.member_id not in r), None)
-                if free is None:
-                    rounds.append(free := {})
-                free[sub.member_id] = sub
-            members = await self.uow.scores.touch_members(key.board_id, first)
-            for scores in rounds:
-                ordered = [scores[member_id] for member_id in sorted(scores)]
-                rows = await self.uow.scores.record(
-                    [(sub, is_rookie(sub, members[sub.member_id])) for sub in ordered]
-                )
-                check_totals(ordered[0].board, rows)
-                self.scores.append((ordered[0].board, rows))
+            by_key[key_of(sub)].append(sub)
+        for key in sorted(by_key, key=key_order):
+            _, changed = await record_all(self.uow, by_key[key])
+            self.scores += [
+                (sub.board, rows) for sub, rows in zip(by_key[key], changed, strict=True)
+            ]
 
     async def write(self) -> None:
         """Everything the group changed: a few statements whatever its size, plus one per
@@ -290,10 +275,6 @@ class _Group:
         for record in records:
             if record.event.idempotency_key not in stored:  # taken meanwhile, by another user
                 _taken_by_another_user(record.event)
-
-
-def _key_of(sub: Submission) -> BoardKey:
-    return BoardKey(sub.board.board_id, sub.partition, sub.period_id)
 
 
 def _same(stored: Event, event: Event) -> None:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import time
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
+from service.app.group_commit import GroupCommit, unreachable
 from service.app.ports import UnitOfWork
 from service.app.rules.event_group import apply_group
 from service.app.rules.outcomes import Rules
 from service.app.rules.views import Tracked, TrackEvent
-from service.domain.errors import InvalidArgument
+from service.domain.errors import DomainError, InvalidArgument
 from service.domain.rules.checks import check_event_type
 from service.domain.rules.state import Event
 from service.domain.validation import check_id, parse_timezone
@@ -100,26 +99,9 @@ async def track_events(
     return [r for r in results if isinstance(r, Tracked)]
 
 
-_Waiting = tuple[Event, str, "asyncio.Future[Tracked]"]
-
-
-def _unreachable(exc: BaseException) -> bool:
-    return isinstance(exc, OSError)
-
-
 class EventIntake:
-    """Group commit of TrackEvent: concurrent calls share one transaction.
-
-    A call that finds fewer than `groups_in_flight` groups running starts one; calls that
-    arrive meanwhile wait and go together in the next group, up to `max_group` events. A
-    lone call waits for nothing, and under load the round trips of a transaction are shared
-    by many events.
-
-    One event's failure, whatever it is, never fails the others of its group: a group that
-    fails is split in halves and each half retried in order, down to the faulty events.
-    A failure `unavailable` recognises (a store out of reach) fails the rest of the group at
-    once; any other is split down to single events (at most 2n - 1 transactions for n).
-    """
+    """Group commit of TrackEvent (see `GroupCommit`): concurrent calls share one
+    transaction, and one event's fault fails only its own call."""
 
     def __init__(
         self,
@@ -128,89 +110,27 @@ class EventIntake:
         *,
         max_group: int = 128,
         groups_in_flight: int = 2,
-        unavailable: Callable[[BaseException], bool] = _unreachable,
+        unavailable: Callable[[BaseException], bool] = unreachable,
         on_group: Callable[[int, float], None] | None = None,
     ) -> None:
         """`on_group` hears the size and duration in seconds of every group transaction."""
         self._uow = uow
-        self._on_group = on_group
         self._rules = rules
-        self._max_group = max_group
-        self._groups_in_flight = groups_in_flight
-        self._unavailable = unavailable
-        self._waiting: list[_Waiting] = []
-        self._running = 0
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._groups = GroupCommit(
+            self._apply, max_group=max_group, groups_in_flight=groups_in_flight,
+            unavailable=unavailable, on_group=on_group,
+        )  # fmt: skip
 
     async def track(self, cmd: TrackEvent) -> Tracked:
         event = _validated(cmd, self._rules, self._rules.clock.now())
-        future: asyncio.Future[Tracked] = asyncio.get_running_loop().create_future()
-        self._waiting.append((event, cmd.timezone, future))
-        if self._running < self._groups_in_flight:
-            self._running += 1
-            # A task of its own: a caller cancelled mid-group must not abandon the others.
-            task = asyncio.create_task(self._drain())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        return await future
+        return await self._groups.submit((event, cmd.timezone))
 
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                group = self._waiting[: self._max_group]
-                del self._waiting[: self._max_group]
-                await self._settle(group)
-        finally:
-            self._running -= 1
-
-    async def _settle(self, group: list[_Waiting]) -> None:
-        """Apply the group; on a failure, bisect it so that only the faulty events fail."""
-        parts = [group]  # a stack: the earliest events are on top
-        while parts:
-            # A caller that went away (a deadline, a cancellation) sends nothing.
-            part = [waiting for waiting in parts.pop() if not waiting[2].done()]
-            error = await self._attempt(part) if part else None
-            if error is None:
-                continue
-            if self._unavailable(error):
-                # The store is out of reach: every caller hears it now and may retry.
-                for waiting in [w for p in (part, *parts) for w in p]:
-                    _resolve(waiting[2], error)
-                return
-            if len(part) == 1:
-                _resolve(part[0][2], error)
-            else:
-                log.info("splitting a failed group of %d events: %r", len(part), error)
-                half = len(part) // 2
-                parts += [part[half:], part[:half]]
-
-    async def _attempt(self, part: list[_Waiting]) -> Exception | None:
-        """Apply the part in one transaction and answer its callers; or the failure."""
-        start = time.perf_counter()
-        try:
-            results = await apply_group(
-                [event for event, _, _ in part], [timezone for _, timezone, _ in part],
-                uow=self._uow(), rules=self._rules, now=self._rules.clock.now(),
-                all_or_none=False,
-            )  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 - whatever failed, the caller decides
-            return exc
-        if self._on_group is not None:
-            self._on_group(len(part), time.perf_counter() - start)
-        for (_, _, future), result in zip(part, results, strict=True):
-            _resolve(future, result)
-        return None
+    async def _apply(self, part: Sequence[tuple[Event, str]]) -> list[Tracked | DomainError]:
+        return await apply_group(
+            [event for event, _ in part], [timezone for _, timezone in part],
+            uow=self._uow(), rules=self._rules, now=self._rules.clock.now(), all_or_none=False,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Wait for the groups under way; calls after this are not served."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks)
-
-
-def _resolve(future: asyncio.Future[Tracked], result: Tracked | BaseException) -> None:
-    if future.done():  # the caller went away
-        return
-    if isinstance(result, BaseException):
-        future.set_exception(result)
-    else:
-        future.set_result(result)
+        await self._groups.aclose()

@@ -12,12 +12,12 @@ from service.app.boards.ports import BoardKey
 # Scores of a member serialise with exclusions on this lock: a score takes it shared, an
 # exclusion exclusively, so no score committed after an exclusion escapes it. (Events take
 # the user's rules profile first, which an exclusion locks too.)
-# `member_lock(n)` is the lock's key for the member id in parameter $n.
-def member_lock(param: int) -> str:
-    return f"hashtext('board-member:' || ${param})"
+# `member_lock(member_id)` is the lock's key for the member id the SQL expression names.
+def member_lock(member_id: str) -> str:
+    return f"hashtext('board-member:' || {member_id})"
 
 
-_LOCK = f"select pg_advisory_xact_lock({member_lock(1)})"
+_LOCK = f"select pg_advisory_xact_lock({member_lock('$1')})"
 _LOCK_PROFILE = "select 1 from rule_profiles where user_id = $1 for update"
 _EXCLUDED = "select member_id from board_exclusions where member_id = any($1::text[])"
 _EXCLUDE = """

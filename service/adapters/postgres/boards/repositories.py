@@ -69,10 +69,10 @@ def _record_statement(aggregation: Aggregation) -> str:
                                       value, occurred_at, idempotency_key)
             select $1, $2, $3, $4, member_id, value, occurred_at, idempotency_key from wanted
             on conflict (board_id, idempotency_key) do nothing
-            returning idempotency_key
+            returning idempotency_key, member_id
         ), fresh as (
             select w.member_id, w.value, w.at_ms, r.rookie
-            from wanted as w join ledger as l using (idempotency_key)
+            from wanted as w join ledger as l using (idempotency_key, member_id)
             cross join (values (false), (true)) as r(rookie)
             where w.rookie or not r.rookie
         ), period_keys as (
@@ -100,11 +100,13 @@ _PERIOD_LOCK = """
            exists(select 1 from board_periods where board_id = $1
                   and partition = $2 and period_id = $3 and rookie = $4) as final
 """
-# A score's locks, in the order every writer takes them: the period's, then the member's
-# (see exclusion_repository); whether the member is excluded is read by the next statement.
+# Scores' locks, in the order every writer takes them: the period's, then the members' in
+# member order (see exclusion_repository); whether a member is excluded is read by the next
+# statement.
 _SCORE_LOCKS = f"""
     select pg_advisory_xact_lock_shared(hashtext($5)) is null as never,
-           pg_advisory_xact_lock_shared({member_lock(6)}) is null as held,
+           (select count(pg_advisory_xact_lock_shared({member_lock("m")}))
+            from unnest($6::text[]) as m) is null as held,
            exists(select 1 from board_periods where board_id = $1
                   and partition = $2 and period_id = $3 and rookie = $4) as final
 """
@@ -257,15 +259,16 @@ class PostgresScores:
         self._driver = driver
 
     async def lock_period(
-        self, key: BoardKey, *, exclusive: bool, member_id: str | None = None
+        self, key: BoardKey, *, exclusive: bool, member_ids: Sequence[str] = ()
     ) -> bool:
         args = (key.board_id, key.partition, key.period_id, key.rookie)
         if exclusive:
-            assert member_id is None, "a member is held by scores only"
+            assert not member_ids, "members are held by scores only"
             await self._driver.execute(_PERIOD_LOCK_EXCLUSIVE, _lock_key(key))
             row = await self._driver.fetchrow(_IS_FINAL, *args)
-        elif member_id is not None:
-            row = await self._driver.fetchrow(_SCORE_LOCKS, *args, _lock_key(key), member_id)
+        elif member_ids:
+            members = sorted(member_ids)
+            row = await self._driver.fetchrow(_SCORE_LOCKS, *args, _lock_key(key), members)
         else:
             row = await self._driver.fetchrow(_PERIOD_LOCK, *args, _lock_key(key))
         assert row is not None

@@ -33,7 +33,7 @@ class LeaderboardServicer(pb_grpc.LeaderboardServiceServicer):
             request.board_id, request.member_id, request.value, request.idempotency_key,
             request.partition, occurred,
         )  # fmt: skip
-        done = await scores.submit_score(cmd, uow=self._app.uow(), boards=self._app.boards)
+        done = await self._app.scores.submit(cmd)
         return pb.SubmitScoreResponse(
             period_id=done.period_id, score=done.score, rank=done.rank, duplicate=done.duplicate
         )
