@@ -23,31 +23,13 @@ from service.domain.rules.definitions import TaskDefinition, TaskTier
 from service.entrypoints.grpc_api.errors import is_unavailable
 from service.settings import Settings
 from tests.support.clock import MovableClock
+from tests.support.units import CountingUnitsOfWork
 
 pytestmark = pytest.mark.integration
 
 FIRST_BUY = TaskDefinition(
     "first-buy", "First buy", "purchase", (TaskTier(1, (Reward(RewardKind.POINTS, 5),)),)
 )
-
-
-class CountingUnitsOfWork:
-    """Hands out Postgres units of work and counts them; the first `failing` commits fail."""
-
-    def __init__(self, engine: AsyncEngine, failing: int = 0) -> None:
-        self.engine, self.made, self.failing = engine, 0, failing
-
-    def __call__(self) -> UnitOfWork:
-        self.made += 1
-        if self.failing:
-            self.failing -= 1
-            return FailingCommit(self.engine)
-        return PostgresUnitOfWork(self.engine)
-
-
-class FailingCommit(PostgresUnitOfWork):
-    async def commit(self) -> None:
-        raise OSError("connection reset during commit")
 
 
 async def _rows(engine: AsyncEngine, table: str) -> int:

@@ -15,7 +15,6 @@ from service.app.boards import definitions as boards
 from service.app.boards import exclusions, scores
 from service.app.boards import reads as board_reads
 from service.app.boards.mapping import BoardRef
-from service.app.ports import UnitOfWork
 from service.domain.boards import (
     MAX_SCORE,
     Aggregation,
@@ -26,6 +25,7 @@ from service.domain.boards import (
 )
 from service.domain.errors import FailedPrecondition, InvalidArgument
 from tests.support.clock import MovableClock
+from tests.support.units import CountingUnitsOfWork
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +50,6 @@ BEST = BoardDefinition(
 
 async def _nothing() -> None:
     return None
-
-
-class CountingUnitsOfWork:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine, self.made = engine, 0
-
-    def __call__(self) -> UnitOfWork:
-        self.made += 1
-        return PostgresUnitOfWork(self.engine)
 
 
 @pytest.fixture
