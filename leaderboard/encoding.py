@@ -20,8 +20,10 @@ Layout of one board-period (key names live in `leaderboard.keys`):
   whenever the members outgrow 40 a bucket on average, the next bucket in turn splits in two.
   Each split moves at most one bucket's entries, and the fullest bucket stays below the 128
   entries up to which Redis keeps a hash in its listpack encoding (about 24 bytes a member
-  for 12-character ids, against about 77 in one big hash table). Buckets only split: a
-  board that shrinks keeps its count until it is cleared or loaded again.
+  for 12-character ids, against about 77 in one big hash table; a bucket holding an id
+  longer than 64 bytes becomes a hash table, as Redis's `hash-max-listpack-value` says, and
+  only costs more memory). Buckets only split: a board that shrinks keeps its count until
+  it is cleared or loaded again.
 - `distinct` ZSET and `refcount` HASH: each stored score held by at least one member, and how
   many hold it; a dense rank is 1 + the number of distinct stored scores below the member's.
 - `metadata` HASH: member id -> compact JSON {"n": display name, "a": avatar URL}.
