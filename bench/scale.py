@@ -1,7 +1,8 @@
 """`make bench-scale`: a 10M-member board in Redis, and finalising a 1M-member period.
 
 Redis: loads `--members` members into one board-period with the library's bulk load, reports
-the load rate and the memory each member takes (the growth of Redis's `used_memory`), then
+the load rate, the memory each member takes (the growth of Redis's `used_memory`) and the
+longest pause the load caused (from Redis's slow log, which keeps commands over 10 ms), then
 times `--samples` rank reads one at a time against the same number of PINGs (the no-op round
 trip) from the same run, with the server's own time per read. Postgres: stores
 `--final-members` scores for yesterday's period of a daily board with a reward table, then
@@ -91,12 +92,13 @@ async def _redis_scale(url: str, members: int, samples: int) -> None:
     board = lb.Leaderboards(client, key_prefix=prefix).period(lb.BoardConfig("scale"), "all")
     try:
         before = int((await client.info("memory"))["used_memory"])
-        started = time.perf_counter()
+        started, since = time.perf_counter(), int(time.time())
         loaded = await board.load(_entries(members), chunk_size=5_000)
         seconds = time.perf_counter() - started
         used = int((await client.info("memory"))["used_memory"]) - before
         print(f"loaded {loaded:,} members in {seconds:.1f} s ({loaded / seconds:,.0f}/s)")
         print(f"Redis memory: {used / loaded:.1f} bytes per member ({used / 2**20:,.0f} MiB)")
+        print(f"longest Redis pause of the load (a chunk or the swap): {await _longest_ms(client, since)}")
         picks = [f"user-{random.Random(i).randrange(members):07d}" for i in range(samples)]
 
         async def rank(i: int) -> object:
@@ -112,8 +114,19 @@ async def _redis_scale(url: str, members: int, samples: int) -> None:
         print(f"rank_of at {loaded:,} members, one at a time: {_percentiles(ranks)}")
         print(f"rank_of Redis server time: {server_us:.1f} µs per call")
     finally:
+        since = int(time.time())
         await board.delete()
+        print(f"longest Redis pause of the delete: {await _longest_ms(client, since)}")
         await client.aclose()
+
+
+async def _longest_ms(client: aioredis.Redis, since: int) -> str:
+    """The longest command Redis's slow log holds since `since` (Unix s), if any was slow."""
+    durations = [
+        entry["duration"] for entry in await client.slowlog_get(128)
+        if entry["start_time"] >= since
+    ]  # fmt: skip
+    return f"{max(durations) / 1000:,.1f} ms" if durations else "none in the slow log"
 
 
 def _daily_board(board_id: str) -> BoardDefinition:
