@@ -98,7 +98,8 @@ async def _redis_scale(url: str, members: int, samples: int) -> None:
         used = int((await client.info("memory"))["used_memory"]) - before
         print(f"loaded {loaded:,} members in {seconds:.1f} s ({loaded / seconds:,.0f}/s)")
         print(f"Redis memory: {used / loaded:.1f} bytes per member ({used / 2**20:,.0f} MiB)")
-        print(f"longest Redis pause of the load (a chunk or the swap): {await _longest_ms(client, since)}")
+        pause = await _longest_ms(client, since)
+        print(f"longest Redis pause of the load (a chunk or the swap): {pause}")
         picks = [f"user-{random.Random(i).randrange(members):07d}" for i in range(samples)]
 
         async def rank(i: int) -> object:
