@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
 
@@ -25,8 +26,11 @@ from leaderboard.models import LoadEntry, SortOrder, TiePolicy
 from leaderboard.replies import array, integer, text
 from leaderboard.scripts import Arg, RedisClient, run
 
-# Every chunk renews it, so it only has to outlast the pause between two chunks.
+# Every chunk renews it on what it writes, and every RENEW_EVERY_S the load renews it on all
+# staged buckets, so it only has to outlast the pause between two chunks.
 STAGING_TTL_MS = 15 * 60 * 1000
+RENEW_EVERY_S = STAGING_TTL_MS / 1000 / 3
+_RENEW_SLICE = 10_000  # buckets a script; about 10 ms of Redis
 MAX_CHUNK_SIZE = 10_000
 
 Entries = Iterable[LoadEntry] | AsyncIterable[LoadEntry]
@@ -48,8 +52,8 @@ async def load(
     revisions replace those of earlier puts; metadata of members without any in their entry,
     and the retention deadline, are kept. Submissions that land while a load runs are
     overwritten by the swap: hold them, or replay them afterwards. Staged rows expire
-    `STAGING_TTL_MS` after the chunk that last wrote them, so a dead load leaves nothing
-    behind; a load paused longer than that raises LoadLost and changes nothing.
+    `STAGING_TTL_MS` after the load last renewed them, so a dead load leaves nothing behind;
+    a load paused longer than that between two chunks raises LoadLost and changes nothing.
     """
     if type(chunk_size) is not int or not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise InvalidArgument("chunk_size", f"must be an int in 1..{MAX_CHUNK_SIZE}")
@@ -59,6 +63,7 @@ async def load(
     # chunks is still found by the later one.
     in_flight: asyncio.Task[None] | None = None
     revisions = members = 0
+    renew_at = time.monotonic() + RENEW_EVERY_S
     try:
         async with contextlib.aclosing(_chunks(entries, chunk_size)) as chunks:
             async for chunk in chunks:
@@ -67,6 +72,9 @@ async def load(
                 members += len(chunk)
                 if in_flight is not None:
                     await in_flight
+                if time.monotonic() > renew_at:  # buckets no chunk wrote lately expire too
+                    await _renew(client, staging[1])
+                    renew_at = time.monotonic() + RENEW_EVERY_S
                 chunk_keys = (*staging, keys.metadata)
                 in_flight = asyncio.create_task(_load_chunk(client, chunk_keys, policy, frames))
                 await asyncio.sleep(0)  # let it send before the next chunk is framed
@@ -87,6 +95,16 @@ async def load(
         with contextlib.suppress(RedisError):
             await run(client, lua.DELETE, staging, [])
         raise
+
+
+async def _renew(client: RedisClient, index: str) -> None:
+    """Renew the staging TTL of every bucket of the staged index, a slice a script."""
+    first, total = 0, 1
+    while first < total:
+        total = integer(
+            await run(client, lua.RENEW, [index], [STAGING_TTL_MS, first, _RENEW_SLICE])
+        )
+        first += _RENEW_SLICE
 
 
 async def _load_chunk(

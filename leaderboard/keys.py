@@ -83,9 +83,10 @@ class BoardKeys:
         return f"{self.tag}:expiry"
 
     @property
-    def superseded(self) -> tuple[str, str]:
-        """The member index and revisions of the earlier layout, which a `load` removes."""
-        return (f"{self.tag}:members", f"{self.tag}:revisions")
+    def superseded(self) -> tuple[str, str, str]:
+        """The member index, revisions and loaded marker of the earlier layout, which a
+        `load` and `delete` remove."""
+        return (f"{self.tag}:members", f"{self.tag}:revisions", f"{self.tag}:loaded")
 
     def bucket(self, n: int) -> str:
         """HASH: bucket `n` of the member index."""

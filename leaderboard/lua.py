@@ -435,8 +435,9 @@ end
 for first = 1, #metas, 2 * SLICE do
   redis.call('HSET', KEYS[5], unpack(metas, first, math.min(first + 2 * SLICE - 1, #metas)))
 end
--- A load that dies half-way leaves only keys that expire on their own; the swap counts the
--- index, so a bucket that expired before it is noticed.
+-- A load that dies half-way leaves only keys that expire on their own (buckets no chunk
+-- wrote for a while are renewed by RENEW); the swap counts the index, so a bucket that
+-- expired before it is noticed.
 for _, key in ipairs({KEYS[1], KEYS[2], KEYS[3], KEYS[4]}) do
   redis.call('PEXPIRE', key, ARGV[1])
 end
@@ -462,7 +463,6 @@ local function settle(key)
   if at then redis.call('PEXPIREAT', key, at) else redis.call('PERSIST', key) end
 end
 if redis.call('ZCARD', KEYS[5]) ~= expected then return 'lost' end
--- One pass counts the staged index and settles its buckets (a failed load deletes them).
 local staged, filled, indexed = open_index(KEYS[6]), {}, 0
 buckets(staged, function(names)
   for _, key in ipairs(names) do
@@ -470,25 +470,40 @@ buckets(staged, function(names)
     if size > 0 then
       indexed = indexed + size
       filled[#filled + 1] = key
-      settle(key)
     end
   end
 end)
 if indexed ~= expected then return 'lost' end
 -- UNLINK first: RENAME over a live key would free the old standings in the foreground.
 drop_index(KEYS[2])
-redis.call('UNLINK', KEYS[12], KEYS[13])
+redis.call('UNLINK', KEYS[12], KEYS[13], KEYS[14])
 for _, i in ipairs({1, 2, 3, 4}) do
   redis.call('UNLINK', KEYS[i])
   if redis.call('EXISTS', KEYS[i + 4]) == 1 then redis.call('RENAME', KEYS[i + 4], KEYS[i]) end
 end
 for _, key in ipairs(filled) do
-  redis.call('RENAME', key, KEYS[2] .. string.sub(key, #KEYS[6] + 1))
+  local live = KEYS[2] .. string.sub(key, #KEYS[6] + 1)
+  redis.call('RENAME', key, live)
+  settle(live)
 end
 redis.call('DEL', KEYS[10])
 redis.call('HSET', KEYS[10], 'revisions', ARGV[1])
 for _, i in ipairs({1, 2, 3, 4, 10, 11}) do settle(KEYS[i]) end
 return redis.call('ZCARD', KEYS[1])
+"""
+)
+
+# KEYS: a staging index.  ARGV: TTL ms, first bucket, bucket count.
+# Renews the TTL of that many of its buckets; returns the index's bucket count.
+RENEW = (
+    _WRITES
+    + """
+local ix = open_index(KEYS[1])
+local total = ix.size + ix.split
+for n = tonumber(ARGV[2]), math.min(total, tonumber(ARGV[2]) + tonumber(ARGV[3])) - 1 do
+  redis.call('PEXPIRE', bucket_name(ix, n), ARGV[1])
+end
+return total
 """
 )
 

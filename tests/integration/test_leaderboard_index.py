@@ -17,7 +17,9 @@ from leaderboard import (
     Leaderboards,
     LoadEntry,
     LoadLost,
+    SortOrder,
     TiePolicy,
+    bulk,
 )
 from leaderboard.lua import BUCKET_LOAD
 
@@ -172,16 +174,34 @@ async def test_a_load_removes_the_superseded_layout_and_delete_removes_every_buc
     boards: Leaderboards, redis_client: redis.Redis, prefix: str
 ) -> None:
     board = boards.period(BoardConfig("layout"), "p")
-    old_members, old_revisions = board.keys.superseded
+    old_members, old_revisions, old_loaded = board.keys.superseded
     await redis_client.hset(old_members, "a", f"{T0:013d}")
     await redis_client.hset(old_revisions, "a", "3")
-    await redis_client.hset(f"{board.keys.tag}:loaded", "revisions", "3")
+    await redis_client.hset(old_loaded, "revisions", "3")
 
     assert not await board.loaded()  # a copy in that layout is loaded again
     await board.load(LoadEntry(f"m{n}", n, T0) for n in range(1000))
-    assert not await redis_client.exists(old_members, old_revisions)
+    assert not await redis_client.exists(*board.keys.superseded)
     assert len(await buckets(redis_client, board)) > 20
 
-    await redis_client.delete(f"{board.keys.tag}:loaded")
     await board.delete()
     assert await keys_under(redis_client, prefix) == []
+
+
+async def test_renewing_a_staged_index_renews_every_bucket(
+    boards: Leaderboards, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = boards.period(BoardConfig("renewed"), "p")
+    staging = board.keys.staging("renew-test")
+    frames = "".join(bulk._frame(LoadEntry(f"m{n}", n, T0), SortOrder.HIGHER_IS_BETTER)
+                     for n in range(2000))  # fmt: skip
+    await bulk._load_chunk(redis_client, (*staging, board.keys.metadata), TiePolicy.DENSE, frames)
+    aged = [key.decode() async for key in redis_client.scan_iter(match=f"{staging[1]}:*")]
+    for key in aged:  # as if no chunk had written them for a while
+        await redis_client.pexpire(key, 60_000)
+    monkeypatch.setattr(bulk, "_RENEW_SLICE", 7)  # several slices
+
+    await bulk._renew(redis_client, staging[1])
+
+    assert len(aged) == 2000 // BUCKET_LOAD
+    assert all([await redis_client.pttl(key) > 60_000 for key in aged])

@@ -154,31 +154,44 @@ def key_order(key: BoardKey) -> tuple[str, str, str]:
     return (key.board_id, key.partition, key.period_id)
 
 
+Members = dict[tuple[str, str], MemberInfo]  # (board id, member id) -> what is known
+
+
 async def record_all(
     uow: UnitOfWork, subs: Sequence[Submission]
-) -> tuple[dict[str, MemberInfo], list[list[ScoreRow]]]:
-    """Record submissions to one board-period: the members in one statement, the scores in
-    one per round in which no member scores twice (a member's scores go one a round, in
-    arrival order), members in order. Returns what is known of the members and the
-    aggregates each submission changed (none for a repeated idempotency key)."""
-    first: dict[str, dt.datetime] = {}
-    rounds: list[dict[str, int]] = []  # member id -> the submission's index
+) -> tuple[Members, list[list[ScoreRow]]]:
+    """Record submissions, in a few statements whatever their number: each board's members
+    in one (boards in order, members in order, so that concurrent transactions never
+    deadlock on their rows), then per board-period and definition version one statement per
+    round in which no member scores twice (a member's scores go one a round, in arrival
+    order). Returns what is known of the members and the aggregates each submission changed
+    (none for a repeated idempotency key)."""
+    first: dict[str, dict[str, dt.datetime]] = defaultdict(dict)
+    batches: dict[tuple[BoardKey, int], list[int]] = defaultdict(list)
     for n, sub in enumerate(subs):
-        first[sub.member_id] = min(sub.occurred_at, first.get(sub.member_id, sub.occurred_at))
-        free = next((r for r in rounds if sub.member_id not in r), None)
-        if free is None:
-            rounds.append(free := {})
-        free[sub.member_id] = n
-    members = await uow.scores.touch_members(subs[0].board.board_id, first)
+        seen = first[sub.board.board_id]
+        seen[sub.member_id] = min(sub.occurred_at, seen.get(sub.member_id, sub.occurred_at))
+        batches[key_of(sub), sub.board.version].append(n)
+    members: Members = {}
+    for board_id in sorted(first):
+        found = await uow.scores.touch_members(board_id, first[board_id])
+        members.update(((board_id, member_id), info) for member_id, info in found.items())
     changed: list[list[ScoreRow]] = [[] for _ in subs]
-    for scores in rounds:
-        ordered = [subs[scores[member_id]] for member_id in sorted(scores)]
-        rows = await uow.scores.record(
-            [(sub, is_rookie(sub, members[sub.member_id])) for sub in ordered]
-        )
-        check_totals(ordered[0].board, rows)
-        for row in rows:
-            changed[scores[row.member_id]].append(row)
+    for key, version in sorted(batches, key=lambda batch: (key_order(batch[0]), batch[1])):
+        rounds: list[dict[str, int]] = []  # member id -> the submission's index
+        for n in batches[key, version]:
+            free = next((r for r in rounds if subs[n].member_id not in r), None)
+            if free is None:
+                rounds.append(free := {})
+            free[subs[n].member_id] = n
+        for scores in rounds:
+            ordered = [subs[scores[member_id]] for member_id in sorted(scores)]
+            rows = await uow.scores.record([
+                (sub, is_rookie(sub, members[key.board_id, sub.member_id])) for sub in ordered
+            ])  # fmt: skip
+            check_totals(ordered[0].board, rows)
+            for row in rows:
+                changed[scores[row.member_id]].append(row)
     return members, changed
 
 
@@ -218,27 +231,22 @@ async def record_submissions(
             final.add(key)
     excluded = await uow.exclusions.excluded(members)
     outcomes: list[Recorded | DomainError | None] = []
-    taken: dict[BoardKey, list[int]] = defaultdict(list)
-    for n, sub in enumerate(subs):
-        key = key_of(sub)
-        if key in final:
+    for sub in subs:
+        if key_of(sub) in final:
             outcomes.append(
-                FailedPrecondition(f"period {sub.period_id} of board {key.board_id} is final")
+                FailedPrecondition(f"period {sub.period_id} of board {sub.board.board_id} is final")
             )
         elif sub.member_id in excluded:
             outcomes.append(FailedPrecondition(f"member {sub.member_id} is excluded from boards"))
         else:
             outcomes.append(None)
-            taken[key].append(n)
-    for key in sorted(taken, key=key_order):
-        these = [subs[n] for n in taken[key]]
-        known, changed = await record_all(uow, these)
-        for n, sub, rows in zip(taken[key], these, changed, strict=True):
-            info = known[sub.member_id]
-            metadata = lb.MemberMetadata(info.display_name, info.avatar_url)
-            outcomes[n] = (
-                Recorded(sub, rows, metadata) if rows else await _retried(uow, sub, metadata)
-            )
+    taken = [n for n, outcome in enumerate(outcomes) if outcome is None]
+    known, changed = await record_all(uow, [subs[n] for n in taken])
+    for n, rows in zip(taken, changed, strict=True):
+        sub = subs[n]
+        info = known[sub.board.board_id, sub.member_id]
+        metadata = lb.MemberMetadata(info.display_name, info.avatar_url)
+        outcomes[n] = Recorded(sub, rows, metadata) if rows else await _retried(uow, sub, metadata)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
@@ -268,17 +276,18 @@ async def submit_score(cmd: SubmitScore, *, uow: UnitOfWork, boards: Boards) -> 
     board = await boards.catalog.get(check_id("board_id", cmd.board_id))
     sub = prepared(cmd, board, boards.clock.now())
     (done,) = await submit_scores([sub], uow=uow, boards=boards)
-    if isinstance(done, DomainError):
+    if isinstance(done, Exception):
         raise done
     return done
 
 
 async def submit_scores(
     subs: Sequence[Submission], *, uow: UnitOfWork, boards: Boards
-) -> list[Submitted | DomainError]:
+) -> list[Submitted | Exception]:
     """Record the submissions in one transaction, then copy their aggregates to Redis in one
     pipeline; each gets its result, or the error that refused it alone (see
-    `record_submissions`). Any other failure fails them all and stores nothing."""
+    `record_submissions`). Any other failure before the commit fails them all and stores
+    nothing; after it, nothing fails the others (Redis copies that fail are repaired)."""
     async with uow:
         outcomes = await record_submissions(uow, subs)
         await uow.commit()
@@ -286,11 +295,18 @@ async def submit_scores(
     copies = [(o.sub.board, row) for o in done for row in o.copies]
     metadata = [o.metadata for o in done for _ in o.copies]
     placed = iter(await publish_all(copies, boards, uow, metadata) if copies else [])
-    return [
-        outcome if isinstance(outcome, DomainError)
-        else await _submitted(outcome, [next(placed) for _ in outcome.copies], boards)
-        for outcome in outcomes
-    ]  # fmt: skip
+    answers: list[Submitted | Exception] = []
+    for outcome in outcomes:
+        if isinstance(outcome, DomainError):
+            answers.append(outcome)
+            continue
+        ranks = [next(placed) for _ in outcome.copies]
+        try:
+            answers.append(await _submitted(outcome, ranks, boards))
+        except Exception as exc:  # committed: the others' answers stand
+            log.exception("answering a committed score of %s failed", outcome.sub.member_id)
+            answers.append(exc)
+    return answers
 
 
 async def _submitted(outcome: Recorded, placed: list[int | None], boards: Boards) -> Submitted:
@@ -329,7 +345,7 @@ class ScoreIntake:
         board = await self._boards.catalog.get(check_id("board_id", cmd.board_id))
         return await self._groups.submit(prepared(cmd, board, self._boards.clock.now()))
 
-    async def _apply(self, subs: Sequence[Submission]) -> list[Submitted | DomainError]:
+    async def _apply(self, subs: Sequence[Submission]) -> list[Submitted | Exception]:
         return await submit_scores(subs, uow=self._uow(), boards=self._boards)
 
     async def aclose(self) -> None:
@@ -349,14 +365,19 @@ async def _first_period(uow: UnitOfWork, sub: Submission) -> str:
 
 
 async def _rank(board: BoardDefinition, key: BoardKey, member_id: str, boards: Boards) -> int:
-    """The member's rank in Redis; 0 when Redis cannot say yet (the copy is being rebuilt)."""
+    """The member's rank in Redis; 0 when Redis cannot say yet (the copy is being rebuilt)
+    or cannot be reached: the score is committed whatever Redis says."""
+    copy = redis_board(boards.redis, board, key)
     try:
-        found = await redis_board(boards.redis, board, key).rank_of(member_id)
-    except lb.NotLoaded:
-        healer = boards.healer
-        if healer is None or not await healer.wait(board, key, boards):
-            return 0
-        found = await redis_board(boards.redis, board, key).rank_of(member_id)
+        try:
+            found = await copy.rank_of(member_id)
+        except lb.NotLoaded:
+            healer = boards.healer
+            if healer is None or not await healer.wait(board, key, boards):
+                return 0
+            found = await copy.rank_of(member_id)
+    except (lb.NotLoaded, redis.exceptions.RedisError, OSError):
+        return 0
     return found.rank if found else 0
 
 
@@ -389,10 +410,7 @@ async def rank_after(
         return rank
     if boards.healer is None or not boards.healer.healing(row.key):
         return 0  # Redis failed; the repair pass copies the rows later
-    try:
-        return await _rank(board, row.key, row.member_id, boards)
-    except (redis.exceptions.RedisError, OSError):
-        return 0
+    return await _rank(board, row.key, row.member_id, boards)
 
 
 async def publish_all(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections import defaultdict
 from collections.abc import Sequence
 
 from service.app.boards.ports import BoardKey, ScoreRow, Submission
@@ -253,15 +252,11 @@ class _Group:
         return tuple(self.unscored[event.idempotency_key])
 
     async def _record_scores(self) -> None:
-        """Record the scores, a board-period at a time (see `record_all`)."""
-        by_key: dict[BoardKey, list[Submission]] = defaultdict(list)
-        for sub in self.submissions:
-            by_key[key_of(sub)].append(sub)
-        for key in sorted(by_key, key=key_order):
-            _, changed = await record_all(self.uow, by_key[key])
-            self.scores += [
-                (sub.board, rows) for sub, rows in zip(by_key[key], changed, strict=True)
-            ]
+        """Record the scores (see `record_all`)."""
+        _, changed = await record_all(self.uow, self.submissions)
+        self.scores += [
+            (sub.board, rows) for sub, rows in zip(self.submissions, changed, strict=True)
+        ]
 
     async def write(self) -> None:
         """Everything the group changed: a few statements whatever its size, plus one per
