@@ -19,7 +19,8 @@ from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.adapters.postgres.wallet_repository import PostgresWallets
 from service.app.boards.definitions import BoardCatalog, load_boards
 from service.app.boards.heal import Healer
-from service.app.boards.scores import Boards, ScoreIntake
+from service.app.boards.score_writes import ScoreIntake
+from service.app.boards.scores import Boards
 from service.app.catalog import Catalog
 from service.app.check_ins.programs import Programs, get_program
 from service.app.goals.contributions import load_goals

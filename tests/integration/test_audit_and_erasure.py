@@ -17,7 +17,7 @@ from service.app.audit import AuditFilter, ListAudit, list_entries
 from service.app.boards import definitions as boards
 from service.app.boards import periods as board_periods
 from service.app.boards import reads as board_reads
-from service.app.boards import scores
+from service.app.boards import score_writes, scores
 from service.app.boards.mapping import BoardRef
 from service.app.privacy import handlers as privacy
 from service.bootstrap import App
@@ -87,7 +87,7 @@ async def test_an_erasure_that_misses_redis_commits_and_the_repair_pass_finishes
     await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
     for member, key in [("gone", "k1"), ("stays", "k2")]:
         submit = scores.SubmitScore("daily", member, 7, key)
-        await scores.submit_score(submit, uow=app.uow(), boards=app.boards)
+        await score_writes.submit_score(submit, uow=app.uow(), boards=app.boards)
     broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     offline = dataclasses.replace(
         app.boards, redis=lb.Leaderboards(broken, key_prefix=redis_prefix)
@@ -116,7 +116,7 @@ async def test_calling_again_finishes_an_erasure_that_missed_redis(
     app: App, engine: AsyncEngine, redis_client: redis.Redis, redis_prefix: str
 ) -> None:
     await boards.upsert_board(DAILY, uow=app.uow(), catalog=app.boards.catalog, clock=app.clock)
-    await scores.submit_score(
+    await score_writes.submit_score(
         scores.SubmitScore("daily", "gone", 7, "k1"), uow=app.uow(), boards=app.boards
     )
     broken = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)

@@ -20,7 +20,7 @@ from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.boards import definitions as boards
 from service.app.boards import periods as board_periods
 from service.app.boards import reads as board_reads
-from service.app.boards import scores
+from service.app.boards import score_writes, scores
 from service.app.boards.mapping import BoardRef
 from service.domain.boards import (
     Aggregation,
@@ -80,7 +80,7 @@ async def _submit(
     board_id = str(extra.pop("board_id", "daily"))
     key = str(extra.pop("key", uuid.uuid4().hex))
     cmd = scores.SubmitScore(board_id, member, value, key, **extra)  # type: ignore[arg-type]
-    return await scores.submit_score(cmd, uow=uow, boards=services)
+    return await score_writes.submit_score(cmd, uow=uow, boards=services)
 
 
 def _ranks(entries: Sequence[lb.Entry]) -> list[tuple[str, int, int]]:

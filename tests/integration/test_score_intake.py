@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import leaderboard as lb
 from service.adapters.postgres.uow import PostgresUnitOfWork
 from service.app.boards import definitions as boards
-from service.app.boards import exclusions, scores
+from service.app.boards import exclusions, score_writes, scores
 from service.app.boards import reads as board_reads
 from service.app.boards.mapping import BoardRef
 from service.domain.boards import (
@@ -66,7 +66,7 @@ async def services(
 
 
 async def _submit_all(
-    intake: scores.ScoreIntake, cmds: list[scores.SubmitScore]
+    intake: score_writes.ScoreIntake, cmds: list[scores.SubmitScore]
 ) -> list[scores.Submitted | BaseException]:
     return await asyncio.gather(*(intake.submit(cmd) for cmd in cmds), return_exceptions=True)
 
@@ -76,7 +76,7 @@ async def test_concurrent_scores_share_transactions_and_sum_exactly(
 ) -> None:
     units = CountingUnitsOfWork(engine)
     sizes: list[int] = []
-    intake = scores.ScoreIntake(units, services, on_group=lambda size, _: sizes.append(size))
+    intake = score_writes.ScoreIntake(units, services, on_group=lambda size, _: sizes.append(size))
     cmds = [
         scores.SubmitScore(board, f"m{n % 7}", n, f"k{board}{n}")
         for n in range(60)
@@ -106,14 +106,14 @@ async def test_concurrent_scores_share_transactions_and_sum_exactly(
 async def test_one_faulty_score_fails_alone_and_retries_answer_the_first(
     engine: AsyncEngine, services: scores.Boards, clock: MovableClock
 ) -> None:
-    await scores.submit_score(
+    await score_writes.submit_score(
         scores.SubmitScore("total", "big", MAX_SCORE - 5, "big-1"),
         uow=PostgresUnitOfWork(engine), boards=services,
     )  # fmt: skip
     await exclusions.exclude_member(
         "cheat", "testing", uow=PostgresUnitOfWork(engine), boards=services
     )
-    intake = scores.ScoreIntake(CountingUnitsOfWork(engine), services)
+    intake = score_writes.ScoreIntake(CountingUnitsOfWork(engine), services)
     cmds = [scores.SubmitScore("total", f"ok{n}", 10, f"ok-{n}") for n in range(20)]
     cmds[5] = scores.SubmitScore("total", "big", 10, "big-2")  # beyond 2^53
     cmds[9] = scores.SubmitScore("total", "cheat", 10, "cheat-1")
@@ -147,7 +147,7 @@ async def test_a_score_for_a_final_period_fails_alone(
     engine: AsyncEngine, services: scores.Boards
 ) -> None:
     first = scores.SubmitScore("best", "early", 5, "early-1")
-    await scores.submit_score(first, uow=PostgresUnitOfWork(engine), boards=services)
+    await score_writes.submit_score(first, uow=PostgresUnitOfWork(engine), boards=services)
     async with engine.begin() as conn:  # as an early FinalizePeriod leaves it
         await conn.execute(
             sa.text(
@@ -156,7 +156,7 @@ async def test_a_score_for_a_final_period_fails_alone(
                 " where board_id = 'best'"
             )
         )
-    intake = scores.ScoreIntake(CountingUnitsOfWork(engine), services)
+    intake = score_writes.ScoreIntake(CountingUnitsOfWork(engine), services)
     late = scores.SubmitScore("best", "late", 3, "late-1")
     other = scores.SubmitScore("total", "late", 4, "late-2")
 

@@ -8,15 +8,8 @@ import logging
 from collections.abc import Sequence
 
 from service.app.boards.ports import BoardKey, ScoreRow, Submission
-from service.app.boards.scores import (
-    EVENT_KEY_PREFIX,
-    SubmitScore,
-    key_of,
-    key_order,
-    publish_all,
-    record_all,
-    submission,
-)
+from service.app.boards.score_writes import key_of, key_order, record_all
+from service.app.boards.scores import EVENT_KEY_PREFIX, SubmitScore, publish_all, submission
 from service.app.goals.contributions import current_goals, feed_events
 from service.app.leagues.cohorts import Cohorts, assign
 from service.app.live.publish import publish_tracked
