@@ -88,7 +88,8 @@ async def check_rebuild_and_retention(board: Leaderboard, client: RedisCluster) 
     assert [(e.member_id, e.rank) for e in await board.top(5)] == [("ann", 1), ("bob", bob_rank)]
     await board.expire_at(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
     assert await client.pttl(board.keys.scores) > 0
-    slots = {await client.cluster_keyslot(key) for key in [*board.keys.data, board.keys.expiry]}
+    keys = [*board.keys.data, board.keys.expiry, board.keys.bucket(0)]
+    slots = {await client.cluster_keyslot(key) for key in keys}
     assert len(slots) == 1
     await board.delete()
     assert await board.count() == 0

@@ -4,7 +4,6 @@ always agree with the standings, through submits, puts, removals, loads and dele
 from __future__ import annotations
 
 import random
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -22,27 +21,11 @@ from leaderboard import (
     bulk,
 )
 from leaderboard.lua import BUCKET_LOAD
+from tests.support.leaderboard_keys import keys_under
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_763_856_000_000
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"lbindex-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def boards(redis_client: redis.Redis, prefix: str) -> AsyncIterator[Leaderboards]:
-    yield Leaderboards(redis_client, key_prefix=prefix)
-    stale = await keys_under(redis_client, prefix)
-    if stale:
-        await redis_client.delete(*stale)
-
-
-async def keys_under(client: redis.Redis, prefix: str) -> list[str]:
-    return [key.decode() async for key in client.scan_iter(match=f"{{{prefix}:*", count=1000)]
 
 
 def text(value: object) -> str:

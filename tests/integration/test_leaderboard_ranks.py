@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
 import zlib
-from collections.abc import AsyncIterator
 
 import pytest
-import redis.asyncio as redis
 
 from leaderboard import (
     Aggregation,
@@ -26,16 +23,6 @@ pytestmark = pytest.mark.integration
 HIGHER = SortOrder.HIGHER_IS_BETTER
 LOWER = SortOrder.LOWER_IS_BETTER
 T0 = 1_763_856_000_000
-
-
-@pytest.fixture
-async def boards(redis_client: redis.Redis) -> AsyncIterator[Leaderboards]:
-    """Boards under a key prefix of this test's own, whose keys are deleted afterwards."""
-    prefix = f"lbtest-{uuid.uuid4().hex}"
-    yield Leaderboards(redis_client, key_prefix=prefix)
-    stale = [key async for key in redis_client.scan_iter(match=f"{{{prefix}:*", count=1000)]
-    if stale:
-        await redis_client.delete(*stale)
 
 
 def rows(entries: list[Entry] | tuple[Entry, ...]) -> list[tuple[str, int, int]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import uuid
 import zlib
 from collections.abc import AsyncIterator
 
@@ -25,28 +24,11 @@ from leaderboard import (
     TiePolicy,
 )
 from tests.support import leaderboard_reference as model
+from tests.support.leaderboard_keys import keys_under
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_763_856_000_000
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"lbtest-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def boards(redis_client: redis.Redis, prefix: str) -> AsyncIterator[Leaderboards]:
-    """Boards under a key prefix of this test's own, whose keys are deleted afterwards."""
-    yield Leaderboards(redis_client, key_prefix=prefix)
-    stale = await keys_under(redis_client, prefix)
-    if stale:
-        await redis_client.delete(*stale)
-
-
-async def keys_under(client: redis.Redis, prefix: str) -> list[str]:
-    return [key.decode() async for key in client.scan_iter(match=f"{{{prefix}:*", count=1000)]
 
 
 async def everything(board: Leaderboard) -> list[Entry]:

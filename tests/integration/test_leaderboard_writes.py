@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import itertools
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -27,29 +26,12 @@ from leaderboard import (
     SubmitResult,
     TiePolicy,
 )
+from tests.support.leaderboard_keys import keys_under
 
 pytestmark = pytest.mark.integration
 
 T0 = 1_763_856_000_000
 LIMIT = 2**53
-
-
-@pytest.fixture
-def prefix() -> str:
-    return f"lbtest-{uuid.uuid4().hex}"
-
-
-@pytest.fixture
-async def boards(redis_client: redis.Redis, prefix: str) -> AsyncIterator[Leaderboards]:
-    """Boards under a key prefix of this test's own, whose keys are deleted afterwards."""
-    yield Leaderboards(redis_client, key_prefix=prefix)
-    stale = await keys_under(redis_client, prefix)
-    if stale:
-        await redis_client.delete(*stale)
-
-
-async def keys_under(client: redis.Redis, prefix: str) -> list[bytes]:
-    return [key async for key in client.scan_iter(match=f"{{{prefix}:*", count=1000)]
 
 
 class CountingRedis(redis.Redis):
@@ -230,7 +212,7 @@ async def test_clear_keeps_metadata_and_delete_removes_every_key(
 
     await board.expire_at(dt.datetime.now(dt.UTC) + dt.timedelta(days=1))
     await board.delete()
-    left = {key.decode() for key in await keys_under(redis_client, prefix)}
+    left = set(await keys_under(redis_client, prefix))
     assert not {key for key in left if key.startswith(board.keys.tag)}
     assert await other.count() == 1
 
@@ -252,7 +234,7 @@ async def test_expire_at_sets_the_deadline_on_every_key_and_later_keys(
         await board.submit(f"m{n}", n, at_ms=T0)
 
     version = (await redis_client.info("server"))["redis_version"]
-    present = [key.decode() for key in await keys_under(redis_client, prefix)]
+    present = await keys_under(redis_client, prefix)
     assert {*board.keys.data, board.keys.expiry, board.keys.bucket(9)} <= set(present)
     for key in present:
         assert 0 < await redis_client.pttl(key) <= expected_ms - before_ms
@@ -348,7 +330,8 @@ async def test_a_client_that_decodes_responses_reads_the_same(
         found = await board.rank_of("ann")
         friends = await board.friends(["ann"])
     finally:
-        await client.delete(*[*board.keys.data, board.keys.idempotency("k")])
+        await board.delete()
+        await client.delete(board.keys.idempotency("k"))
         await client.aclose()
 
     assert retried == SubmitResult("ann", 2, 1, replayed=True)
