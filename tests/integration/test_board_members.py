@@ -20,7 +20,7 @@ T0 = dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC)
 
 async def _touch(engine: AsyncEngine, at: dt.datetime, member: str = "ana") -> MemberInfo:
     async with PostgresUnitOfWork(engine) as uow:
-        info = await uow.scores.touch_member("steps", member, at)
+        info = (await uow.scores.touch_members("steps", {member: at}))[member]
         await uow.commit()
     return info
 
@@ -51,7 +51,7 @@ async def test_a_first_score_that_waited_for_another_sees_the_row_committed_mean
     engine: AsyncEngine,
 ) -> None:
     async with PostgresUnitOfWork(engine) as first:
-        await first.scores.touch_member("steps", "new", T0)
+        await first.scores.touch_members("steps", {"new": T0})
         second = asyncio.create_task(_touch(engine, T0 + dt.timedelta(hours=1), "new"))
         await wait_until(lambda: _waiting_for_a_lock(engine), within=10, what="the second")
         await first.commit()

@@ -89,14 +89,11 @@ class ScoreRepository(Protocol):
         exclusion of those members under way; a later statement sees it."""
         ...
 
-    async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
-        """Record that the member scored on the board at `at`; return what is known of it."""
-        ...
-
     async def touch_members(
         self, board_id: str, first_scores: Mapping[str, dt.datetime]
     ) -> dict[str, MemberInfo]:
-        """touch_member for each member and instant, in member order, in one round trip."""
+        """Record that each member scored on the board at its instant (the earliest one is
+        kept), in member order, in one round trip; return what is known of them."""
         ...
 
     async def set_metadata(

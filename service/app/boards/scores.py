@@ -147,20 +147,6 @@ async def rank_now(board: BoardDefinition, key: BoardKey, member_id: str, boards
     return found.rank if found else 0
 
 
-async def publish(
-    board: BoardDefinition,
-    rows: Sequence[ScoreRow],
-    boards: Boards,
-    repair_uow: UnitOfWork,
-    metadata: lb.MemberMetadata | None = None,
-) -> int:
-    """Copy committed aggregates to Redis; queue a repair for any copy that fails. Returns
-    the main board's rank (see `rank_after`)."""
-    copies = [(board, row) for row in rows]
-    placed = await publish_all(copies, boards, repair_uow, [metadata] * len(rows))
-    return await rank_after(board, rows, placed, boards)
-
-
 async def rank_after(
     board: BoardDefinition, rows: Sequence[ScoreRow], placed: Sequence[int | None], boards: Boards
 ) -> int:

@@ -274,9 +274,6 @@ class PostgresScores:
         assert row is not None
         return bool(row["final"])
 
-    async def touch_member(self, board_id: str, member_id: str, at: dt.datetime) -> MemberInfo:
-        return (await self.touch_members(board_id, {member_id: at}))[member_id]
-
     async def touch_members(
         self, board_id: str, first_scores: Mapping[str, dt.datetime]
     ) -> dict[str, MemberInfo]:
