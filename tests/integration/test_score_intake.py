@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 import redis.asyncio as redis
@@ -166,3 +167,32 @@ async def test_a_score_for_a_final_period_fails_alone(
     assert "is final" in str(results[0])
     assert isinstance(results[1], scores.Submitted)
     assert results[1].score == 4
+
+
+async def test_a_refused_or_retried_score_writes_nothing(
+    engine: AsyncEngine, services: scores.Boards, clock: MovableClock
+) -> None:
+    first = scores.SubmitScore("total", "ann", 5, "k-1")
+    await score_writes.submit_score(first, uow=PostgresUnitOfWork(engine), boards=services)
+    intake = score_writes.ScoreIntake(CountingUnitsOfWork(engine), services)
+    earlier = clock.now() - dt.timedelta(days=1)
+    cmds = [
+        scores.SubmitScore("total", "bob", 7, "k-2"),
+        scores.SubmitScore("total", "cy", 7, "k-2"),  # bob's key, in the same group
+        scores.SubmitScore("total", "dee", 7, "k-1"),  # ann's key, from an earlier call
+        scores.SubmitScore("total", "ann", 5, "k-1", occurred_at=earlier),  # ann's retry
+    ]
+
+    results = await _submit_all(intake, cmds)
+
+    assert isinstance(results[0], scores.Submitted)
+    assert not results[0].duplicate
+    assert isinstance(results[1], FailedPrecondition)
+    assert isinstance(results[2], FailedPrecondition)
+    assert isinstance(results[3], scores.Submitted)
+    assert (results[3].duplicate, results[3].score) == (True, 5)
+    async with engine.connect() as conn:
+        rows = await conn.execute(sa.text("select member_id, first_seen_at from board_members"))
+        seen = {row.member_id: row.first_seen_at for row in rows}
+    assert set(seen) == {"ann", "bob"}
+    assert seen["ann"] == clock.now()  # the retry's earlier instant moved nothing

@@ -118,6 +118,10 @@ class ScoreRepository(Protocol):
         """Member, partition, value and period of the submission recorded under the key."""
         ...
 
+    async def used_keys(self, board_id: str, idempotency_keys: Sequence[str]) -> set[str]:
+        """Those of the idempotency keys that the board's ledger has recorded."""
+        ...
+
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None: ...
 
     async def rows(self, key: BoardKey) -> list[ScoreRow]:

@@ -104,7 +104,8 @@ class Recorded:
 
     sub: Submission
     rows: list[ScoreRow]
-    metadata: lb.MemberMetadata
+    # What clients show beside the member; None keeps what Redis has.
+    metadata: lb.MemberMetadata | None
     first: BoardKey | None = None
     current: ScoreRow | None = None
 
@@ -121,8 +122,9 @@ async def record_submissions(
 ) -> list[Recorded | DomainError]:
     """Write the submissions to the ledger inside the caller's transaction, in a few
     statements whatever their number: the periods' and members' locks, the exclusions, the
-    members, the scores. A submission to a final period, by an excluded member or under an
-    idempotency key used for another submission gets its error instead, and writes nothing.
+    idempotency keys used already, the members, the scores. A submission to a final period,
+    by an excluded member or under an idempotency key used for another submission gets its
+    error instead, and writes nothing; a retry writes nothing either.
     """
     keys = sorted({key_of(sub) for sub in subs}, key=key_order)
     members = sorted({sub.member_id for sub in subs})
@@ -132,8 +134,10 @@ async def record_submissions(
         if await uow.scores.lock_period(key, exclusive=False, member_ids=held):
             final.add(key)
     excluded = await uow.exclusions.excluded(members)
+    used = await _used_keys(uow, subs)
     outcomes: list[Recorded | DomainError | None] = []
-    for sub in subs:
+    fresh: list[int] = []  # the submissions to record; the others wait for them
+    for n, sub in enumerate(subs):
         if key_of(sub) in final:
             outcomes.append(
                 FailedPrecondition(f"period {sub.period_id} of board {sub.board.board_id} is final")
@@ -142,18 +146,36 @@ async def record_submissions(
             outcomes.append(FailedPrecondition(f"member {sub.member_id} is excluded from boards"))
         else:
             outcomes.append(None)
-    taken = [n for n, outcome in enumerate(outcomes) if outcome is None]
-    known, changed = await record_all(uow, [subs[n] for n in taken])
-    for n, rows in zip(taken, changed, strict=True):
+            if (sub.board.board_id, sub.idempotency_key) not in used:
+                used.add((sub.board.board_id, sub.idempotency_key))
+                fresh.append(n)
+    known, changed = await record_all(uow, [subs[n] for n in fresh])
+    for n, rows in zip(fresh, changed, strict=True):
         sub = subs[n]
         info = known[sub.board.board_id, sub.member_id]
         metadata = lb.MemberMetadata(info.display_name, info.avatar_url)
+        # No rows: a concurrent call recorded the key first.
         outcomes[n] = Recorded(sub, rows, metadata) if rows else await _retried(uow, sub, metadata)
+    for n, outcome in enumerate(outcomes):
+        if outcome is None:  # a retry, of an earlier call or of one in this group
+            outcomes[n] = await _retried(uow, subs[n], None)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
+async def _used_keys(uow: UnitOfWork, subs: Sequence[Submission]) -> set[tuple[str, str]]:
+    """(board id, idempotency key) of the submissions' keys the ledger has recorded."""
+    by_board: dict[str, set[str]] = defaultdict(set)
+    for sub in subs:
+        by_board[sub.board.board_id].add(sub.idempotency_key)
+    used = set()
+    for board_id in sorted(by_board):
+        found = await uow.scores.used_keys(board_id, sorted(by_board[board_id]))
+        used |= {(board_id, key) for key in found}
+    return used
+
+
 async def _retried(
-    uow: UnitOfWork, sub: Submission, metadata: lb.MemberMetadata
+    uow: UnitOfWork, sub: Submission, metadata: lb.MemberMetadata | None
 ) -> Recorded | DomainError:
     """A retry: the first call's score stands; the caller learns its standing now in the
     period that score counted in (a retry without occurred_at may arrive later)."""

@@ -146,6 +146,10 @@ _RECORDED = """
     select member_id, partition, value, period_id from score_ledger
     where board_id = $1 and idempotency_key = $2
 """
+_USED_KEYS = """
+    select idempotency_key from score_ledger
+    where board_id = $1 and idempotency_key = any($2::text[])
+"""
 _CURRENT = """
     select score, reached_at_ms, revision from board_scores
     where board_id = $1 and partition = $2 and period_id = $3 and rookie = $4
@@ -339,6 +343,10 @@ class PostgresScores:
     ) -> tuple[str, str, int, str] | None:
         row = await self._driver.fetchrow(_RECORDED, board_id, idempotency_key)
         return (row["member_id"], row["partition"], row["value"], row["period_id"]) if row else None
+
+    async def used_keys(self, board_id: str, idempotency_keys: Sequence[str]) -> set[str]:
+        rows = await self._driver.fetch(_USED_KEYS, board_id, list(idempotency_keys))
+        return {row["idempotency_key"] for row in rows}
 
     async def current(self, key: BoardKey, member_id: str) -> ScoreRow | None:
         args = (key.board_id, key.partition, key.period_id, key.rookie, member_id)
